@@ -1,0 +1,7 @@
+/** Every op, by family. Model code imports from here. */
+export * from './elementwise.js';
+export * from './activation.js';
+export * from './reduce.js';
+export * from './linalg.js';
+export * from './movement.js';
+export { int64s, scalar, type Operand } from './util.js';

@@ -1,0 +1,86 @@
+/** Reductions over axes. `axes` omitted means every axis. */
+import { currentGraph, type OpDef, type Tensor, type TensorType } from '../graph.js';
+import { normalizeAxis, type Dim } from '../shape.js';
+import { cast, div, equal, mul } from './elementwise.js';
+import { expandTo, gather, shapeOf, unsqueeze } from './movement.js';
+import { int64s } from './util.js';
+
+type ReduceAttrs = { keepdims: number; _axes: readonly number[] };
+
+function reduceInfer([x]: Tensor[], { keepdims, _axes }: ReduceAttrs): TensorType[] {
+  const shape: Dim[] = [];
+  x!.shape.forEach((d, i) => {
+    if (!_axes.includes(i)) shape.push(d);
+    else if (keepdims) shape.push(1);
+  });
+  return [{ shape, dtype: x!.dtype }];
+}
+
+/** The upstream gradient broadcast back to the input's shape. */
+function spread(g: Tensor, x: Tensor, { keepdims, _axes }: ReduceAttrs): Tensor {
+  const kept = keepdims || g.rank === 0 ? g : unsqueeze(g, _axes);
+  return expandTo(kept, x);
+}
+
+/** Number of elements each output element reduced over, as a float scalar. */
+function reducedCount(x: Tensor, axes: readonly number[]): Tensor | number {
+  const dims = axes.map((a) => x.shape[a]!);
+  if (dims.every((d) => typeof d === 'number')) return (dims as number[]).reduce((a, b) => a * b, 1);
+  return cast(prod(gather(shapeOf(x), int64s(axes))), x.dtype);
+}
+
+const ReduceSum: OpDef<ReduceAttrs> = {
+  name: 'ReduceSum',
+  attrTypes: { keepdims: 'int' },
+  infer: reduceInfer,
+  vjp: ([g], { inputs: [x], attrs }) => [spread(g!, x!, attrs), null],
+};
+const ReduceMean: OpDef<ReduceAttrs> = {
+  name: 'ReduceMean',
+  attrTypes: { keepdims: 'int' },
+  infer: reduceInfer,
+  vjp: ([g], { inputs: [x], attrs }) => [div(spread(g!, x!, attrs), reducedCount(x!, attrs._axes)), null],
+};
+function extremumVjp(g: Tensor, x: Tensor, y: Tensor, attrs: ReduceAttrs): Tensor {
+  const mask = cast(equal(x, spread(y, x, attrs)), x.dtype);
+  return mul(spread(g, x, attrs), mask);
+}
+const ReduceMax: OpDef<ReduceAttrs> = {
+  name: 'ReduceMax',
+  attrTypes: { keepdims: 'int' },
+  infer: reduceInfer,
+  vjp: ([g], { inputs: [x], outputs: [y], attrs }) => [extremumVjp(g!, x!, y!, attrs), null],
+};
+const ReduceMin: OpDef<ReduceAttrs> = {
+  name: 'ReduceMin',
+  attrTypes: { keepdims: 'int' },
+  infer: reduceInfer,
+  vjp: ([g], { inputs: [x], outputs: [y], attrs }) => [extremumVjp(g!, x!, y!, attrs), null],
+};
+const ReduceProd: OpDef<ReduceAttrs> = { name: 'ReduceProd', attrTypes: { keepdims: 'int' }, infer: reduceInfer };
+
+function reduce(op: OpDef<ReduceAttrs>, x: Tensor, axes: readonly number[] | undefined, keepdims: boolean): Tensor {
+  const all = x.shape.map((_, i) => i);
+  const normalized = axes === undefined ? all : axes.map((a) => normalizeAxis(a, x.rank, op.name));
+  const attrs: ReduceAttrs = { keepdims: keepdims ? 1 : 0, _axes: [...new Set(normalized)].sort((a, b) => a - b) };
+  const inputs = axes === undefined ? [x] : [x, int64s(attrs._axes)];
+  return currentGraph().apply(op, inputs, attrs)[0]!;
+}
+
+export const sum = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor => reduce(ReduceSum, x, axes, keepdims);
+export const mean = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor => reduce(ReduceMean, x, axes, keepdims);
+export const max = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor => reduce(ReduceMax, x, axes, keepdims);
+export const min = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor => reduce(ReduceMin, x, axes, keepdims);
+export const prod = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor => reduce(ReduceProd, x, axes, keepdims);
+
+const ArgMax: OpDef<{ axis: number; keepdims: number }> = {
+  name: 'ArgMax',
+  attrTypes: { axis: 'int', keepdims: 'int' },
+  infer: ([x], { axis, keepdims }) => [
+    { shape: x!.shape.flatMap((d, i) => (i === axis ? (keepdims ? [1] : []) : [d])), dtype: 'int64' },
+  ],
+};
+
+export function argmax(x: Tensor, axis = -1, keepdims = false): Tensor {
+  return currentGraph().apply(ArgMax, [x], { axis: normalizeAxis(axis, x.rank, 'argmax'), keepdims: keepdims ? 1 : 0 })[0]!;
+}
