@@ -1,0 +1,38 @@
+/**
+ * What generation needs from a causal language model. Architectures in
+ * src/models implement it; src/text/generate.ts only talks to this.
+ */
+
+/** Opaque per-sequence key/value cache owned by the model. */
+export interface KVCache {
+  /** Number of cached positions (the same for every row; padding is masked). */
+  readonly length: number;
+  readonly batch: number;
+}
+
+export interface ForwardInput {
+  /** Token ids, row-major [batch, steps]. */
+  ids: BigInt64Array;
+  batch: number;
+  /** 1 for real tokens, 0 for padding: [batch, cache.length + steps]. */
+  attentionMask: BigInt64Array;
+  /** Positions of the new tokens: [batch, steps]. */
+  positionIds: BigInt64Array;
+  cache?: KVCache;
+  /** Return logits for every step ([batch, steps, vocab]) instead of the last ([batch, vocab]). */
+  allLogits?: boolean;
+}
+
+export interface ForwardOutput {
+  logits: Float32Array;
+  cache: KVCache;
+}
+
+export interface LanguageModel {
+  readonly vocabSize: number;
+  /** Longest sequence (prompt + generated) the model accepts. */
+  readonly maxPositions: number;
+  forward(input: ForwardInput): Promise<ForwardOutput>;
+  /** A cache holding the given rows, in order (beam reordering, dropping rows). */
+  selectCache(cache: KVCache, rows: readonly number[]): KVCache;
+}
