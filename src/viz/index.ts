@@ -1,0 +1,21 @@
+export {
+  type ChannelLayout,
+  type GridGeometry,
+  type ImageGridOptions,
+  type PngImage,
+  type ReadPngOptions,
+  gridGeometry,
+  imageGridPng,
+  readPng,
+  writeFileAtomic,
+  writeImageGrid,
+} from './image-grid.js';
+export {
+  type LossPlotOptions,
+  type LossSeries,
+  lossPlotPng,
+  lossPlotSpec,
+  lossPlotSvg,
+  writeLossCsv,
+  writeLossPlot,
+} from './loss-plot.js';

@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { loadMnist, mnistSplit } from '../../src/data/index.js';
+
+// Per-digit image counts of the JSON files in the `mnist` package.
+const PER_DIGIT = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978];
+
+function rawDigit(d: number): number[] {
+  const pkg = createRequire(import.meta.url).resolve('mnist/package.json');
+  const file = join(dirname(pkg), 'src', 'digits', `${d}.json`);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { data: number[] }).data;
+}
+
+function histogram(labels: Uint8Array): number[] {
+  const h = new Array<number>(10).fill(0);
+  for (const l of labels) h[l]!++;
+  return h;
+}
+
+test('loadMnist holds all 10,000 digits with shapes and labels', () => {
+  const ds = loadMnist();
+  assert.equal(ds.count, 10000);
+  assert.equal(ds.rows, 28);
+  assert.equal(ds.cols, 28);
+  assert.equal(ds.images.length, 10000 * 784);
+  assert.equal(ds.labels.length, 10000);
+  assert.deepEqual(histogram(ds.labels), PER_DIGIT);
+});
+
+test('loadMnist values lie in [0, 1] and every image has ink', () => {
+  const { images, count } = loadMnist();
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of images) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  assert.equal(min, 0);
+  assert.equal(max, 1);
+  for (let i = 0; i < count; i++) {
+    let ink = 0;
+    for (let p = 0; p < 784; p++) ink += images[i * 784 + p]!;
+    assert.ok(ink > 10, `image ${i} is nearly blank (ink ${ink})`);
+  }
+});
+
+test('loadMnist order is label-sorted, each digit in file order', () => {
+  const ds = loadMnist();
+  for (let i = 1; i < ds.count; i++) assert.ok(ds.labels[i]! >= ds.labels[i - 1]!);
+  // Spot-check rows against the package's JSON files.
+  for (const d of [0, 3, 9]) {
+    const start = PER_DIGIT.slice(0, d).reduce((a, b) => a + b, 0);
+    const raw = rawDigit(d);
+    for (const k of [0, 1, PER_DIGIT[d]! - 1]) {
+      const row = ds.images.subarray((start + k) * 784, (start + k + 1) * 784);
+      assert.equal(ds.labels[start + k], d);
+      assert.deepEqual(Array.from(row), Array.from(Float32Array.from(raw.slice(k * 784, (k + 1) * 784))));
+    }
+  }
+});
+
+test('loadMnist is cached for the process', () => {
+  assert.equal(loadMnist(), loadMnist());
+  assert.equal(loadMnist().images, loadMnist().images);
+});
+
+test('mnistSplit gives 9,000 / 1,000 covering every digit once', () => {
+  const { train, val } = mnistSplit({ seed: 7 });
+  assert.equal(train.count, 9000);
+  assert.equal(val.count, 1000);
+  assert.equal(train.images.length, 9000 * 784);
+  assert.equal(val.images.length, 1000 * 784);
+  assert.equal(train.rows, 28);
+  const h = histogram(train.labels).map((n, d) => n + histogram(val.labels)[d]!);
+  assert.deepEqual(h, PER_DIGIT);
+  // Shuffled: the validation set is a mix of digits, not the first 1,000.
+  assert.ok(histogram(val.labels).every((n) => n > 50));
+  // Copies, not views of the cached arrays.
+  assert.notEqual(train.images.buffer, loadMnist().images.buffer);
+});
+
+test('mnistSplit is deterministic per seed', () => {
+  const a = mnistSplit({ seed: 3 });
+  const b = mnistSplit({ seed: 3 });
+  const c = mnistSplit({ seed: 4 });
+  assert.deepEqual(a.val.labels, b.val.labels);
+  assert.deepEqual(a.train.labels, b.train.labels);
+  assert.deepEqual(a.val.images, b.val.images);
+  assert.notDeepEqual(a.val.labels, c.val.labels);
+});
+
+test('mnistSplit accepts a validation fraction or count and rejects nonsense', () => {
+  assert.equal(mnistSplit({ seed: 1, validation: 0.2 }).val.count, 2000);
+  assert.equal(mnistSplit({ seed: 1, validation: 500 }).train.count, 9500);
+  assert.throws(() => mnistSplit({ seed: 1, validation: 20000 }), /validation must be/);
+  assert.throws(() => mnistSplit({ seed: 1, validation: -1 }), /validation must be/);
+});
