@@ -2,9 +2,8 @@
  * Image grids as PNG (samples, reconstructions, interpolations) and reading
  * PNGs back as float arrays, via pngjs.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../io/atomic.js';
 import { PNG } from 'pngjs';
 
 /**
@@ -155,24 +154,6 @@ export function imageGridPng(images: Float32Array, options: ImageGridOptions): B
     }
   }
   return PNG.sync.write(png, { colorType: channels === 1 ? 0 : 2, inputColorType: 6, inputHasAlpha: true });
-}
-
-/**
- * Writes `data` so readers never see a half-written file: a temp file in the
- * same directory (same filesystem, so rename is atomic), then rename.
- * Creates missing parent directories.
- */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw new Error(`cannot write ${path}: ${(err as Error).message}`);
-  }
 }
 
 /** imageGridPng, written atomically to `path`. */

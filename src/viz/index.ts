@@ -7,7 +7,6 @@ export {
   gridGeometry,
   imageGridPng,
   readPng,
-  writeFileAtomic,
   writeImageGrid,
 } from './image-grid.js';
 export {

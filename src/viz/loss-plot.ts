@@ -6,7 +6,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { extname } from 'node:path';
-import { writeFileAtomic } from './image-grid.js';
+import { writeFileAtomic } from '../io/atomic.js';
 
 export interface LossSeries {
   name: string;
