@@ -46,7 +46,9 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], seed?: Tensor): (Tens
 }
 
 function onesFor(graph: Graph, t: Tensor): Tensor {
-  return graph.constant(Float32Array.of(1), t.shape.map(() => 1), t.dtype);
+  // The constant's bytes must match its dtype (0x3c00 is 1.0 in float16).
+  const one = t.dtype === 'float64' ? Float64Array.of(1) : t.dtype === 'float16' ? Uint16Array.of(0x3c00) : Float32Array.of(1);
+  return graph.constant(one, t.shape.map(() => 1), t.dtype);
 }
 
 /** Nodes on some path from a `wrt` tensor to `loss`. */

@@ -5,3 +5,6 @@ export * from './reduce.js';
 export * from './linalg.js';
 export * from './movement.js';
 export { int64s, scalar, type Operand } from './util.js';
+export * from './sequence.js';
+export * from './nn.js';
+export * from './random.js';

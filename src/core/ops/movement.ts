@@ -271,13 +271,16 @@ const Pad: OpDef<{ mode: string; _pads: readonly number[] }> = {
   ],
   vjp: ([g], { inputs: [x], attrs }) => {
     const r = x!.rank;
-    const starts = x!.shape.map((_, i) => attrs._pads[i]!);
-    const ends = x!.shape.map((_, i) => {
+    // Only padded axes are sliced, so unpadded ones may be symbolic (a batch axis).
+    const axes = x!.shape.map((_, i) => i).filter((i) => attrs._pads[i] !== 0 || attrs._pads[i + r] !== 0);
+    const starts = axes.map((i) => attrs._pads[i]!);
+    const ends = axes.map((i) => {
       const d = g!.shape[i]!;
-      if (typeof d !== 'number') throw new ShapeError(`pad gradient: axis ${i} must be static`);
-      return d - attrs._pads[i + r]!;
+      const after = attrs._pads[i + r]!;
+      if (typeof d === 'number') return d - after;
+      return after > 0 ? -after : Infinity;
     });
-    return [slice(g!, starts, ends, x!.shape.map((_, i) => i)), null, null];
+    return [slice(g!, starts, ends, axes), null, null];
   },
 };
 

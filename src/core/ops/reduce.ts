@@ -23,7 +23,7 @@ function spread(g: Tensor, x: Tensor, { keepdims, _axes }: ReduceAttrs): Tensor 
 }
 
 /** Number of elements each output element reduced over, as a float scalar. */
-function reducedCount(x: Tensor, axes: readonly number[]): Tensor | number {
+export function reducedCount(x: Tensor, axes: readonly number[]): Tensor | number {
   const dims = axes.map((a) => x.shape[a]!);
   if (dims.every((d) => typeof d === 'number')) return (dims as number[]).reduce((a, b) => a * b, 1);
   return cast(prod(gather(shapeOf(x), int64s(axes))), x.dtype);

@@ -1,0 +1,132 @@
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { trace } from '../../src/core/graph.js';
+import { Variable } from '../../src/core/variable.js';
+import * as F from '../../src/core/ops/index.js';
+import { grad } from '../../src/autodiff/grad.js';
+import { CompiledGraph, float32, getThreads, int64, SessionCache, setThreads } from '../../src/runtime/session.js';
+
+function doublerGraph() {
+  return trace((g) => {
+    const x = g.input('x', ['batch', 'features']);
+    return { g, x, y: F.mul(x, 2) };
+  });
+}
+
+describe('CompiledGraph', () => {
+  test('symbolic batch: one session serves two batch sizes (forward and gradient)', async () => {
+    const w = new Variable('w', [3, 2], Float32Array.from([1, 0, 0, 1, 1, 1]));
+    const { g, x, y, gw } = trace((g) => {
+      const x = g.input('x', ['batch', 3]);
+      const y = F.matmul(x, g.param(w));
+      return { g, x, y, gw: grad(F.sum(y), [g.param(w)])[0]! };
+    });
+    const cg = await CompiledGraph.compile({ graph: g, inputs: [x], outputs: { y, gw }, variables: 'inputs' });
+    for (const n of [1, 4]) {
+      const xs = Float32Array.from({ length: 3 * n }, (_, i) => i + 1);
+      const out = await cg.run({ x: float32(xs, [n, 3]) });
+      assert.deepEqual(out.y!.dims, [n, 2]);
+      const rowSums = [0, 1, 2].map((c) => Array.from({ length: n }, (_, r) => xs[r * 3 + c]!).reduce((a, b) => a + b, 0));
+      // d Σ(xW) / dW[c, j] = Σ_rows x[r, c], the same for each output column j.
+      assert.deepEqual(Array.from(out.gw!.data as Float32Array), rowSums.flatMap((s) => [s, s]));
+    }
+    await cg.release();
+  });
+
+  test('variables are read at every run', async () => {
+    const w = new Variable('w', [2], Float32Array.from([1, 1]));
+    const { g, x, y } = trace((g) => {
+      const x = g.input('x', [2]);
+      return { g, x, y: F.mul(x, g.param(w)) };
+    });
+    const cg = await CompiledGraph.compile({ graph: g, inputs: [x], outputs: { y }, variables: 'inputs' });
+    const feeds = { x: float32(Float32Array.from([3, 4]), [2]) };
+    assert.deepEqual(Array.from((await cg.run(feeds)).y!.data as Float32Array), [3, 4]);
+    w.assign(Float32Array.from([2, -1]));
+    assert.deepEqual(Array.from((await cg.run(feeds)).y!.data as Float32Array), [6, -4]);
+    await cg.release();
+  });
+
+  test('a missing feed names the input; fetches select outputs', async () => {
+    const { g, x, y } = doublerGraph();
+    const z = trace(() => F.neg(y), g);
+    const cg = await CompiledGraph.compile({ graph: g, inputs: [x], outputs: { y, z }, variables: 'inputs' });
+    await assert.rejects(() => cg.run({}), /run: missing input 'x' \(expected x\)/);
+    const out = await cg.run({ x: float32(Float32Array.from([1, 2]), [1, 2]) }, ['z']);
+    assert.deepEqual(Object.keys(out), ['z']);
+    assert.deepEqual(Array.from(out.z!.data as Float32Array), [-2, -4]);
+    await cg.release();
+  });
+
+  test('int64 feeds', async () => {
+    const { g, ids, rows } = trace((g) => {
+      const ids = g.input('ids', ['n'], 'int64');
+      const table = g.constant(Float32Array.from([10, 20, 30]), [3], 'float32');
+      return { g, ids, rows: F.gather(table, ids) };
+    });
+    const cg = await CompiledGraph.compile({ graph: g, inputs: [ids], outputs: { rows }, variables: 'inputs' });
+    assert.deepEqual(Array.from((await cg.run({ ids: int64([2, 0, 2], [3]) })).rows!.data as Float32Array), [30, 10, 30]);
+    await cg.release();
+  });
+
+  test('ONNX Runtime rejections name the graph', async () => {
+    const { g, x } = doublerGraph();
+    // A broken op: an ONNX op type that does not exist.
+    const y = trace(() => g.apply({ name: 'NoSuchOp', infer: ([t]) => [{ shape: [...t!.shape], dtype: t!.dtype }] }, [x], {})[0]!, g);
+    await assert.rejects(() => CompiledGraph.compile({ graph: g, inputs: [x], outputs: { y }, variables: 'inputs', name: 'broken' }), /onnxruntime rejected the graph 'broken'/);
+  });
+});
+
+describe('SessionCache', () => {
+  test('compiles once per key, also under concurrent requests', async () => {
+    const cache = new SessionCache<number>();
+    const { g, x, y } = doublerGraph();
+    let compiles = 0;
+    const compile = () => {
+      compiles++;
+      return CompiledGraph.compile({ graph: g, inputs: [x], outputs: { y }, variables: 'inputs' });
+    };
+    const [a, b] = await Promise.all([cache.get(8, compile), cache.get(8, compile)]);
+    assert.equal(a, b);
+    assert.equal(await cache.get(8, compile), a);
+    assert.equal(compiles, 1);
+    const c = await cache.get(16, compile);
+    assert.notEqual(c, a);
+    assert.equal(compiles, 2);
+    assert.equal(cache.size, 2);
+    cache.clear();
+    assert.equal(cache.size, 0);
+  });
+
+  test('a failed compile is not cached', async () => {
+    const cache = new SessionCache<string>();
+    let attempts = 0;
+    const failing = () => {
+      attempts++;
+      return Promise.reject(new Error('boom'));
+    };
+    await assert.rejects(() => cache.get('k', failing), /boom/);
+    await assert.rejects(() => cache.get('k', failing), /boom/);
+    assert.equal(attempts, 2);
+    assert.equal(cache.size, 0);
+  });
+});
+
+describe('setThreads', () => {
+  const before = getThreads();
+  after(() => setThreads(before));
+
+  test('accepts positive integers and undefined, rejects the rest with the value', async () => {
+    setThreads(1);
+    assert.equal(getThreads(), 1);
+    const { g, x, y } = doublerGraph();
+    const cg = await CompiledGraph.compile({ graph: g, inputs: [x], outputs: { y }, variables: 'inputs' });
+    assert.deepEqual(Array.from((await cg.run({ x: float32(Float32Array.from([1]), [1, 1]) })).y!.data as Float32Array), [2]);
+    await cg.release();
+    setThreads(undefined);
+    assert.equal(getThreads(), undefined);
+    for (const bad of [0, -2, 1.5, Number.NaN]) {
+      assert.throws(() => setThreads(bad), new RegExp(`threads must be a positive integer, got ${bad}`));
+    }
+  });
+});
