@@ -35,4 +35,6 @@ export interface LanguageModel {
   forward(input: ForwardInput): Promise<ForwardOutput>;
   /** A cache holding the given rows, in order (beam reordering, dropping rows). */
   selectCache(cache: KVCache, rows: readonly number[]): KVCache;
+  /** Free native resources (sessions); the model is unusable afterwards. */
+  release?(): Promise<void>;
 }
