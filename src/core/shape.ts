@@ -33,8 +33,9 @@ export function broadcastShapes(a: Shape, b: Shape, where: string): Dim[] {
     const db = i < rank - b.length ? 1 : b[i - (rank - b.length)]!;
     if (da === db || db === 1) out.push(da);
     else if (da === 1) out.push(db);
-    // A symbolic dim against a concrete one: trust the runtime to agree.
-    else if (typeof da === 'string') out.push(db);
+    // A symbolic dim against a concrete one: trust the runtime to agree and
+    // keep the concrete size; two different names keep the first.
+    else if (typeof da === 'string') out.push(typeof db === 'number' ? db : da);
     else if (typeof db === 'string') out.push(da);
     else throw new ShapeError(`${where}: cannot broadcast shapes ${formatShape(a)} and ${formatShape(b)} (dimension ${i}: ${da} vs ${db})`);
   }

@@ -133,7 +133,7 @@ export function emitModel(opts: EmitOptions): EmittedModel {
   const model: onnxProto.onnx.IModelProto = {
     irVersion: IR_VERSION,
     producerName: 'forja',
-    opsetImport: [{ domain: '', version: OPSET }],
+    opsetImport: opsetImports(live),
     graph: graphProto,
   };
   return {
@@ -143,6 +143,12 @@ export function emitModel(opts: EmitOptions): EmittedModel {
     variableInputNames,
     outputNames: outputs.map(([n]) => n),
   };
+}
+
+/** The default opset plus version 1 of any other domain a node uses (e.g. com.microsoft). */
+function opsetImports(nodes: readonly Node[]): onnxProto.onnx.IOperatorSetIdProto[] {
+  const domains = new Set(nodes.map((n) => n.op.domain ?? '').filter((d) => d !== ''));
+  return [{ domain: '', version: OPSET }, ...[...domains].map((domain) => ({ domain, version: 1 }))];
 }
 
 /** Nodes the outputs depend on, in graph (topological) order. */

@@ -157,7 +157,7 @@ const Concat: OpDef<{ axis: number }> = {
   infer: (xs, { axis }, where) => {
     const first = xs[0]!;
     const shape = [...first.shape];
-    let size: Dim = 0;
+    let size: Dim | undefined;
     for (const x of xs) {
       if (x.rank !== first.rank || x.dtype !== first.dtype) {
         throw new ShapeError(`${where}: cannot concat ${first.dtype}${formatShape(first.shape)} with ${x.dtype}${formatShape(x.shape)}`);
@@ -168,9 +168,9 @@ const Concat: OpDef<{ axis: number }> = {
         }
       });
       const d = x.shape[axis]!;
-      size = typeof size === 'number' && typeof d === 'number' ? size + d : `${size}+${d}`;
+      size = size === undefined ? d : typeof size === 'number' && typeof d === 'number' ? size + d : `${size}+${d}`;
     }
-    shape[axis] = size;
+    shape[axis] = size!;
     return [{ shape, dtype: first.dtype }];
   },
   vjp: ([g], { inputs, attrs }) => split(g!, inputs, attrs.axis),

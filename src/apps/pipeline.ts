@@ -1,0 +1,182 @@
+/**
+ * transformers-style pipelines. `pipeline('text-generation', 'gpt2' | dir)` loads a causal LM,
+ * its tokenizer and generation_config.json; calling the result with a prompt, a list of prompts
+ * or chat messages returns `[{ generated_text }]` as transformers' TextGenerationPipeline does
+ * (the prompt included unless `return_full_text: false`; chat input gets the assistant reply
+ * appended to the messages).
+ */
+import type { LoadCheckpointOptions } from '../io/hf-checkpoint.js';
+import { CausalLM } from '../models/causal-lm.js';
+import type { ChatMessage } from '../text/chat-template.js';
+import { generate, stream as streamGenerate, type GenerateOptions } from '../text/generate.js';
+import { generationConfigFromJson, type GenerationConfig } from '../text/generation-config.js';
+import type { LanguageModel } from '../text/language-model.js';
+import { Tokenizer, type TextTokenizer } from '../text/tokenizer.js';
+
+export type PipelineTask = 'text-generation';
+
+/** What the pipeline needs from a tokenizer; `Tokenizer` provides it. */
+export type PipelineTokenizer = Pick<TextTokenizer, 'encode' | 'decode'> & {
+  applyChatTemplate(messages: readonly ChatMessage[], opts?: { addGenerationPrompt?: boolean; continueFinalMessage?: boolean; template?: string }): string;
+};
+
+/** Already loaded parts, instead of a model id or directory. */
+export interface TextGenerationParts {
+  model: LanguageModel;
+  tokenizer: PipelineTokenizer;
+  generationConfig?: GenerationConfig;
+}
+
+export interface TextGenerationCallOptions extends Omit<GenerateOptions, 'tokenizer' | 'attention_mask' | 'generation_config' | 'onText'> {
+  /** Include the prompt in generated_text (default true, as transformers). */
+  return_full_text?: boolean;
+  returnFullText?: boolean;
+  /** Chat template to use instead of the tokenizer's. */
+  chat_template?: string;
+}
+
+export interface GeneratedText {
+  /** A string for text input; for chat input with return_full_text, the messages plus the assistant reply. */
+  generated_text: string | ChatMessage[];
+}
+
+export type TextGenerationInput = string | ChatMessage[];
+
+export interface TextGenerationPipeline {
+  (input: TextGenerationInput, options?: TextGenerationCallOptions): Promise<GeneratedText[]>;
+  (inputs: TextGenerationInput[], options?: TextGenerationCallOptions): Promise<GeneratedText[][]>;
+  readonly task: PipelineTask;
+  readonly model: LanguageModel;
+  readonly tokenizer: PipelineTokenizer;
+  /** Defaults under every call: generation_config.json, plus the pipeline's 256 new tokens when it sets no length. */
+  readonly generationConfig: GenerationConfig;
+  /** Token ids of one input as they are fed to generate (chat template applied to messages). */
+  encode(input: TextGenerationInput, options?: Pick<TextGenerationCallOptions, 'chat_template'>): number[];
+  /** Text increments of the reply to one input; the generator returns the same value as a call. */
+  stream(input: TextGenerationInput, options?: TextGenerationCallOptions): AsyncGenerator<string, GeneratedText[]>;
+  /** Free the model's ONNX session (when it has one). */
+  dispose(): Promise<void>;
+}
+
+/** transformers' TextGenerationPipeline default when the model's generation config sets no length. */
+const PIPELINE_MAX_NEW_TOKENS = 256;
+const DEFAULT_MAX_LENGTH = 20;
+
+function withPipelineDefaults(config: GenerationConfig): GenerationConfig {
+  const setsLength = config.max_new_tokens !== undefined || (config.max_length !== undefined && config.max_length !== DEFAULT_MAX_LENGTH);
+  return setsLength ? config : { ...config, max_new_tokens: PIPELINE_MAX_NEW_TOKENS };
+}
+
+function isChat(input: unknown): input is ChatMessage[] {
+  return Array.isArray(input) && input.length > 0 && input.every((m) => m !== null && typeof m === 'object' && !Array.isArray(m) && typeof (m as { role?: unknown }).role === 'string');
+}
+
+function isInput(input: unknown): input is TextGenerationInput {
+  return typeof input === 'string' || isChat(input);
+}
+
+/** A single input, or a list of them (a batch). */
+function splitBatch(input: unknown): { inputs: TextGenerationInput[]; batched: boolean } {
+  if (isInput(input)) return { inputs: [input], batched: false };
+  if (Array.isArray(input) && input.length > 0 && input.every(isInput)) return { inputs: input, batched: true };
+  throw new Error('text-generation pipeline: input must be a string, a list of strings, chat messages ({role, content}[]) or a list of those');
+}
+
+/**
+ * The text of the new tokens, special tokens skipped. As transformers, decode prompt + reply and
+ * cut at the decoded prompt's length, so text merging across the boundary comes out right.
+ */
+export function decodeReply(tokenizer: Pick<TextTokenizer, 'decode'>, promptIds: readonly number[], newTokens: readonly number[]): string {
+  const decode = (ids: readonly number[]): string => tokenizer.decode(ids, { skipSpecialTokens: true });
+  return decode([...promptIds, ...newTokens]).slice(decode(promptIds).length);
+}
+
+/** transformers continues the final message instead of starting a new turn when it is the assistant's. */
+const continuesFinalMessage = (messages: readonly ChatMessage[]): boolean => messages[messages.length - 1]?.role === 'assistant';
+
+class TextGeneration {
+  readonly generationConfig: GenerationConfig;
+
+  constructor(
+    readonly model: LanguageModel,
+    readonly tokenizer: PipelineTokenizer,
+    generationConfig: GenerationConfig,
+  ) {
+    this.generationConfig = withPipelineDefaults(generationConfig);
+  }
+
+  encode(input: TextGenerationInput, options: Pick<TextGenerationCallOptions, 'chat_template'> = {}): number[] {
+    if (typeof input === 'string') return this.tokenizer.encode(input);
+    const continueFinal = continuesFinalMessage(input);
+    const text = this.tokenizer.applyChatTemplate(input, {
+      addGenerationPrompt: !continueFinal,
+      continueFinalMessage: continueFinal,
+      ...(options.chat_template !== undefined && { template: options.chat_template }),
+    });
+    // The template already holds the special tokens it wants.
+    return this.tokenizer.encode(text, { addSpecialTokens: false });
+  }
+
+  async run(input: unknown, options: TextGenerationCallOptions = {}): Promise<GeneratedText[] | GeneratedText[][]> {
+    const { inputs, batched } = splitBatch(input);
+    const promptIds = inputs.map((i) => this.encode(i, options));
+    const out = await generate(this.model, promptIds, this.generateOptions(options));
+    const results = inputs.map((i, row) => [this.result(i, promptIds[row]!, out.newTokens[row]!, options)]);
+    return batched ? results : results[0]!;
+  }
+
+  async *stream(input: TextGenerationInput, options: TextGenerationCallOptions = {}): AsyncGenerator<string, GeneratedText[]> {
+    if (!isInput(input)) throw new Error('text-generation pipeline: stream takes one input (a string or chat messages)');
+    const promptIds = this.encode(input, options);
+    const gen = streamGenerate(this.model, this.tokenizer, [promptIds], this.generateOptions(options));
+    let step = await gen.next();
+    for (; !step.done; step = await gen.next()) yield step.value.text;
+    return [this.result(input, promptIds, step.value.newTokens[0]!, options)];
+  }
+
+  private generateOptions(options: TextGenerationCallOptions): GenerateOptions {
+    const { return_full_text: _full, returnFullText: _fullCamel, chat_template: _template, ...rest } = options;
+    return { ...rest, generation_config: this.generationConfig, tokenizer: this.tokenizer };
+  }
+
+  private result(input: TextGenerationInput, promptIds: number[], newTokens: number[], options: TextGenerationCallOptions): GeneratedText {
+    const reply = decodeReply(this.tokenizer, promptIds, newTokens);
+    const fullText = options.return_full_text ?? options.returnFullText ?? true;
+    if (!fullText) return { generated_text: reply };
+    if (typeof input === 'string') return { generated_text: input + reply };
+    if (!continuesFinalMessage(input)) return { generated_text: [...input, { role: 'assistant', content: reply }] };
+    const last = input[input.length - 1]!;
+    const content = typeof last.content === 'string' ? last.content + reply : reply;
+    return { generated_text: [...input.slice(0, -1), { ...last, content }] };
+  }
+}
+
+async function loadParts(model: string, options: LoadCheckpointOptions): Promise<TextGenerationParts> {
+  const lm = await CausalLM.load(model, options);
+  if (lm.dir === undefined) throw new Error(`text-generation pipeline: "${model}" was loaded without a directory to read its tokenizer from`);
+  const tokenizer = await Tokenizer.fromDir(lm.dir);
+  const generationConfig = lm.generationConfig ? generationConfigFromJson(lm.generationConfig, `${lm.dir}/generation_config.json`) : {};
+  return { model: lm, tokenizer, generationConfig };
+}
+
+/**
+ * Build a pipeline. `model` is a hub id ("gpt2", "org/name"), a checkpoint directory, or already
+ * loaded parts; `options` are hub/loading options (revision, cacheDir, offline, ...).
+ */
+export async function pipeline(task: PipelineTask, model: string | TextGenerationParts, options: LoadCheckpointOptions = {}): Promise<TextGenerationPipeline> {
+  if (task !== 'text-generation') throw new Error(`pipeline: task '${String(task)}' is not supported (supported: 'text-generation')`);
+  const parts = typeof model === 'string' ? await loadParts(model, options) : model;
+  const impl = new TextGeneration(parts.model, parts.tokenizer, parts.generationConfig ?? {});
+  const call = (input: unknown, callOptions?: TextGenerationCallOptions) => impl.run(input, callOptions);
+  return Object.assign(call as TextGenerationPipeline, {
+    task,
+    model: impl.model,
+    tokenizer: impl.tokenizer,
+    generationConfig: impl.generationConfig,
+    encode: impl.encode.bind(impl),
+    stream: impl.stream.bind(impl),
+    dispose: async () => {
+      await impl.model.release?.();
+    },
+  });
+}

@@ -1,0 +1,116 @@
+/**
+ * A causal LM running on onnxruntime-node, implementing LanguageModel. One
+ * inference graph (prefill and decode alike) is compiled once per model; the
+ * KV cache stays in the ORT tensors the session returned, fed straight back in.
+ */
+import type ort from 'onnxruntime-node';
+import { loadHfCheckpoint, type LoadCheckpointOptions } from '../io/hf-checkpoint.js';
+import { CompiledGraph, float32, int64 } from '../runtime/session.js';
+import type { ForwardInput, ForwardOutput, KVCache, LanguageModel } from '../text/language-model.js';
+import { loadCausalLmModel } from './registry.js';
+import type { ConfigJson } from './transformer/config.js';
+import { inferenceGraph, LOGITS_INDEX, pastName, presentName } from './transformer/inference-graph.js';
+import type { CausalLmModel } from './transformer/types.js';
+
+/** Per layer key then value, each (batch, n_kv_heads, length, head_dim). */
+class OrtKvCache implements KVCache {
+  constructor(
+    readonly batch: number,
+    readonly length: number,
+    readonly tensors: readonly ort.Tensor[],
+  ) {}
+}
+
+export class CausalLM implements LanguageModel {
+  private constructor(
+    readonly model: CausalLmModel,
+    private readonly graph: CompiledGraph,
+    /** Where the checkpoint was read from, when loaded from disk or the hub. */
+    readonly dir?: string,
+    readonly generationConfig?: ConfigJson,
+  ) {}
+
+  /** Load a Hugging Face checkpoint directory or hub id. */
+  static async load(dirOrId: string, opts: LoadCheckpointOptions = {}): Promise<CausalLM> {
+    const ckpt = await loadHfCheckpoint(dirOrId, opts);
+    const model = loadCausalLmModel(ckpt.config, ckpt.weights, `${ckpt.dir}/config.json`);
+    return CausalLM.fromModel(model, ckpt.dir, ckpt.generationConfig);
+  }
+
+  static async fromModel(model: CausalLmModel, dir?: string, generationConfig?: ConfigJson): Promise<CausalLM> {
+    const graph = await CompiledGraph.compile(inferenceGraph(model, { logits: 'selected' }));
+    return new CausalLM(model, graph, dir, generationConfig);
+  }
+
+  get vocabSize(): number {
+    return this.model.dims.vocabSize;
+  }
+
+  get maxPositions(): number {
+    return this.model.dims.maxPositions;
+  }
+
+  /** A cache with no positions, for a prefill of `batch` rows. */
+  emptyCache(batch: number): KVCache {
+    const { layers, kvHeads, headDim } = this.model.dims;
+    const empty = Array.from({ length: 2 * layers }, () => float32(new Float32Array(0), [batch, kvHeads, 0, headDim]));
+    return new OrtKvCache(batch, 0, empty);
+  }
+
+  async forward(input: ForwardInput): Promise<ForwardOutput> {
+    const { batch } = input;
+    const cache = this.cacheOf(input.cache ?? this.emptyCache(batch), batch);
+    const steps = input.ids.length / batch;
+    const total = cache.length + steps;
+    const where = `${this.model.architecture}.forward`;
+    if (!Number.isInteger(steps) || steps < 1) throw new Error(`${where}: ${input.ids.length} ids do not split into ${batch} rows of at least one token`);
+    if (input.attentionMask.length !== batch * total) {
+      throw new Error(`${where}: attentionMask has ${input.attentionMask.length} entries, expected batch ${batch} × (cache ${cache.length} + steps ${steps}) = ${batch * total}`);
+    }
+    if (input.positionIds.length !== batch * steps) {
+      throw new Error(`${where}: positionIds has ${input.positionIds.length} entries, expected batch ${batch} × steps ${steps}`);
+    }
+    if (total > this.maxPositions) throw new Error(`${where}: ${total} positions exceed the model's maximum of ${this.maxPositions}`);
+
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: int64(input.ids, [batch, steps]),
+      attention_mask: int64(input.attentionMask, [batch, total]),
+      position_ids: int64(input.positionIds, [batch, steps]),
+      [LOGITS_INDEX]: int64(input.allLogits ? BigInt64Array.from({ length: steps }, (_, i) => BigInt(i)) : BigInt64Array.of(-1n), [input.allLogits ? steps : 1]),
+    };
+    const { layers } = this.model.dims;
+    for (let i = 0; i < layers; i++) {
+      feeds[pastName(i, 'key')] = cache.tensors[2 * i]!;
+      feeds[pastName(i, 'value')] = cache.tensors[2 * i + 1]!;
+    }
+    const out = await this.graph.run(feeds);
+    const present = Array.from({ length: 2 * layers }, (_, j) => out[presentName(j >> 1, j & 1 ? 'value' : 'key')]!);
+    return { logits: out.logits!.data as Float32Array, cache: new OrtKvCache(batch, total, present) };
+  }
+
+  selectCache(cache: KVCache, rows: readonly number[]): KVCache {
+    const c = this.cacheOf(cache, cache.batch);
+    if (rows.length === c.batch && rows.every((r, i) => r === i)) return c;
+    for (const r of rows) {
+      if (!Number.isInteger(r) || r < 0 || r >= c.batch) throw new Error(`selectCache: row ${r} is out of range for a cache of ${c.batch} rows`);
+    }
+    const tensors = c.tensors.map((t) => {
+      const data = t.data as Float32Array;
+      const rowSize = data.length / c.batch;
+      const picked = new Float32Array(rows.length * rowSize);
+      rows.forEach((r, i) => picked.set(data.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize));
+      return float32(picked, [rows.length, ...t.dims.slice(1)]);
+    });
+    return new OrtKvCache(rows.length, c.length, tensors);
+  }
+
+  async release(): Promise<void> {
+    await this.graph.release();
+  }
+
+  private cacheOf(cache: KVCache, batch: number): OrtKvCache {
+    if (!(cache instanceof OrtKvCache)) throw new Error(`${this.model.architecture}: the cache was not created by a CausalLM`);
+    if (cache.batch !== batch) throw new Error(`${this.model.architecture}: the cache holds ${cache.batch} rows but the input has batch ${batch}`);
+    return cache;
+  }
+}

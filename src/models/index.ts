@@ -1,0 +1,7 @@
+/** Model architectures. Causal LMs: GPT-2 and the Llama family, loaded from Hugging Face checkpoints. */
+export * from './transformer/index.js';
+export * from './gpt2/index.js';
+export * from './llama/index.js';
+export * from './registry.js';
+export * from './causal-lm.js';
+export * from './export-onnx.js';

@@ -1,0 +1,43 @@
+/** Small building blocks shared by the architectures: linear maps, norms, MLPs. */
+import type { Tensor } from '../../core/graph.js';
+import * as F from '../../core/ops/index.js';
+
+export interface Linear {
+  /** [in, out]. */
+  weight: Tensor;
+  bias?: Tensor;
+}
+
+export function linear(x: Tensor, { weight, bias }: Linear): Tensor {
+  const y = F.matmul(x, weight);
+  return bias ? F.add(y, bias) : y;
+}
+
+/** RMSNorm (Llama): x / √(mean(x²) + ε) · w, in the shape ORT fuses to SimplifiedLayerNormalization. */
+export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
+  const meanSquare = F.mean(F.pow(x, 2), [-1], true);
+  return F.mul(F.div(x, F.sqrt(F.add(meanSquare, eps))), weight);
+}
+
+export type Activation = (x: Tensor) => Tensor;
+
+/** HF activation names (config "activation_function" / "hidden_act"). */
+export const ACTIVATIONS: Readonly<Record<string, Activation>> = {
+  gelu: (x) => F.gelu(x),
+  gelu_new: (x) => F.gelu(x, 'tanh'),
+  gelu_pytorch_tanh: (x) => F.gelu(x, 'tanh'),
+  gelu_fast: (x) => F.gelu(x, 'tanh'),
+  relu: F.relu,
+  silu: F.silu,
+  swish: F.silu,
+};
+
+/** GPT-2's MLP: proj(act(fc(x))). */
+export function mlp(x: Tensor, fc: Linear, proj: Linear, act: Activation): Tensor {
+  return linear(act(linear(x, fc)), proj);
+}
+
+/** Llama's gated MLP: down(act(gate(x)) · up(x)). */
+export function gatedMlp(x: Tensor, gate: Linear, up: Linear, down: Linear, act: Activation): Tensor {
+  return linear(F.mul(act(linear(x, gate)), linear(x, up)), down);
+}

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { Command } from 'commander';
+import { register } from '../../../../src/apps/cli/commands/export.js';
+import { CliError } from '../../../../src/apps/cli/errors.js';
+import { fixturePath } from '../../../helpers/fixtures.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'forja-cli-export-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function program(): Command {
+  const p = new Command('forja').exitOverride();
+  register(p);
+  return p;
+}
+
+describe('forja export onnx', () => {
+  test('writes the transformers.js layout', async () => {
+    const out = join(tmp, 'gpt2');
+    const written: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => written.push(chunk) > 0) as typeof process.stdout.write;
+    try {
+      await program().parseAsync(['export', 'onnx', '--model', fixturePath('gpt2-tiny'), '--out', out], { from: 'user' });
+    } finally {
+      process.stdout.write = write;
+    }
+    assert.ok(existsSync(join(out, 'onnx', 'model.onnx')));
+    assert.ok(existsSync(join(out, 'tokenizer.json')));
+    assert.match(written.join(''), /wrote 7 files to .*\(onnx\/model\.onnx: 9\.9 MB\)/);
+  });
+
+  test('an unsupported architecture is a CLI error naming it', async () => {
+    await assert.rejects(
+      program().parseAsync(['export', 'onnx', '--model', fixturePath('bert-tiny-embed'), '--out', join(tmp, 'bert')], { from: 'user' }),
+      (err: unknown) => err instanceof CliError && /architecture "BertModel" is not supported \(supported: GPT2LMHeadModel/.test(err.message),
+    );
+  });
+});
