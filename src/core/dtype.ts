@@ -26,3 +26,13 @@ export type TypedArrayFor<D extends DType> = D extends 'float32'
 export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint16Array | Uint8Array;
 
 export const isFloat = (d: DType): boolean => d === 'float32' || d === 'float16' || d === 'float64';
+
+/** The dtype a typed array holds (Uint16Array is float16 bits). */
+export function dtypeOfData(data: TensorData): DType {
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof Float64Array) return 'float64';
+  if (data instanceof BigInt64Array) return 'int64';
+  if (data instanceof Int32Array) return 'int32';
+  if (data instanceof Uint16Array) return 'float16';
+  return 'uint8';
+}

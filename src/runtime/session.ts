@@ -3,7 +3,7 @@
  * cache compiled sessions by a caller-chosen signature (e.g. batch size).
  */
 import ort from 'onnxruntime-node';
-import type { TensorData } from '../core/dtype.js';
+import { dtypeOfData, type TensorData } from '../core/dtype.js';
 import { emitModel, type EmitOptions, type EmittedModel } from '../onnx/emit.js';
 
 export type OrtTensor = ort.Tensor;
@@ -40,8 +40,21 @@ export const float32 = (data: Float32Array, dims: readonly number[]): ort.Tensor
 export const int64 = (data: BigInt64Array | readonly number[], dims: readonly number[]): ort.Tensor =>
   new ort.Tensor('int64', data instanceof BigInt64Array ? data : BigInt64Array.from(data.map((v) => BigInt(v))), dims);
 
-/** An emitted graph with its session. Variables fed as inputs are read at each run. */
+/** An ORT tensor viewing `data` (no copy). */
+export function viewTensor(data: TensorData, dims: readonly number[]): ort.Tensor {
+  return ortTensor(dtypeOfData(data), data, dims);
+}
+
+/**
+ * An emitted graph with its session. Variables emitted as inputs are fed from
+ * their current values at each run through ORT tensors cached per array (no
+ * copy, no new tensor per run). One run at a time: the feed record is reused.
+ */
 export class CompiledGraph {
+  private readonly feeds: Record<string, ort.Tensor> = {};
+  // Training swaps each variable between two arrays; both keep their tensor here.
+  private readonly views = new WeakMap<Float32Array, ort.Tensor>();
+
   private constructor(
     readonly model: EmittedModel,
     readonly session: ort.InferenceSession,
@@ -56,17 +69,38 @@ export class CompiledGraph {
     }
   }
 
-  /** Run with runtime inputs by name; variables are fed from their current values. */
-  async run(feeds: Record<string, ort.Tensor>, fetches?: readonly string[]): Promise<Record<string, ort.Tensor>> {
-    const all: Record<string, ort.Tensor> = { ...feeds };
-    for (const name of this.model.inputNames) {
-      if (!(name in feeds)) throw new Error(`run: missing input '${name}' (expected ${this.model.inputNames.join(', ')})`);
+  /**
+   * One session.run. `feeds` are the runtime inputs by name; variables are
+   * added. `fetches` either names the outputs wanted or maps output names to
+   * preallocated tensors that ORT writes into.
+   */
+  async run(
+    feeds: Readonly<Record<string, ort.Tensor>>,
+    fetches?: readonly string[] | Readonly<Record<string, ort.Tensor>>,
+  ): Promise<Record<string, ort.Tensor>> {
+    const { inputNames, variableInputs, variableInputNames } = this.model;
+    for (const name of inputNames) {
+      const t = feeds[name];
+      if (!t) throw new Error(`run: missing input '${name}' (expected ${inputNames.join(', ')})`);
+      this.feeds[name] = t;
     }
-    this.model.variableInputs.forEach((v, i) => {
-      all[this.model.variableInputNames[i]!] = new ort.Tensor('float32', v.value, v.shape);
+    variableInputs.forEach((v, i) => {
+      this.feeds[variableInputNames[i]!] = this.view(v.value, v.shape);
     });
-    const result = fetches ? await this.session.run(all, fetches as string[]) : await this.session.run(all);
+    const result = fetches
+      ? await this.session.run(this.feeds, (Array.isArray(fetches) ? [...fetches] : fetches) as ort.InferenceSession.FetchesType)
+      : await this.session.run(this.feeds);
     return result as Record<string, ort.Tensor>;
+  }
+
+  /** The cached ORT tensor viewing `data` (also for preallocated fetches). */
+  view(data: Float32Array, dims: readonly number[]): ort.Tensor {
+    let t = this.views.get(data);
+    if (!t) {
+      t = ortTensor('float32', data, dims);
+      this.views.set(data, t);
+    }
+    return t;
   }
 
   async release(): Promise<void> {
@@ -74,11 +108,14 @@ export class CompiledGraph {
   }
 }
 
-/** Compiled graphs keyed by input signature, compiled once on first use. */
-export class SessionCache<K extends string | number = string> {
-  private readonly entries = new Map<K, Promise<CompiledGraph>>();
+/**
+ * Compiled things (sessions, runners) by key, e.g. batch size, compiled once
+ * on first use; a failed compile is forgotten so the next call retries.
+ */
+export class CompileCache<K, V extends { release(): Promise<void> } = CompiledGraph> {
+  private readonly entries = new Map<K, Promise<V>>();
 
-  get(key: K, compile: () => Promise<CompiledGraph>): Promise<CompiledGraph> {
+  get(key: K, compile: () => Promise<V>): Promise<V> {
     let entry = this.entries.get(key);
     if (!entry) {
       entry = compile();
@@ -88,9 +125,11 @@ export class SessionCache<K extends string | number = string> {
     return entry;
   }
 
-  clear(): void {
-    for (const e of this.entries.values()) void e.then((c) => c.release()).catch(() => undefined);
+  /** Release every entry (errors of failed compiles are ignored). */
+  async clear(): Promise<void> {
+    const entries = [...this.entries.values()];
     this.entries.clear();
+    await Promise.all(entries.map((e) => e.then((v) => v.release()).catch(() => undefined)));
   }
 
   get size(): number {

@@ -4,7 +4,7 @@ import { trace } from '../../src/core/graph.js';
 import { Variable } from '../../src/core/variable.js';
 import * as F from '../../src/core/ops/index.js';
 import { grad } from '../../src/autodiff/grad.js';
-import { CompiledGraph, float32, getThreads, int64, SessionCache, setThreads } from '../../src/runtime/session.js';
+import { CompiledGraph, float32, getThreads, int64, CompileCache, setThreads } from '../../src/runtime/session.js';
 
 function doublerGraph() {
   return trace((g) => {
@@ -77,9 +77,9 @@ describe('CompiledGraph', () => {
   });
 });
 
-describe('SessionCache', () => {
+describe('CompileCache', () => {
   test('compiles once per key, also under concurrent requests', async () => {
-    const cache = new SessionCache<number>();
+    const cache = new CompileCache<number>();
     const { g, x, y } = doublerGraph();
     let compiles = 0;
     const compile = () => {
@@ -99,7 +99,7 @@ describe('SessionCache', () => {
   });
 
   test('a failed compile is not cached', async () => {
-    const cache = new SessionCache<string>();
+    const cache = new CompileCache<string>();
     let attempts = 0;
     const failing = () => {
       attempts++;

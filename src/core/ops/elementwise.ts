@@ -164,3 +164,24 @@ const Clip: OpDef = {
 export function clip(x: Tensor, lo: number, hi: number): Tensor {
   return currentGraph().apply(Clip, [x, lift(lo, x.dtype), lift(hi, x.dtype)], {})[0]!;
 }
+
+// --- custom gradients -----------------------------------------------------------
+const StopGradient: OpDef = {
+  name: 'StopGradient',
+  onnx: 'Identity',
+  infer: ([x]) => [{ shape: [...x!.shape], dtype: x!.dtype }],
+  vjp: () => [null],
+};
+
+/** `x`, through which no gradient flows. */
+export function stopGradient(x: Tensor): Tensor {
+  return currentGraph().apply(StopGradient, [x], {})[0]!;
+}
+
+/**
+ * The value of `value` with the gradient of `surrogate`:
+ * value + (surrogate − stopGradient(surrogate)). `value` should already stop gradients.
+ */
+export function withGradientOf(value: Tensor, surrogate: Tensor): Tensor {
+  return add(value, sub(surrogate, stopGradient(surrogate)));
+}

@@ -148,3 +148,25 @@ function erfRef(x: number): number {
   }
   return (2 / Math.sqrt(Math.PI)) * sum;
 }
+
+describe('custom gradients', () => {
+  test('stopGradient blocks the gradient; withGradientOf swaps it in', async () => {
+    const { grad } = await import('../../../src/autodiff/grad.js');
+    const { CompiledGraph, float32 } = await import('../../../src/runtime/session.js');
+    const xs = Float32Array.from([1, -2, 3]);
+    const { g, x, blocked, swapped, value } = trace((g) => {
+      const x = g.input('x', [3]);
+      // d/dx Σ x·sg(x) = x (the sg factor is a constant), not 2x.
+      const [blocked] = grad(F.sum(F.mul(x, F.stopGradient(x))), [x]);
+      // value Σx², gradient that of Σ 3x = 3.
+      const value = F.withGradientOf(F.stopGradient(F.sum(F.square(x))), F.sum(F.mul(x, 3)));
+      const [swapped] = grad(value, [x]);
+      return { g, x, blocked: blocked!, swapped: swapped!, value };
+    });
+    const cg = await CompiledGraph.compile({ graph: g, inputs: [x], outputs: { blocked, swapped, value }, variables: 'inputs' });
+    const out = await cg.run({ x: float32(xs, [3]) });
+    assert.deepEqual(Array.from(out.blocked!.data as Float32Array), [1, -2, 3]);
+    assert.deepEqual(Array.from(out.swapped!.data as Float32Array), [3, 3, 3]);
+    assert.equal((out.value!.data as Float32Array)[0], 14);
+  });
+});

@@ -1,0 +1,68 @@
+/**
+ * Forja's public entry point. Models read like Keras:
+ *
+ *   import { input, layers, model, optimizers } from 'forja';
+ *   const inp = input({ shape: [784] });
+ *   const out = layers.dense({ units: 10, activation: 'softmax' }).apply(inp);
+ *   const m = model({ inputs: inp, outputs: out });
+ *   m.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+ *   await m.fit(x, y, { epochs: 5, batchSize: 128 });
+ *
+ * Images are NCHW ([batch, channels, height, width]), ONNX's layout.
+ */
+export * as ops from './core/ops/index.js';
+export { trace, currentGraph, Graph, Tensor } from './core/graph.js';
+export { Variable } from './core/variable.js';
+export { Rng } from './core/rng.js';
+export type { DType } from './core/dtype.js';
+export type { Dim, Shape } from './core/shape.js';
+export { grad } from './autodiff/grad.js';
+export { setThreads } from './runtime/session.js';
+
+export {
+  layers,
+  input,
+  model,
+  sequential,
+  Layer,
+  read,
+  Model,
+  Functional,
+  Sequential,
+  InputLayer,
+  SymbolicTensor,
+  HostTensor,
+  hostTensor,
+  initializers,
+  setRandomSeed,
+  saveModel,
+  loadModel,
+  saveWeights,
+  loadWeights,
+  registerLayer,
+  type ActivationName,
+  type ApplyOptions,
+  type HostInput,
+  type LayerArgs,
+  type LayerConfig,
+  type PredictOptions,
+} from './nn/index.js';
+
+export * as losses from './losses/index.js';
+export type { LossFn, LossName } from './losses/index.js';
+export * as optimizers from './optim/index.js';
+export { schedules, Optimizer, type OptimizerName } from './optim/index.js';
+export {
+  TrainStep,
+  History,
+  earlyStopping,
+  type Callback,
+  type CompileArgs,
+  type FitArgs,
+  type EvaluateArgs,
+  type Logs,
+  type Results,
+  type StepResult,
+  type TrainStepArgs,
+} from './train/index.js';
+export * as metrics from './train/metrics.js';
