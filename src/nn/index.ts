@@ -14,4 +14,4 @@ export { getActivation, type ActivationName } from './activations.js';
 export { registerLayer, deserializeLayer, serializeLayer, type SerializedLayer } from './registry.js';
 export { saveModel, loadModel, saveWeights, loadWeights, weightPaths, CONFIG_FILE, WEIGHTS_FILE } from './saving.js';
 export { formatKerasShape } from './summary.js';
-export { CompileCache, CompiledGraph, viewTensor } from '../runtime/session.js';
+export { runInChunks } from './inference.js';

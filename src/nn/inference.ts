@@ -6,11 +6,10 @@
  */
 import type { DType } from '../core/dtype.js';
 import { trace, type Tensor } from '../core/graph.js';
-import type { OrtTensor } from '../runtime/session.js';
 import { CallContext } from './call-context.js';
 import { allocate, copyData, HostTensor, isHostData } from './host-tensor.js';
 import type { Layer } from './layer.js';
-import { CompiledGraph, viewTensor } from '../runtime/session.js';
+import { CompiledGraph, viewTensor, type OrtTensor } from '../runtime/session.js';
 import type { SymbolicTensor } from './symbolic-tensor.js';
 
 /** What the runner needs to know about a model: its symbolic inputs and how to call it. */
@@ -43,17 +42,9 @@ export class InferenceRunner {
 
   /** Outputs for all rows of `inputs`, run `batchSize` rows at a time. */
   async run(inputs: readonly HostTensor[], batchSize: number): Promise<HostTensor[]> {
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`predict: batchSize must be a positive integer, received ${batchSize}`);
     const rows = inputs[0]!.rows;
     const results: (HostTensor | null)[] = this.outputs.map(() => null);
-    for (let start = 0; start < rows; start += batchSize) {
-      const end = Math.min(rows, start + batchSize);
-      const feeds: Record<string, OrtTensor> = {};
-      inputs.forEach((x, i) => {
-        const chunk = x.sliceRows(start, end);
-        feeds[this.inputNames[i]!] = viewTensor(chunk.data, chunk.shape);
-      });
-      const out = await this.runner.run(feeds);
+    for await (const { start, out } of runInChunks(this.runner, this.inputNames, inputs, batchSize, 'predict')) {
       this.outputs.forEach(({ name }, i) => {
         const t = out[name]!;
         const dims = t.dims.map(Number);
@@ -70,6 +61,30 @@ export class InferenceRunner {
 
   async release(): Promise<void> {
     await this.runner.release();
+  }
+}
+
+/**
+ * Run `compiled` over all rows of `data`, `batchSize` rows per run (the graph
+ * has a symbolic batch axis); yields each chunk's row range and outputs.
+ */
+export async function* runInChunks(
+  compiled: CompiledGraph,
+  inputNames: readonly string[],
+  data: readonly HostTensor[],
+  batchSize: number,
+  where: string,
+): AsyncGenerator<{ start: number; end: number; out: Record<string, OrtTensor> }> {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`${where}: batchSize must be a positive integer, received ${batchSize}`);
+  const rows = data[0]!.rows;
+  for (let start = 0; start < rows; start += batchSize) {
+    const end = Math.min(rows, start + batchSize);
+    const feeds: Record<string, OrtTensor> = {};
+    data.forEach((x, i) => {
+      const chunk = x.sliceRows(start, end);
+      feeds[inputNames[i]!] = viewTensor(chunk.data, chunk.shape);
+    });
+    yield { start, end, out: await compiled.run(feeds) };
   }
 }
 

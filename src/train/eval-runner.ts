@@ -4,8 +4,8 @@
  * batch size. Weights are fed as inputs, so training never invalidates it.
  */
 import { trace, type Tensor } from '../core/graph.js';
-import { CallContext, CompiledGraph, viewTensor, withCallContext, type HostTensor } from '../nn/index.js';
-import type { OrtTensor } from '../runtime/session.js';
+import { CallContext, runInChunks, withCallContext, type HostTensor } from '../nn/index.js';
+import { CompiledGraph } from '../runtime/session.js';
 import { asScalar, type StepInputSpec } from './step-runner.js';
 
 /** Graph inputs, batch axis first (symbolic). */
@@ -32,17 +32,9 @@ export class EvalRunner {
 
   /** Means of the outputs over all rows, `batchSize` rows per run, batches weighted by their size. */
   async run(data: readonly HostTensor[], batchSize: number): Promise<Record<string, number>> {
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`evaluate: batchSize must be a positive integer, received ${batchSize}`);
     const rows = data[0]!.rows;
     const sums = Object.fromEntries(this.outputNames.map((n) => [n, 0]));
-    for (let start = 0; start < rows; start += batchSize) {
-      const end = Math.min(rows, start + batchSize);
-      const feeds: Record<string, OrtTensor> = {};
-      data.forEach((x, i) => {
-        const chunk = x.sliceRows(start, end);
-        feeds[this.inputNames[i]!] = viewTensor(chunk.data, chunk.shape);
-      });
-      const out = await this.runner.run(feeds);
+    for await (const { start, end, out } of runInChunks(this.runner, this.inputNames, data, batchSize, 'evaluate')) {
       for (const n of this.outputNames) sums[n]! += Number(out[n]!.data[0]) * (end - start);
     }
     return Object.fromEntries(this.outputNames.map((n) => [n, sums[n]! / Math.max(rows, 1)]));

@@ -11,7 +11,6 @@ import { Rng } from '../core/rng.js';
 import type { Variable } from '../core/variable.js';
 import { getLoss, lossName, type LossFn, type LossName } from '../losses/index.js';
 import {
-  CompileCache,
   copyData,
   currentCallContext,
   gatherRowsInto,
@@ -21,6 +20,7 @@ import {
   type Model,
 } from '../nn/index.js';
 import { getOptimizer, type Optimizer, type OptimizerName } from '../optim/index.js';
+import { CompileCache } from '../runtime/session.js';
 import { CallbackList, type Callback } from './callbacks.js';
 import { EvalRunner } from './eval-runner.js';
 import { History, type Logs, type Results } from './history.js';

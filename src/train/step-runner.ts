@@ -16,7 +16,8 @@ import { trace, type Tensor } from '../core/graph.js';
 import { formatShape, isStatic, type Dim } from '../core/shape.js';
 import type { Variable } from '../core/variable.js';
 import { reshape } from '../core/ops/index.js';
-import { allocate, CallContext, CompiledGraph, viewTensor, withCallContext, type HostData } from '../nn/index.js';
+import { allocate, CallContext, withCallContext, type HostData } from '../nn/index.js';
+import { CompiledGraph, viewTensor } from '../runtime/session.js';
 import type { Optimizer } from '../optim/index.js';
 import type { OrtTensor } from '../runtime/session.js';
 

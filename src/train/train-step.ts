@@ -18,7 +18,8 @@ import type { DType } from '../core/dtype.js';
 import { formatShape, type Dim } from '../core/shape.js';
 import { Tensor } from '../core/graph.js';
 import { Variable } from '../core/variable.js';
-import { CompileCache, copyData, HostTensor, Layer, toHostTensor, type HostInput } from '../nn/index.js';
+import { copyData, HostTensor, Layer, toHostTensor, type HostInput } from '../nn/index.js';
+import { CompileCache } from '../runtime/session.js';
 import { getOptimizer, type Optimizer, type OptimizerName } from '../optim/index.js';
 import { StepRunner, type StepInputSpec } from './step-runner.js';
 
