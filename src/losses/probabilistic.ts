@@ -63,15 +63,14 @@ export function categoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts: Cros
  * labels are [batch] (or [batch, 1]) class indices and predictions [batch, classes].
  */
 export function sparseCategoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts: CrossentropyOptions = {}): Tensor {
-  const classes = yPred.shape[yPred.rank - 1];
-  if (typeof classes !== 'number') throw new Error(`sparseCategoricalCrossentropy: the class axis must be static, received predictions ${formatShape(yPred.shape)}`);
   let labels = F.cast(yTrue, 'int64');
   if (labels.rank === yPred.rank && labels.shape[labels.rank - 1] === 1) labels = F.squeeze(labels, [-1]);
   if (labels.rank !== yPred.rank - 1) {
     throw new Error(`sparseCategoricalCrossentropy: labels of shape ${formatShape(yTrue.shape)} do not match predictions of shape ${formatShape(yPred.shape)}`);
   }
-  const oneHot = F.cast(F.equal(F.unsqueeze(labels, [-1]), F.range(0, classes)), yPred.dtype);
-  return reduceLoss(F.neg(F.sum(F.mul(oneHot, logProbabilities(yPred, opts.fromLogits)), [-1])), opts.reduction);
+  // Pick each label's log-probability; a one-hot [..., classes] tensor would cost GBs at GPT-2's vocabulary.
+  const picked = F.gatherElements(logProbabilities(yPred, opts.fromLogits), F.unsqueeze(labels, [-1]), -1);
+  return reduceLoss(F.neg(F.squeeze(picked, [-1])), opts.reduction);
 }
 
 function logProbabilities(yPred: Tensor, fromLogits = false): Tensor {

@@ -310,6 +310,31 @@ export function gather(data: Tensor, indices: Tensor, axis = 0): Tensor {
   return currentGraph().apply(Gather, [data, indices], { axis: normalizeAxis(axis, data.rank, 'gather') })[0]!;
 }
 
+const GatherElements: OpDef<{ axis: number }> = {
+  name: 'GatherElements',
+  attrTypes: { axis: 'int' },
+  infer: ([data, idx]) => [{ shape: [...idx!.shape], dtype: data!.dtype }],
+  vjp: ([g], { inputs: [data, idx], attrs }) => [scatterElementsAdd(zerosLike(data!), idx!, g!, attrs.axis), null],
+};
+
+/** out[i][j] = data[i][indices[i][j]] along `axis` (torch.gather); indices have data's rank. */
+export function gatherElements(data: Tensor, indices: Tensor, axis: number): Tensor {
+  if (indices.rank !== data.rank) throw new ShapeError(`gatherElements: indices ${formatShape(indices.shape)} must have the rank of data ${formatShape(data.shape)}`);
+  return currentGraph().apply(GatherElements, [data, indices], { axis: normalizeAxis(axis, data.rank, 'gatherElements') })[0]!;
+}
+
+const ScatterElements: OpDef<{ axis: number; reduction: string }> = {
+  name: 'ScatterElements',
+  attrTypes: { axis: 'int', reduction: 'string' },
+  infer: ([data]) => [{ shape: [...data!.shape], dtype: data!.dtype }],
+  vjp: ([g], { inputs: [, idx], attrs }) => [g!, null, gatherElements(g!, idx!, attrs.axis)],
+};
+
+/** data with `updates` added at `indices` along `axis` (ONNX ScatterElements, reduction add). */
+export function scatterElementsAdd(data: Tensor, indices: Tensor, updates: Tensor, axis: number): Tensor {
+  return currentGraph().apply(ScatterElements, [data, indices, updates], { axis: normalizeAxis(axis, data.rank, 'scatterElementsAdd'), reduction: 'add' })[0]!;
+}
+
 const ScatterND: OpDef<{ reduction: string }> = {
   name: 'ScatterND',
   attrTypes: { reduction: 'string' },

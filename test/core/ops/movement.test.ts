@@ -183,4 +183,20 @@ describe('gather and scatter', () => {
     );
     await checkGrad(({ d, u }) => F.scatterAdd(d!, indices([1, 3, 1], [3, 1]), u!), { d: [4, 2], u: [3, 2] });
   });
+
+  test('gatherElements along the last axis (cross-entropy picks): forward and gradient with repeats', async () => {
+    // x = [[1,2,3],[4,5,6]]; picks [[2,0,2],[1,1,0]] along axis 1.
+    await checkOp(({ x }) => F.gatherElements(x!, indices([2, 0, 2, 1, 1, 0], [2, 3]), 1), { x: { shape: [2, 3], values: iota(6) } }, () => [3, 1, 3, 5, 5, 4]);
+    await checkGrad(({ x }) => F.gatherElements(x!, indices([2, 0, 2, 1, 1, 0], [2, 3]), 1), { x: [2, 3] });
+  });
+
+  test('gatherElements along axis 0 and scatterElementsAdd: forward and gradients', async () => {
+    await checkOp(({ x }) => F.gatherElements(x!, indices([1, 0, 1], [1, 3]), 0), { x: { shape: [2, 3], values: iota(6) } }, () => [4, 2, 6]);
+    await checkOp(
+      ({ d, u }) => F.scatterElementsAdd(d!, indices([0, 2, 0], [1, 3]), u!, 1),
+      { d: { shape: [1, 3], values: [1, 2, 3] }, u: { shape: [1, 3], values: [10, 20, 30] } },
+      () => [1 + 10 + 30, 2, 3 + 20],
+    );
+    await checkGrad(({ d, u }) => F.scatterElementsAdd(d!, indices([0, 2, 0], [1, 3]), u!, 1), { d: [1, 3], u: [1, 3] });
+  });
 });
