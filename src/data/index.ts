@@ -30,3 +30,16 @@ export {
   parseIdx,
   readIdx,
 } from './idx.js';
+export {
+  type BatchStream,
+  type BlockOptions,
+  type TextDatasetOptions,
+  type TextSplitName,
+  type TokenBatch,
+  type TokenEncoder,
+  TextDataset,
+  randomBlocks,
+  readTextFile,
+  shiftedPair,
+  splitTokens,
+} from './text.js';

@@ -107,6 +107,47 @@ export function gpt2InitialWeights(c: Gpt2Config, rng: Rng): Map<string, Checkpo
   return out;
 }
 
+/** The shape of a GPT-2 to train from scratch. */
+export interface Gpt2Shape {
+  layers: number;
+  heads: number;
+  embd: number;
+  /** Context length (n_positions). */
+  blockSize: number;
+  /** Dropout at the embedding, attention and residual sites. */
+  dropout: number;
+}
+
+/** config.json of a GPT2LMHeadModel as transformers writes it (tied embeddings, gelu_new). */
+export function gpt2ConfigJson(shape: Gpt2Shape, vocabSize: number, special: { bos?: number | undefined; eos?: number | undefined } = {}): ConfigJson {
+  return {
+    architectures: [GPT2_ARCHITECTURE],
+    model_type: 'gpt2',
+    vocab_size: vocabSize,
+    n_positions: shape.blockSize,
+    n_embd: shape.embd,
+    n_layer: shape.layers,
+    n_head: shape.heads,
+    n_inner: null,
+    activation_function: 'gelu_new',
+    resid_pdrop: shape.dropout,
+    embd_pdrop: shape.dropout,
+    attn_pdrop: shape.dropout,
+    layer_norm_epsilon: 1e-5,
+    initializer_range: 0.02,
+    scale_attn_weights: true,
+    scale_attn_by_inverse_layer_idx: false,
+    reorder_and_upcast_attn: false,
+    add_cross_attention: false,
+    tie_word_embeddings: true,
+    bos_token_id: special.bos ?? null,
+    eos_token_id: special.eos ?? null,
+    pad_token_id: null,
+    use_cache: true,
+    dtype: 'float32',
+  };
+}
+
 /** The hub's original gpt2 files have no `transformer.` prefix; transformers 5 adds it. */
 export function withTransformerPrefix(weights: CheckpointWeights): Map<string, CheckpointTensor> {
   const out = new Map<string, CheckpointTensor>();

@@ -57,6 +57,17 @@ export function bindWeights(
   return bound;
 }
 
+/** Bound variables back under their checkpoint names and layout (the inverse of bindWeights). */
+export function unbindWeights(expected: readonly ExpectedTensor[], bound: ReadonlyMap<string, Variable>): Map<string, CheckpointTensor> {
+  const out = new Map<string, CheckpointTensor>();
+  for (const { name, shape, transpose } of expected) {
+    const v = weightOf(bound, name);
+    const [rows, cols] = shape as [number, number];
+    out.set(name, { shape, data: transpose ? transpose2d(v.value, cols, rows) : v.value });
+  }
+  return out;
+}
+
 const BLOCK = 64;
 
 /** Row-major [rows, cols] → [cols, rows], in cache-sized blocks. */
