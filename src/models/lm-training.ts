@@ -249,6 +249,8 @@ export class LmTrainer {
       beta2: settings.beta2,
       epsilon: 1e-8,
       weightDecay: settings.weightDecay,
+      // As nanoGPT: decay matrices and embeddings, not biases or LayerNorm gains.
+      excludeFromWeightDecay: (v) => v.shape.length < 2,
       clipNorm: settings.clipNorm,
     });
     const runner = await compileTrainStep(model, settings, optimizer);

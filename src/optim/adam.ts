@@ -1,4 +1,5 @@
 import type { Tensor } from '../core/graph.js';
+import type { Variable } from '../core/variable.js';
 import * as F from '../core/ops/index.js';
 import { Optimizer, type OptimizerArgs, type StepScalars } from './optimizer.js';
 
@@ -65,6 +66,8 @@ export class Adam extends Optimizer {
 export interface AdamWArgs extends AdamArgs {
   /** Decoupled weight decay; default 0.004 (Keras). */
   weightDecay?: number;
+  /** Variables to leave undecayed, e.g. `(v) => v.shape.length < 2` for biases and norm gains (nanoGPT). */
+  excludeFromWeightDecay?: (variable: Variable) => boolean;
 }
 
 /**
@@ -74,15 +77,17 @@ export interface AdamWArgs extends AdamArgs {
 export class AdamW extends Adam {
   override readonly name: string = 'AdamW';
   readonly weightDecay: number;
+  private readonly excluded: (variable: Variable) => boolean;
 
   constructor(args: AdamWArgs = {}) {
     super(args);
     this.weightDecay = args.weightDecay ?? 0.004;
+    this.excluded = args.excludeFromWeightDecay ?? (() => false);
     if (!(this.weightDecay >= 0)) throw new Error(`AdamW: weightDecay must be ≥ 0. Received: weightDecay=${args.weightDecay}`);
   }
 
-  protected override update(w: Tensor, g: Tensor, slots: Tensor[], scalars: StepScalars): { param: Tensor; slots: Tensor[] } {
-    const decayed = F.sub(w, F.mul(w, F.mul(scalars.learningRate!, this.weightDecay)));
+  protected override update(w: Tensor, g: Tensor, slots: Tensor[], scalars: StepScalars, variable?: Variable): { param: Tensor; slots: Tensor[] } {
+    const decayed = variable && this.excluded(variable) ? w : F.sub(w, F.mul(w, F.mul(scalars.learningRate!, this.weightDecay)));
     return super.update(decayed, g, slots, scalars);
   }
 

@@ -89,7 +89,7 @@ export abstract class Optimizer {
     const updates = new Map<Variable, Tensor>();
     pairs.forEach(({ variable }, i) => {
       const slots = this.slotsFor(variable);
-      const result = g.scope(`${this.name}/${variable.name}`, () => this.update(g.param(variable), grads[i]!, slots.map((s) => g.param(s)), scalars));
+      const result = g.scope(`${this.name}/${variable.name}`, () => this.update(g.param(variable), grads[i]!, slots.map((s) => g.param(s)), scalars, variable));
       updates.set(variable, result.param);
       slots.forEach((s, k) => updates.set(s, result.slots[k]!));
     });
@@ -97,7 +97,7 @@ export abstract class Optimizer {
   }
 
   /** The new parameter and slot values for one parameter. */
-  protected abstract update(param: Tensor, grad: Tensor, slots: Tensor[], scalars: StepScalars): { param: Tensor; slots: Tensor[] };
+  protected abstract update(param: Tensor, grad: Tensor, slots: Tensor[], scalars: StepScalars, variable: Variable): { param: Tensor; slots: Tensor[] };
 
   /** Hyperparameters, for reports and configs. */
   getConfig(): Record<string, number | string | boolean> {

@@ -94,6 +94,11 @@ describe('optimizers: two steps against hand-written updates', () => {
     close(await twoSteps(optimizers.adamw({ learningRate: 0.1 })), adamReference(0.1, 0.9, 0.999, 1e-7, 0.004));
   });
 
+  test('AdamW leaves excluded variables undecayed (plain Adam steps)', async () => {
+    const excluded = optimizers.adamw({ learningRate: 0.1, weightDecay: 0.5, excludeFromWeightDecay: (v) => v.name === 'w' });
+    close(await twoSteps(excluded), adamReference(0.1, 0.9, 0.999, 1e-7));
+  });
+
   test('RMSprop: s ← ρs + (1 − ρ)g²; w ← w − ηg/√(s + ε)', async () => {
     const s = [0, 0, 0];
     close(await twoSteps(optimizers.rmsprop({ learningRate: 0.01 })), reference((w, g) => w.forEach((_, i) => {
