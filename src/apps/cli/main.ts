@@ -17,6 +17,10 @@ const commands: Array<() => Promise<{ register(program: Command): void }>> = [
   // one line per command file
   () => import('./commands/export.js'),
   () => import('./commands/generate.js'),
+  () => import('./commands/train.js'),
+  () => import('./commands/train-gpt.js'),
+  () => import('./commands/sample.js'),
+  () => import('./commands/eval.js'),
 ];
 
 for (const load of commands) (await load()).register(program);

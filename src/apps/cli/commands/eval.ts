@@ -1,0 +1,43 @@
+/** `forja eval DIR [--json]`: FID (and reconstruction BCE) of a model trained with `forja train`. */
+import type { Command } from 'commander';
+import { evaluateRun, type EvalResult } from '../../../models/mnist/index.js';
+import { setThreads } from '../../../runtime/session.js';
+import { CliError } from '../errors.js';
+import { positiveInt } from '../options.js';
+
+interface EvalFlags {
+  json: boolean;
+  threads?: number;
+}
+
+export function register(program: Command): void {
+  program
+    .command('eval')
+    .description(
+      'FID between a trained MNIST model\'s digits (samples, or reconstructions for autoencoders) and 1,000 held-out digits, ' +
+        'in the feature space of a small classifier trained once and cached in $FORJA_CACHE/mnist-classifier (default ~/.cache/forja)',
+    )
+    .argument('<dir>', 'run directory written by forja train')
+    .option('--json', 'print the result as one JSON line (last line of stdout)', false)
+    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt('--threads'))
+    .action(async (dir: string, flags: EvalFlags) => {
+      if (flags.threads !== undefined) setThreads(flags.threads);
+      let result: EvalResult;
+      try {
+        result = await evaluateRun(dir, { log: (message) => process.stderr.write(`${message}\n`) });
+      } catch (err) {
+        throw new CliError(`eval ${dir}: ${(err as Error).message}`, 1);
+      }
+      process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : describe(result));
+    });
+}
+
+function describe(r: EvalResult): string {
+  const lines = [
+    `${r.model} (${r.dir})`,
+    `  FID (${r.fid_count} ${r.fid_of} vs held-out digits): ${r.fid.toFixed(3)}`,
+    ...(r.reconstruction_bce === undefined ? [] : [`  reconstruction BCE: ${r.reconstruction_bce.toFixed(4)}`]),
+    `  classifier accuracy on held-out digits: ${(100 * r.classifier_accuracy).toFixed(1)}%${r.classifier_cached ? ' (cached)' : ''}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

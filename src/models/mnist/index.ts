@@ -1,0 +1,14 @@
+/** The MNIST model zoo: autoencoders, VAE, GANs, their training runs, and FID evaluation. */
+export { mnistModels, isMnistModelName, loadRunModel } from './registry.js';
+export type { Metrics, MnistModel, MnistModelName, MnistModelSpec, MnistTrainer, TrainingState, TrainSettings } from './spec.js';
+export { MNIST_PIXELS } from './spec.js';
+export { trainRun, runData, readRunInfo, RunSettingsError, TrainingStoppedError, type RunOptions, type RunResult, type RunHooks, type EpochListener } from './run.js';
+export { evaluateRun, type EvalOptions, type EvalResult } from './evaluate.js';
+export { featureStats, frechetDistance, fidFromFeatures, type FeatureStats } from './fid.js';
+export { buildClassifier, featureExtractor, classifierCacheDir, loadOrTrainClassifier, type Classifier } from './classifier.js';
+export { autoencoder, buildAutoencoder } from './autoencoder.js';
+export { convAutoencoder, buildConvAutoencoder } from './conv-autoencoder.js';
+export { vae, buildVaeEncoder, buildVaeDecoder, vaeLoss } from './vae.js';
+export { gan, buildGenerator, buildDiscriminator } from './gan.js';
+export { dcgan, buildDcganGenerator, buildDcganDiscriminator } from './dcgan.js';
+export { discriminatorLoss, generatorLoss, type GanArchitecture } from './adversarial.js';
