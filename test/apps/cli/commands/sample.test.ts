@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { cp, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gridGeometry, readPng } from '../../../src/viz/index.js';
-import { forja } from '../../helpers/forja-cli.js';
+import { gridGeometry, readPng } from '../../../../src/viz/index.js';
+import { forja } from '../../../helpers/forja-cli.js';
 
 const scratch = await mkdtemp(join(tmpdir(), 'forja-sample-'));
 after(() => rm(scratch, { recursive: true, force: true }));

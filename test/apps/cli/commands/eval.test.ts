@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { forja, lastJsonLine } from '../../helpers/forja-cli.js';
+import { forja, lastJsonLine } from '../../../helpers/forja-cli.js';
 
 const scratch = await mkdtemp(join(tmpdir(), 'forja-eval-'));
 after(() => rm(scratch, { recursive: true, force: true }));

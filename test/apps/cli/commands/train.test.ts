@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gridGeometry, readPng } from '../../../src/viz/index.js';
-import { forja, lastJsonLine } from '../../helpers/forja-cli.js';
+import { gridGeometry, readPng } from '../../../../src/viz/index.js';
+import { forja, lastJsonLine } from '../../../helpers/forja-cli.js';
 
 const scratch = await mkdtemp(join(tmpdir(), 'forja-train-'));
 after(() => rm(scratch, { recursive: true, force: true }));

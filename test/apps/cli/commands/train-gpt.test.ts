@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../helpers/fixtures.js';
+import { REPO_ROOT } from '../../../helpers/fixtures.js';
 
 interface RunResult {
   code: number;
