@@ -32,8 +32,7 @@ import { generate } from '../text/generate.js';
 import { CharTokenizer, Tokenizer, type TextTokenizer } from '../text/tokenizer.js';
 import { StepRunner } from '../train/index.js';
 import { CausalLM } from './causal-lm.js';
-import { Gpt2, GPT2_ARCHITECTURE, gpt2ConfigJson, gpt2Tensors, parseGpt2Config, type Gpt2Shape } from './gpt2/model.js';
-import type { ConfigJson } from './transformer/config.js';
+import { Gpt2, gpt2ConfigJson, gpt2Tensors, parseGpt2Config, type Gpt2Shape } from './gpt2/model.js';
 import { unbindWeights } from './transformer/weights.js';
 
 // ---------------------------------------------------------------------------------------------

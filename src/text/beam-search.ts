@@ -19,9 +19,8 @@ export interface NextTokenLogits {
   advance(sourceRows: readonly number[], tokens: readonly number[]): Promise<Float32Array>;
 }
 
-export interface BeamSearchInput {
-  /** One left-padded prompt per batch item, all the same length. */
-  prompts: readonly (readonly number[])[];
+/** What every decoding loop (greedy/sampling or beams) starts from. */
+export interface DecodeInputs {
   /** Next-token logits after each prompt: [batch, vocab]. */
   promptLogits: Float32Array;
   next: NextTokenLogits;
@@ -29,6 +28,11 @@ export interface BeamSearchInput {
   processors: readonly LogitsProcessor[];
   isDone: StoppingCriterion;
   vocabSize: number;
+}
+
+export interface BeamSearchInput extends DecodeInputs {
+  /** One left-padded prompt per batch item, all the same length. */
+  prompts: readonly (readonly number[])[];
   /** Needed when config.doSample (beam sampling). */
   rng?: Rng;
 }

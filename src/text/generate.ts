@@ -5,7 +5,7 @@
  * filled with the pad token. `stream` yields decoded text as it is generated.
  */
 import { Rng } from '../core/rng.js';
-import { beamSearch, type NextTokenLogits } from './beam-search.js';
+import { beamSearch, type DecodeInputs, type NextTokenLogits } from './beam-search.js';
 import {
   normalizeGenerationOptions,
   resolveGenerationConfig,
@@ -14,7 +14,7 @@ import {
   type ResolvedGenerationConfig,
 } from './generation-config.js';
 import type { ForwardInput, KVCache, LanguageModel } from './language-model.js';
-import { applyLogitsProcessors, buildLogitsProcessors, type LogitsProcessor } from './logits-processors.js';
+import { applyLogitsProcessors, buildLogitsProcessors } from './logits-processors.js';
 import { argmax, sampleCategorical, softmax } from './sampling.js';
 import { anyCriterion, eosCriterion, maxLengthCriterion, stopStringCriterion, type StoppingCriterion } from './stopping.js';
 import { AsyncChannel, IncrementalDetokenizer } from './streamer.js';
@@ -211,14 +211,8 @@ class TextEmitter {
   }
 }
 
-interface DecodeLoopInput {
+interface DecodeLoopInput extends DecodeInputs {
   prompts: PaddedPrompts;
-  promptLogits: Float32Array;
-  next: NextTokenLogits;
-  config: ResolvedGenerationConfig;
-  processors: readonly LogitsProcessor[];
-  isDone: StoppingCriterion;
-  vocabSize: number;
   rng: Rng;
   emitter: TextEmitter | undefined;
 }

@@ -6,11 +6,11 @@
  */
 import { currentGraph, type OpDef, type Tensor, type TensorType } from '../graph.js';
 import { formatShape, normalizeAxis, ShapeError, type Dim } from '../shape.js';
-import { add, cast, div, mul, neg, reciprocal, sqrt, sub, where } from './elementwise.js';
+import { add, div, mul, neg, reciprocal, sqrt, sub, where } from './elementwise.js';
 import { sigmoid } from './activation.js';
 import { mean, reducedCount, sum } from './reduce.js';
-import { gather, reshape, shapeOf, slice, transpose } from './movement.js';
-import { int64s, scalar, type Operand } from './util.js';
+import { reshape, slice, transpose } from './movement.js';
+import { scalar, type Operand } from './util.js';
 
 const sameAsInput = (inputs: Tensor[]): TensorType[] => [{ shape: [...inputs[0]!.shape], dtype: inputs[0]!.dtype }];
 

@@ -1,26 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixturePath, REPO_ROOT } from '../../../helpers/fixtures.js';
+import { fixturePath } from '../../../helpers/fixtures.js';
+import { forja, lastJsonLine } from '../../../helpers/forja-cli.js';
 
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function forja(args: string[]): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(REPO_ROOT, 'bin/forja.js'), ...args], { cwd: REPO_ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-const lastJsonLine = (stdout: string): Record<string, unknown> => JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
 
 const MODEL = fixturePath('gpt2-tiny');
 const golden = JSON.parse(readFileSync(join(MODEL, 'golden.json'), 'utf8')) as {

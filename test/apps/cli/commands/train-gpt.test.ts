@@ -1,27 +1,10 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../../helpers/fixtures.js';
+import { forja, lastJsonLine } from '../../../helpers/forja-cli.js';
 
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function forja(args: string[]): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(REPO_ROOT, 'bin/forja.js'), ...args], { cwd: REPO_ROOT, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-const lastJsonLine = (stdout: string): Record<string, unknown> => JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
 
 const scratch = await mkdtemp(join(tmpdir(), 'forja-train-gpt-'));
 after(() => rm(scratch, { recursive: true, force: true }));
