@@ -66,3 +66,15 @@ export {
   type TrainStepArgs,
 } from './train/index.js';
 export * as metrics from './train/metrics.js';
+
+// Data, pictures, checkpoints and text: the rest of what users call.
+export * as data from './data/index.js';
+export * as viz from './viz/index.js';
+export { loadHfCheckpoint } from './io/hf-checkpoint.js';
+export { resolveModelDir } from './io/hub.js';
+export { readSafetensors, writeSafetensors } from './io/safetensors.js';
+export { Tokenizer, CharTokenizer } from './text/tokenizer.js';
+export { generate, stream, type GenerateOptions } from './text/generate.js';
+export type { LanguageModel } from './text/language-model.js';
+export { CausalLM, exportOnnx } from './models/index.js';
+export { pipeline, type TextGenerationPipeline } from './apps/pipeline.js';
