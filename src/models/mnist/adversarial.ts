@@ -3,7 +3,8 @@
  * 2014, with the non-saturating generator loss). Each batch takes two
  * steps, each with its own Adam:
  *
- *   D step: ½·[BCE(D(x), 1) + BCE(D(G(z)), 0)], updating D only;
+ *   D step: ½·[BCE(D(x), 1) + BCE(D(G(z)), 0)], updating D only (a
+ *           GAN may set a real label below 1: one-sided label smoothing);
  *   G step: BCE(D(G(z)), 1) with the updated D, updating G only (D frozen).
  *
  * z ~ N(0, I) is drawn in JS from a seeded Rng, the same z for both steps.
@@ -28,6 +29,8 @@ export interface GanArchitecture {
   imageShape: readonly number[];
   /** The discriminator outputs logits (BCE with logits) rather than probabilities. */
   logits: boolean;
+  /** D's target for real digits; below 1 is one-sided label smoothing (default 1: none). */
+  realLabel?: number;
 }
 
 /** Fakes D's validation loss is measured on, from fixed noise so epochs compare. */
@@ -38,15 +41,15 @@ export interface GanOptimizerSettings {
   beta1: number;
 }
 
-function bce(arch: GanArchitecture, label: 0 | 1, score: Tensor): Tensor {
-  const target = label === 1 ? F.onesLike(score) : F.zerosLike(score);
+function bce(arch: GanArchitecture, label: number, score: Tensor): Tensor {
+  const target = label === 1 ? F.onesLike(score) : label === 0 ? F.zerosLike(score) : F.mul(F.onesLike(score), label);
   return binaryCrossentropy(target, score, { fromLogits: arch.logits });
 }
 
-/** ½·[BCE(D(x), 1) + BCE(D(G(z)), 0)], traced in the graph being built. */
+/** ½·[BCE(D(x), r) + BCE(D(G(z)), 0)] with r = arch.realLabel (default 1), traced in the graph being built. */
 export function discriminatorLoss(arch: GanArchitecture, real: Tensor, z: Tensor): Tensor {
   const fake = arch.generator.apply(z);
-  return F.mul(F.add(bce(arch, 1, arch.discriminator.apply(real)), bce(arch, 0, arch.discriminator.apply(fake))), 0.5);
+  return F.mul(F.add(bce(arch, arch.realLabel ?? 1, arch.discriminator.apply(real)), bce(arch, 0, arch.discriminator.apply(fake))), 0.5);
 }
 
 /** BCE(D(G(z)), 1): the generator wants its fakes called real. */
@@ -137,7 +140,7 @@ export function ganSpec(args: GanSpecArgs): MnistModelSpec {
     defaults,
     ...(threads === undefined ? {} : { threads }),
     lossDoc:
-      `d_loss is the discriminator's ½[BCE(D(x), 1) + BCE(D(G(z)), 0)]${withLogits}, g_loss the generator's BCE(D(G(z)), 1); ` +
+      `d_loss is the discriminator's ½[BCE(D(x), ${shape.realLabel ?? 1}) + BCE(D(G(z)), 0)]${withLogits}, g_loss the generator's BCE(D(G(z)), 1); ` +
       "train_loss reports g_loss; val_loss is D's BCE on the 1,000 held-out digits and 1,000 fixed-noise fakes.",
     create({ lr, seed }) {
       setRandomSeed(seed);
