@@ -22,11 +22,22 @@ export function getThreads(): number | undefined {
   return runtimeOptions.threads;
 }
 
-export async function createSession(bytes: Uint8Array): Promise<ort.InferenceSession> {
+export interface SessionOptions {
+  /**
+   * Let idle intra-op threads spin between kernels (ORT's default). Measured on
+   * 2 cores: off makes training steps of small models faster (seed autoencoder,
+   * 5 epochs: 0.57 s vs 0.67 s; dense GAN on 2 threads: 1.9 s vs 3.3 s), on
+   * keeps LLM decode fast (47 vs 51 tokens/s for GPT-2 small).
+   */
+  spinning?: boolean;
+}
+
+export async function createSession(bytes: Uint8Array, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(bytes, {
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     ...(runtimeOptions.threads ? { intraOpNumThreads: runtimeOptions.threads, interOpNumThreads: 1 } : {}),
+    extra: { session: { intra_op: { allow_spinning: opts.spinning === false ? '0' : '1' } } },
   });
 }
 
@@ -60,10 +71,10 @@ export class CompiledGraph {
     readonly session: ort.InferenceSession,
   ) {}
 
-  static async compile(opts: EmitOptions): Promise<CompiledGraph> {
+  static async compile(opts: EmitOptions, session: SessionOptions = {}): Promise<CompiledGraph> {
     const model = emitModel(opts);
     try {
-      return new CompiledGraph(model, await createSession(model.bytes));
+      return new CompiledGraph(model, await createSession(model.bytes, session));
     } catch (err) {
       throw new Error(`onnxruntime rejected the graph '${opts.name ?? 'forja'}': ${(err as Error).message}`);
     }

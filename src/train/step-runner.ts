@@ -140,7 +140,7 @@ export class StepRunner {
       },
       variables: 'inputs',
       name: spec.name,
-    });
+    }, { spinning: false }); // training steps are many small kernels: see SessionOptions
     const updates = traced.updates.map(({ variable, output }) => ({ variable, output, spare: new Float32Array(variable.size) }));
     const extra = Object.entries(traced.outputs).map(([name, tensor]) => ({ name, tensor }));
     return new StepRunner(runner, spec.optimizer, spec.inputs, updates, extra);
