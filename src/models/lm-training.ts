@@ -26,6 +26,7 @@ import { recoverInterruptedSave, saveHfCheckpoint, type CheckpointFile } from '.
 import { resolveModelDir, repoCacheDir } from '../io/hub.js';
 import { loadF32, serializeSafetensors } from '../io/safetensors.js';
 import { sparseCategoricalCrossentropy } from '../losses/index.js';
+import { assignTensors } from '../nn/index.js';
 import { AdamW, schedules } from '../optim/index.js';
 import { CompiledGraph, int64, type OrtTensor } from '../runtime/session.js';
 import { generate } from '../text/generate.js';
@@ -334,12 +335,8 @@ export class LmTrainer {
   }
 
   private async restoreOptimizer(path: string, step: number): Promise<void> {
-    const saved = await loadF32(path);
-    for (const slot of this.optimizer.variables) {
-      const t = saved.get(slot.name);
-      if (!t) throw new Error(`${path}: no optimizer state for '${slot.name}'`);
-      slot.assign(t.data, path);
-    }
+    const slots = new Map(this.optimizer.variables.map((v) => [v.name, v]));
+    assignTensors(slots, await loadF32(path), 'restore optimizer state', path);
     this.optimizer.iterations = step;
   }
 

@@ -12,6 +12,6 @@ export * as initializers from './initializers.js';
 export { setRandomSeed } from './initializers.js';
 export { getActivation, type ActivationName } from './activations.js';
 export { registerLayer, deserializeLayer, serializeLayer, type SerializedLayer } from './registry.js';
-export { saveModel, loadModel, saveWeights, loadWeights, weightPaths, CONFIG_FILE, WEIGHTS_FILE } from './saving.js';
+export { saveModel, loadModel, saveWeights, loadWeights, assignTensors, weightPaths, CONFIG_FILE, WEIGHTS_FILE } from './saving.js';
 export { formatKerasShape } from './summary.js';
 export { runInChunks } from './inference.js';

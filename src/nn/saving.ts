@@ -51,19 +51,32 @@ export async function saveWeights(layer: Layer, path: string): Promise<void> {
 
 /** Assign weights from a safetensors file; every weight must be there with its shape, and nothing else. */
 export async function loadWeights(layer: Layer, path: string): Promise<void> {
-  const tensors = await readWeightsFile(path);
-  const expected = weightPaths(layer);
-  for (const [key, variable] of expected) {
+  assignTensors(weightPaths(layer), await readWeightsFile(path), 'loadWeights', path);
+}
+
+/**
+ * Assign each variable the tensor of its name, after checking that every
+ * name is present with the variable's shape as F32 and that no tensor is left
+ * over, so a mismatched file changes nothing. Errors start with `caller`
+ * and name the `source` file.
+ */
+export function assignTensors(
+  variables: ReadonlyMap<string, Variable>,
+  tensors: ReadonlyMap<string, { shape: readonly number[]; data: unknown; dtype?: string }>,
+  caller: string,
+  source: string,
+): void {
+  for (const [key, variable] of variables) {
     const t = tensors.get(key);
-    if (!t) throw new Error(`loadWeights: ${path} has no tensor '${key}' (the model needs shape [${variable.shape.join(', ')}])`);
+    if (!t) throw new Error(`${caller}: ${source} has no tensor '${key}' (the model needs shape [${variable.shape.join(', ')}])`);
     if (t.shape.join() !== variable.shape.join()) {
-      throw new Error(`loadWeights: tensor '${key}' has shape [${t.shape.join(', ')}] in ${path} but the model expects [${variable.shape.join(', ')}]`);
+      throw new Error(`${caller}: tensor '${key}' has shape [${t.shape.join(', ')}] in ${source} but the model expects [${variable.shape.join(', ')}]`);
     }
-    if (!(t.data instanceof Float32Array)) throw new Error(`loadWeights: tensor '${key}' in ${path} is ${t.dtype}, expected F32`);
+    if (!(t.data instanceof Float32Array)) throw new Error(`${caller}: tensor '${key}' in ${source} is ${t.dtype ?? 'not float32'}, expected F32`);
   }
-  const unused = [...tensors.keys()].filter((k) => !expected.has(k));
-  if (unused.length > 0) throw new Error(`loadWeights: ${path} has tensors the model does not have: ${unused.join(', ')}`);
-  for (const [key, variable] of expected) variable.assign(tensors.get(key)!.data as Float32Array, `loadWeights ${path}`);
+  const unused = [...tensors.keys()].filter((k) => !variables.has(k));
+  if (unused.length > 0) throw new Error(`${caller}: ${source} has tensors the model does not have: ${unused.join(', ')}`);
+  for (const [key, variable] of variables) variable.assign(tensors.get(key)!.data as Float32Array, `${caller} ${source}`);
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import type { Variable } from '../../core/variable.js';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../../io/safetensors.js';
-import { weightPaths } from '../../nn/index.js';
+import { assignTensors, weightPaths } from '../../nn/index.js';
 import type { TrainingState } from './spec.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
@@ -91,17 +91,6 @@ function isStoredMeta(x: unknown): x is StoredMeta {
 /** Put the checkpoint's values and step counts back; names and shapes must match exactly. */
 export async function restoreCheckpoint(path: string, state: TrainingState): Promise<void> {
   const { optimizerSteps } = await readStoredMeta(path);
-  const variables = stateVariables(state);
-  const tensors = await readSafetensors(path);
-  for (const [name, variable] of variables) {
-    const t = tensors.get(name);
-    if (!t) throw new Error(`checkpoint ${path} has no tensor '${name}'; was it written by another model?`);
-    if (!(t.data instanceof Float32Array) || t.shape.join() !== variable.shape.join()) {
-      throw new Error(`checkpoint ${path}: tensor '${name}' is ${t.dtype}[${t.shape.join(', ')}], the model needs F32[${variable.shape.join(', ')}]`);
-    }
-  }
-  const extra = [...tensors.keys()].filter((name) => !variables.has(name));
-  if (extra.length > 0) throw new Error(`checkpoint ${path} has tensors the model lacks: ${extra.slice(0, 5).join(', ')}`);
-  for (const [name, variable] of variables) variable.assign(tensors.get(name)!.data as Float32Array, `restore ${path}`);
+  assignTensors(stateVariables(state), await readSafetensors(path), 'restore checkpoint', path);
   for (const [name, { optimizer }] of Object.entries(state.optimizers)) optimizer.iterations = optimizerSteps[name] ?? 0;
 }
