@@ -10,6 +10,9 @@ export const formatShape = (s: Shape): string => `[${s.join(', ')}]`;
 
 export const isStatic = (s: Shape): s is readonly number[] => s.every((d) => typeof d === 'number');
 
+/** Number of elements of a static shape. */
+export const elementCount = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
 /** Number of elements, or null if a dimension is symbolic. */
 export function sizeOf(s: Shape): number | null {
   let n = 1;

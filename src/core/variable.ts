@@ -1,4 +1,4 @@
-import type { Dim } from './shape.js';
+import { elementCount, type Dim } from './shape.js';
 
 let nextVariableId = 0;
 
@@ -17,7 +17,7 @@ export class Variable {
     value?: Float32Array,
     public trainable = true,
   ) {
-    const size = shape.reduce((a, b) => a * b, 1);
+    const size = elementCount(shape);
     if (value && value.length !== size) {
       throw new Error(`Variable '${name}': value has ${value.length} elements but shape [${shape.join(', ')}] needs ${size}`);
     }

@@ -4,7 +4,7 @@
  * the batch on the first axis.
  */
 import { dtypeOfData, type DType } from '../core/dtype.js';
-import { formatShape, type Dim } from '../core/shape.js';
+import { elementCount, formatShape, sizeOf, type Dim } from '../core/shape.js';
 
 export type HostData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 
@@ -15,7 +15,7 @@ export class HostTensor {
     readonly data: HostData,
     shape: readonly number[],
   ) {
-    const size = shape.reduce((a, b) => a * b, 1);
+    const size = elementCount(shape);
     if (!shape.every((d) => Number.isInteger(d) && d >= 0)) {
       throw new Error(`HostTensor: shape must be non-negative integers, received ${formatShape(shape)}`);
     }
@@ -36,7 +36,7 @@ export class HostTensor {
 
   /** Elements per row (per example). */
   get rowSize(): number {
-    return this.shape.slice(1).reduce((a, b) => a * b, 1);
+    return elementCount(this.shape.slice(1));
   }
 
   /** Rows [start, end) as a view sharing this tensor's memory. */
@@ -96,9 +96,7 @@ export function allocate(dtype: DType, size: number): HostData {
  * `where` names the caller and argument for the error.
  */
 export function toHostTensor(x: HostInput, exampleShape: readonly Dim[], where: string): HostTensor {
-  const perExample = exampleShape.every((d): d is number => typeof d === 'number')
-    ? exampleShape.reduce((a, b) => a * b, 1)
-    : null;
+  const perExample = sizeOf(exampleShape);
   if (x instanceof HostTensor) {
     const rest = x.shape.slice(1);
     const agrees = rest.length === exampleShape.length && rest.every((d, i) => typeof exampleShape[i] !== 'number' || exampleShape[i] === d);

@@ -6,6 +6,7 @@
  */
 import type { DType } from '../core/dtype.js';
 import { trace, type Tensor } from '../core/graph.js';
+import { elementCount } from '../core/shape.js';
 import { CallContext } from './call-context.js';
 import { allocate, copyData, HostTensor, isHostData } from './host-tensor.js';
 import type { Layer } from './layer.js';
@@ -48,7 +49,7 @@ export class InferenceRunner {
       this.outputs.forEach(({ name }, i) => {
         const t = out[name]!;
         const dims = t.dims.map(Number);
-        const result = (results[i] ??= new HostTensor(allocate(this.outputDtype(i), rows * sizeOf(dims.slice(1))), [rows, ...dims.slice(1)]));
+        const result = (results[i] ??= new HostTensor(allocate(this.outputDtype(i), rows * elementCount(dims.slice(1))), [rows, ...dims.slice(1)]));
         copyRows(result, t, start);
       });
     }
@@ -88,7 +89,6 @@ export async function* runInChunks(
   }
 }
 
-const sizeOf = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 
 function copyRows(dst: HostTensor, src: OrtTensor, startRow: number): void {
   if (!isHostData(src.data)) throw new Error(`predict: unsupported output type ${src.type}`);

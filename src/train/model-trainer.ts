@@ -5,7 +5,7 @@
  * this compile), step sessions per batch signature and one evaluation session.
  */
 import type { Tensor } from '../core/graph.js';
-import type { Dim } from '../core/shape.js';
+import { sizeOf, type Dim } from '../core/shape.js';
 import { add } from '../core/ops/index.js';
 import { Rng } from '../core/rng.js';
 import type { Variable } from '../core/variable.js';
@@ -116,7 +116,7 @@ export class ModelTrainer {
     if (rows === 0 || y.length % rows !== 0) throw new Error(`${where}: ${y.length} values do not divide into ${rows} rows`);
     const perRow = y.length / rows;
     const exampleShape = this.model.outputs[index]!.exampleShape;
-    const outputSize = exampleShape.every((d): d is number => typeof d === 'number') ? exampleShape.reduce((a, b) => a * b, 1) : null;
+    const outputSize = sizeOf(exampleShape);
     if (perRow === outputSize) return new HostTensor(y, [rows, ...(exampleShape as number[])]);
     return new HostTensor(y, perRow === 1 ? [rows] : [rows, perRow]);
   }

@@ -13,7 +13,7 @@
 import { grad } from '../autodiff/grad.js';
 import type { DType } from '../core/dtype.js';
 import { trace, type Tensor } from '../core/graph.js';
-import { formatShape, isStatic, type Dim } from '../core/shape.js';
+import { elementCount, formatShape, isStatic, type Dim } from '../core/shape.js';
 import type { Variable } from '../core/variable.js';
 import { reshape } from '../core/ops/index.js';
 import { allocate, CallContext, withCallContext, type HostData } from '../nn/index.js';
@@ -91,7 +91,7 @@ export class StepRunner {
         continue;
       }
       const shape = staticShape(spec.shape, `train step: input '${spec.name}'`);
-      const data = allocate(spec.dtype, shape.reduce((a, b) => a * b, 1));
+      const data = allocate(spec.dtype, elementCount(shape));
       this.buffers[spec.name] = data;
       this.feeds[spec.name] = viewTensor(data, shape);
     }
@@ -103,7 +103,7 @@ export class StepRunner {
     this.fetches[LOSS] = viewTensor(this.loss, []);
     for (const { name, tensor } of extraOutputs) {
       const shape = staticShape(tensor.shape, `train step: output '${name}'`);
-      this.extra[name] = allocate(tensor.dtype, shape.reduce((a, b) => a * b, 1));
+      this.extra[name] = allocate(tensor.dtype, elementCount(shape));
       this.fetches[name] = viewTensor(this.extra[name], shape);
     }
   }

@@ -1,6 +1,6 @@
 /** Reductions over axes. `axes` omitted means every axis. */
 import { currentGraph, type OpDef, type Tensor, type TensorType } from '../graph.js';
-import { normalizeAxis, type Dim } from '../shape.js';
+import { normalizeAxis, sizeOf, type Dim } from '../shape.js';
 import { cast, div, equal, mul } from './elementwise.js';
 import { expandTo, gather, shapeOf, unsqueeze } from './movement.js';
 import { int64s } from './util.js';
@@ -24,9 +24,7 @@ function spread(g: Tensor, x: Tensor, { keepdims, _axes }: ReduceAttrs): Tensor 
 
 /** Number of elements each output element reduced over, as a float scalar. */
 export function reducedCount(x: Tensor, axes: readonly number[]): Tensor | number {
-  const dims = axes.map((a) => x.shape[a]!);
-  if (dims.every((d) => typeof d === 'number')) return (dims as number[]).reduce((a, b) => a * b, 1);
-  return cast(prod(gather(shapeOf(x), int64s(axes))), x.dtype);
+  return sizeOf(axes.map((a) => x.shape[a]!)) ?? cast(prod(gather(shapeOf(x), int64s(axes))), x.dtype);
 }
 
 const ReduceSum: OpDef<ReduceAttrs> = {

@@ -5,6 +5,7 @@
  */
 import { currentGraph, type Tensor } from '../../core/graph.js';
 import * as F from '../../core/ops/index.js';
+import { elementCount } from '../../core/shape.js';
 import type { Rng } from '../../core/rng.js';
 import type { Variable } from '../../core/variable.js';
 import { cachedAttention, splitHeads } from '../transformer/attention.js';
@@ -96,7 +97,7 @@ export function gpt2Tensors(c: Gpt2Config): ExpectedTensor[] {
 export function gpt2InitialWeights(c: Gpt2Config, rng: Rng): Map<string, CheckpointTensor> {
   const out = new Map<string, CheckpointTensor>();
   for (const { name, shape } of gpt2Tensors(c)) {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const data = new Float32Array(elementCount(shape));
     if (/ln_(1|2|f)\.weight$/.test(name)) data.fill(1);
     else if (!name.endsWith('.bias')) {
       const std = name.endsWith('c_proj.weight') ? c.initializerRange / Math.sqrt(2 * c.nLayer) : c.initializerRange;
