@@ -38,6 +38,33 @@ export interface HfCheckpoint {
 
 export interface LoadCheckpointOptions extends HubOptions, ReadOptions {}
 
+/** Weights holding NaN or ±Inf (e.g. saved from a diverged run): they would only generate garbage. */
+export class NonFiniteWeightsError extends Error {
+  override name = 'NonFiniteWeightsError';
+  constructor(
+    readonly dir: string,
+    /** The first affected tensor, its non-finite count and its size. */
+    readonly tensor: string,
+    readonly count: number,
+    readonly size: number,
+    /** How many tensors hold non-finite values in all. */
+    readonly tensors: number,
+  ) {
+    const others = tensors > 1 ? ` (and ${tensors - 1} more tensor${tensors > 2 ? 's' : ''})` : '';
+    super(`${dir}: tensor '${tensor}' holds ${count} non-finite value${count === 1 ? '' : 's'} (NaN or Inf) of ${size}${others}; the checkpoint is corrupt or was saved from a diverged run`);
+  }
+}
+
+/** NaN and ±Inf entries; x - x is 0 exactly when x is finite. */
+function countNonFinite(data: Float32Array): number {
+  let n = 0;
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i]!;
+    if (x - x !== 0) n++;
+  }
+  return n;
+}
+
 /** Read a JSON object file; undefined if absent, a clear error if unreadable or not an object. */
 export async function readJsonObject(path: string, required: true): Promise<JsonObject>;
 export async function readJsonObject(path: string, required?: false): Promise<JsonObject | undefined>;
@@ -86,10 +113,19 @@ export async function loadHfCheckpoint(dirOrId: string, opts: LoadCheckpointOpti
 
   const weights = new Map<string, F32Tensor>();
   const dtypes = new Map<string, SafetensorsDtype>();
+  let firstBad: { name: string; count: number; size: number } | undefined;
+  let badTensors = 0;
   for (const [name, t] of raw) {
-    weights.set(name, { shape: t.shape, data: toFloat32(t.data) });
+    const data = toFloat32(t.data);
+    const count = countNonFinite(data);
+    if (count > 0) {
+      badTensors++;
+      firstBad ??= { name, count, size: data.length };
+    }
+    weights.set(name, { shape: t.shape, data });
     dtypes.set(name, t.dtype);
   }
+  if (firstBad) throw new NonFiniteWeightsError(dir, firstBad.name, firstBad.count, firstBad.size, badTensors);
   const result: HfCheckpoint = { dir, config, weights, dtypes, weightFiles };
   const generationConfig = await readJsonObject(join(dir, 'generation_config.json'));
   if (generationConfig) result.generationConfig = generationConfig;

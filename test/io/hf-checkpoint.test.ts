@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadHfCheckpoint } from '../../src/io/hf-checkpoint.js';
+import { loadHfCheckpoint, NonFiniteWeightsError } from '../../src/io/hf-checkpoint.js';
 import { readSafetensors, writeSafetensorsCheckpoint } from '../../src/io/safetensors.js';
 import { fixturePath } from '../helpers/fixtures.js';
 
@@ -93,6 +93,27 @@ test('missing config.json or weights are errors naming the directory', async () 
     });
     fs.writeFileSync(join(dir, 'config.json'), '{oops');
     await assert.rejects(loadHfCheckpoint(dir), /config\.json: not valid JSON/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('non-finite weights are refused at load, naming the first tensor, its count and how many tensors', async () => {
+  const dir = tempDir();
+  try {
+    const good = await loadHfCheckpoint(fixturePath('gpt2-tiny'));
+    const names = [...good.weights.keys()];
+    const weights = new Map([...good.weights].map(([name, t]) => [name, { shape: t.shape, data: Float32Array.from(t.data) }]));
+    weights.get(names[0]!)!.data.fill(Number.NaN, 0, 3);
+    weights.get(names[5]!)!.data[7] = Number.NEGATIVE_INFINITY;
+    fs.copyFileSync(fixturePath('gpt2-tiny', 'config.json'), join(dir, 'config.json'));
+    await writeSafetensorsCheckpoint(dir, weights);
+    await assert.rejects(loadHfCheckpoint(dir), (err: unknown) => {
+      assert.ok(err instanceof NonFiniteWeightsError, String(err));
+      assert.deepEqual([err.tensor, err.count, err.size, err.tensors], [names[0], 3, good.weights.get(names[0]!)!.data.length, 2]);
+      assert.match(err.message, new RegExp(`^${dir}: tensor '${names[0]!.replace(/\./g, '\\.')}' holds 3 non-finite values \\(NaN or Inf\\) of \\d+ \\(and 1 more tensor\\)`));
+      return true;
+    });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
