@@ -8,7 +8,7 @@ import { AutoModelForCausalLM, env, pipeline, Tensor } from '@huggingface/transf
 import { CausalLM } from '../../src/models/causal-lm.js';
 import { exportOnnx } from '../../src/models/export-onnx.js';
 import { fixturePath } from '../helpers/fixtures.js';
-import { greedy, readGolden } from './causal-lm-fixture.js';
+import { greedy, readGolden } from '../helpers/causal-lm.js';
 
 env.allowRemoteModels = false;
 env.allowLocalModels = true;

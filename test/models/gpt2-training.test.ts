@@ -14,7 +14,7 @@ import { Rng } from '../../src/core/rng.js';
 import { Gpt2, parseGpt2Config } from '../../src/models/gpt2/model.js';
 import { CompiledGraph, int64 } from '../../src/runtime/session.js';
 import { fixturePath } from '../helpers/fixtures.js';
-import { assertClose } from './causal-lm-fixture.js';
+import { assertClose } from '../helpers/causal-lm.js';
 
 interface TrainStep {
   input_ids: number[];

@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { loadHfCheckpoint, type HfCheckpoint } from '../../src/io/hf-checkpoint.js';
-import { CausalLM } from '../../src/models/causal-lm.js';
-import { parseLlamaConfig } from '../../src/models/llama/model.js';
-import { grad } from '../../src/autodiff/grad.js';
-import { trace } from '../../src/core/graph.js';
-import * as F from '../../src/core/ops/index.js';
-import { Rng } from '../../src/core/rng.js';
-import { Llama, llamaTensors } from '../../src/models/llama/model.js';
-import { loadCausalLmModel } from '../../src/models/registry.js';
-import { CompiledGraph, int64 } from '../../src/runtime/session.js';
-import { ConfigReader } from '../../src/models/transformer/config.js';
-import { defaultInverseFrequencies, ropeFrequencies } from '../../src/models/transformer/rope.js';
-import { fixturePath } from '../helpers/fixtures.js';
-import { assertClose, fullForward, maxAbsDiff, parityTests } from './causal-lm-fixture.js';
+import { loadHfCheckpoint, type HfCheckpoint } from '../../../src/io/hf-checkpoint.js';
+import { CausalLM } from '../../../src/models/causal-lm.js';
+import { parseLlamaConfig } from '../../../src/models/llama/model.js';
+import { grad } from '../../../src/autodiff/grad.js';
+import { trace } from '../../../src/core/graph.js';
+import * as F from '../../../src/core/ops/index.js';
+import { Rng } from '../../../src/core/rng.js';
+import { Llama, llamaTensors } from '../../../src/models/llama/model.js';
+import { loadCausalLmModel } from '../../../src/models/registry.js';
+import { CompiledGraph, int64 } from '../../../src/runtime/session.js';
+import { ConfigReader } from '../../../src/models/transformer/config.js';
+import { defaultInverseFrequencies, ropeFrequencies } from '../../../src/models/transformer/rope.js';
+import { fixturePath } from '../../helpers/fixtures.js';
+import { assertClose, fullForward, maxAbsDiff, parityTests } from '../../helpers/causal-lm.js';
 
 describe('Llama (llama-tiny fixture, BF16 weights)', () => {
   const fx = parityTests('llama-tiny');

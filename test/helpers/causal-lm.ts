@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import { loadF32 } from '../../src/io/safetensors.js';
 import { CausalLM } from '../../src/models/causal-lm.js';
 import type { KVCache, LanguageModel } from '../../src/text/language-model.js';
-import { fixturePath } from '../helpers/fixtures.js';
+import { fixturePath } from './fixtures.js';
 
 export interface Golden {
   single: { input_ids: number[]; logits: string; positions: 'all' | 'last' }[];

@@ -3,12 +3,12 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { loadHfCheckpoint, type HfCheckpoint } from '../../src/io/hf-checkpoint.js';
-import { writeSafetensors } from '../../src/io/safetensors.js';
-import { CausalLM } from '../../src/models/causal-lm.js';
-import { loadCausalLmModel } from '../../src/models/registry.js';
-import { fixturePath } from '../helpers/fixtures.js';
-import { assertClose, big, parityTests, positionsFromMask, rowOf } from './causal-lm-fixture.js';
+import { loadHfCheckpoint, type HfCheckpoint } from '../../../src/io/hf-checkpoint.js';
+import { writeSafetensors } from '../../../src/io/safetensors.js';
+import { CausalLM } from '../../../src/models/causal-lm.js';
+import { loadCausalLmModel } from '../../../src/models/registry.js';
+import { fixturePath } from '../../helpers/fixtures.js';
+import { assertClose, big, parityTests, positionsFromMask, rowOf } from '../../helpers/causal-lm.js';
 
 const DIR = fixturePath('gpt2-tiny');
 const VOCAB = 50257;
