@@ -340,7 +340,12 @@ export class Tokenizer implements TextTokenizer {
   /** Render this tokenizer's chat template (or `opts.template`) with its special tokens filled in. */
   applyChatTemplate(messages: readonly ChatMessage[], opts: ChatTemplateOptions & { template?: string } = {}): string {
     const template = opts.template ?? this.chatTemplate;
-    if (template === undefined) throw new Error(`${this.source}: this tokenizer has no chat template; pass opts.template`);
+    if (template === undefined) {
+      throw new Error(
+        `${this.source}: this tokenizer has no chat template (tokenizer_config.json has no chat_template and there is no chat_template.jinja or chat_template.json); ` +
+          "give one: the text-generation pipeline's chat_template option, or template in applyChatTemplate's options",
+      );
+    }
     const withTokens: ChatTemplateOptions = { ...opts };
     if (withTokens.bosToken === undefined && this.bosToken !== undefined) withTokens.bosToken = this.bosToken;
     if (withTokens.eosToken === undefined && this.eosToken !== undefined) withTokens.eosToken = this.eosToken;

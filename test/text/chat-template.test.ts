@@ -101,3 +101,15 @@ test('rendered prompt encodes with a real tokenizer', async () => {
   // The tokenizer fills in its own special tokens.
   assert.equal(tok.applyChatTemplate([{ role: 'user', content: 'Hi' }], { template: '{{ eos_token }}{{ bos_token }}' }), '<|endoftext|><|endoftext|>');
 });
+
+test('a tokenizer without a chat template names the options that supply one', async () => {
+  const tok = await Tokenizer.fromDir(fixturePath('gpt2-tiny'));
+  assert.throws(
+    () => tok.applyChatTemplate([{ role: 'user', content: 'Hi' }]),
+    (err: Error) => {
+      assert.match(err.message, /this tokenizer has no chat template .*the text-generation pipeline's chat_template option, or template in applyChatTemplate's options/);
+      assert.doesNotMatch(err.message, /opts\.template/);
+      return true;
+    },
+  );
+});
