@@ -44,7 +44,7 @@ async function benchForja(dataPath: string): Promise<void> {
   model.compile({ optimizer: new Adam({ learningRate: SETTINGS.lr }), loss: 'binaryCrossentropy' });
   const x = new HostTensor(images, [count, PIXELS]);
   const started = performance.now();
-  const history = await model.fit(x, x, { epochs: SETTINGS.epochs, batchSize: SETTINGS.batchSize, seed: SETTINGS.seed, verbose: 0 });
+  const history = await model.fit(x, x, { epochs: SETTINGS.epochs, batchSize: SETTINGS.batchSize, seed: SETTINGS.seed });
   const seconds = (performance.now() - started) / 1000;
   const result: EngineResult = {
     engine: 'forja (onnxruntime-node)',

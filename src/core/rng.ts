@@ -4,7 +4,8 @@
  * sequence on every machine for a given seed.
  */
 export class Rng {
-  private state: number;
+  /** The whole generator state (one uint32): save it to continue the stream later. */
+  state: number;
 
   constructor(seed = 0) {
     this.state = seed >>> 0;

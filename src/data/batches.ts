@@ -81,17 +81,18 @@ export function* batches(
   checkInt(epoch, 'epoch', 'batches', 0);
   checkInt(seed, 'seed', 'batches', Number.MIN_SAFE_INTEGER);
 
-  let order: Int32Array;
-  if (shuffle) {
-    order = new Rng(epochSeed(seed, epoch)).permutation(count);
-  } else {
-    order = new Int32Array(count);
-    for (let i = 0; i < count; i++) order[i] = i;
-  }
+  const order = epochOrder(count, { shuffle, seed, epoch });
   const end = dropRemainder ? count - (count % batchSize) : count;
   for (let start = 0; start < end; start += batchSize) {
     yield order.subarray(start, Math.min(start + batchSize, end));
   }
+}
+
+/** The row order of one epoch: a permutation seeded by (seed, epoch), or 0..count-1 without shuffling. */
+export function epochOrder(count: number, options: Pick<BatchOptions, 'shuffle' | 'seed' | 'epoch'> = {}): Int32Array {
+  const { shuffle = true, seed = 0, epoch = 0 } = options;
+  if (shuffle) return new Rng(epochSeed(seed, epoch)).permutation(count);
+  return Int32Array.from({ length: count }, (_, i) => i);
 }
 
 function checkIndices(indices: ArrayLike<number>, rows: number, where: string): void {

@@ -3,11 +3,8 @@
  * symbolic tensors. Their config saves the topology Keras-style: each layer
  * with the calls that feed it ("inbound nodes"), as [layer, call, output].
  */
-import { InputLayer } from './layers/input-layer.js';
+import { deserializeLayer, InputLayer, registerLayer, serializeLayer, type Layer, type LayerConfig, type SerializedLayer, type SymbolicTensor } from '../nn/index.js';
 import { Model } from './model.js';
-import type { Layer, LayerConfig } from './layer.js';
-import { deserializeLayer, registerLayer, serializeLayer, type SerializedLayer } from './registry.js';
-import type { SymbolicTensor } from './symbolic-tensor.js';
 
 export interface FunctionalArgs {
   inputs: SymbolicTensor | readonly SymbolicTensor[];

@@ -7,7 +7,6 @@
 import type { Tensor } from '../core/graph.js';
 import { sizeOf, type Dim } from '../core/shape.js';
 import { add } from '../core/ops/index.js';
-import { Rng } from '../core/rng.js';
 import type { Variable } from '../core/variable.js';
 import { getLoss, lossName, type LossFn, type LossName } from '../losses/index.js';
 import {
@@ -17,15 +16,18 @@ import {
   HostTensor,
   initializers,
   type HostInput,
-  type Model,
+  weightPaths,
 } from '../nn/index.js';
+import type { Model } from './model.js';
 import { getOptimizer, type Optimizer, type OptimizerName } from '../optim/index.js';
 import { CompileCache } from '../runtime/session.js';
-import { CallbackList, type Callback } from './callbacks.js';
-import { EvalRunner } from './eval-runner.js';
-import { History, type Logs, type Results } from './history.js';
-import { resolveMetric, type Metric, type MetricName } from './metrics.js';
-import { StepRunner, type StepInputSpec, type StepOutcome } from './step-runner.js';
+import { epochOrder } from '../data/batches.js';
+import type { Callback } from '../train/callbacks.js';
+import { EvalRunner } from '../train/eval-runner.js';
+import type { History, Logs, Results } from '../train/history.js';
+import { resolveMetric, type Metric, type MetricName } from '../train/metrics.js';
+import { StepRunner, type StepInputSpec, type StepOutcome } from '../train/step-runner.js';
+import { Trainer, type Position, type TrainingTask } from '../train/trainer.js';
 
 export interface CompileArgs {
   optimizer: OptimizerName | Optimizer;
@@ -49,11 +51,12 @@ export interface FitArgs {
   shuffle?: boolean;
   /** Seed of the shuffles; default drawn from the global generator (see setRandomSeed). */
   seed?: number;
+  /** The library never prints: pass a progress callback (the CLI's, or your own) to watch training. */
   callbacks?: readonly Callback[];
-  /** 1 (default) prints one line per epoch; 0 is silent. */
-  verbose?: 0 | 1;
-  /** Epoch to start counting from (resuming). */
+  /** Epoch to start counting from (resuming by hand; backupAndRestore resumes on its own). */
   initialEpoch?: number;
+  /** Stops after the current step (the History then ends at the last finished epoch). */
+  signal?: AbortSignal;
 }
 
 export interface EvaluateArgs {
@@ -68,7 +71,8 @@ interface Batches {
 
 export class ModelTrainer {
   readonly optimizer: Optimizer;
-  stopTraining = false;
+  /** The Trainer of the fit in progress, so `model.stopTraining = true` reaches it. */
+  active: Trainer | undefined;
   private readonly loss: LossFn;
   private readonly metricNames: readonly MetricName[];
   private trainable: Variable[] | null;
@@ -186,13 +190,13 @@ export class ModelTrainer {
   // --- steps ---------------------------------------------------------------------------
 
   /** Copy rows `order[from..from+count)` into the runner's buffers and take one step. */
-  private async step(runner: StepRunner, data: Batches, order: Int32Array, from: number, count: number): Promise<Results | null> {
+  private async step(runner: StepRunner, data: Batches, order: Int32Array, from: number, count: number): Promise<Results> {
     data.inputs.forEach((t, i) => gatherRowsInto(runner.buffers[`x${i}`]!, t, order, from, count));
     data.targets.forEach((t, i) => {
       if (!runner.aliases.has(`y${i}`)) gatherRowsInto(runner.buffers[`y${i}`]!, t, order, from, count);
     });
-    const outcome = await runner.run();
-    return outcome.committed ? results(outcome) : null;
+    // A non-finite loss commits nothing; the Trainer's guard stops the run on it.
+    return results(await runner.run());
   }
 
   async trainOnBatch(x: Data, y: Data): Promise<Results> {
@@ -230,40 +234,44 @@ export class ModelTrainer {
     const steps = Math.ceil(samples / batchSize);
     const lastSize = samples - (steps - 1) * batchSize;
     const [full, last] = await Promise.all([this.stepRunner(train, batchSize), this.stepRunner(train, lastSize)]);
-    const rng = new Rng(args.seed ?? initializers.nextSeed());
-    const order = Int32Array.from({ length: samples }, (_, i) => i);
-    const callbacks = new CallbackList(args.callbacks ?? []);
-    const batchHooks = callbacks.has('onBatchBegin') || callbacks.has('onBatchEnd');
-    const history = new History({ epochs, steps, batchSize, samples });
-    this.stopTraining = false;
-    await callbacks.train('onTrainBegin', {});
-    let logs: Logs = {};
-    for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
-      const started = performance.now();
-      await callbacks.at('onEpochBegin', epoch, {});
-      if (args.shuffle ?? true) rng.shuffle(order);
-      const sums: Logs = {};
-      for (let s = 0; s < steps && !this.stopTraining; s++) {
-        if (batchHooks) await callbacks.at('onBatchBegin', s, {});
-        const count = s === steps - 1 ? lastSize : batchSize;
-        const stepLogs = await this.step(s === steps - 1 ? last : full, train, order, s * batchSize, count);
-        if (!stepLogs) {
-          throw new Error(`${where}: the loss is not finite at epoch ${epoch + 1}, step ${s + 1}/${steps}; the weights are left as they were after the previous step`);
-        }
-        for (const [k, v] of Object.entries(stepLogs)) sums[k] = (sums[k] ?? 0) + v * count;
-        if (batchHooks) await callbacks.at('onBatchEnd', s, stepLogs);
-      }
-      logs = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / samples]));
-      if (validation) {
-        const val = await this.evaluateBatches(validation, batchSize);
-        for (const [k, v] of Object.entries(val)) logs[`val_${k}`] = v;
-      }
-      history.record(epoch, logs);
-      if ((args.verbose ?? 1) === 1) process.stdout.write(epochLine(epoch, epochs, performance.now() - started, logs));
-      await callbacks.at('onEpochEnd', epoch, logs);
+    const seed = args.seed ?? initializers.nextSeed();
+    const shuffle = args.shuffle ?? true;
+    let order: Int32Array = new Int32Array(0);
+    const task: TrainingTask = {
+      epochs,
+      stepsInEpoch: () => steps,
+      startEpoch: ({ epoch }) => {
+        order = epochOrder(samples, { shuffle, seed, epoch });
+      },
+      trainStep: async ({ step }: Position) => {
+        const count = step === steps - 1 ? lastSize : batchSize;
+        return { logs: await this.step(step === steps - 1 ? last : full, train, order, step * batchSize, count), weight: count };
+      },
+      ...(validation ? { validate: async () => prefixed(await this.evaluateBatches(validation, batchSize), 'val_') } : {}),
+      state: () => this.trainingState(),
+      meta: () => ({ kind: 'fit', model: this.model.name, samples, batchSize, seed, shuffle }),
+    };
+    const trainer = new Trainer(task, { callbacks: args.callbacks ?? [], ...(args.signal ? { signal: args.signal } : {}) });
+    trainer.position = { epoch: initialEpoch, step: 0, globalStep: initialEpoch * steps };
+    trainer.history.params = { epochs, steps, batchSize, samples };
+    this.active = trainer;
+    try {
+      return (await trainer.run()).history;
+    } finally {
+      this.active = undefined;
     }
-    await callbacks.train('onTrainEnd', logs);
-    return history;
+  }
+
+  /** What a checkpoint of this model's training holds: its weights and the optimizer's slots, by layer path. */
+  trainingState(): { variables: Map<string, Variable>; optimizers: Record<string, Optimizer> } {
+    const variables = new Map<string, Variable>();
+    const trainable = new Set(this.trainableVariables());
+    for (const [path, variable] of weightPaths(this.model)) {
+      variables.set(`model/${path}`, variable);
+      if (!trainable.has(variable)) continue;
+      for (const slot of this.optimizer.slotsFor(variable)) variables.set(`optimizer/${path}/${slot.name.slice(slot.name.lastIndexOf('/') + 1)}`, slot);
+    }
+    return { variables, optimizers: { optimizer: this.optimizer } };
   }
 
   private fitData(x: Data, y: Data, args: FitArgs, where: string): { train: Batches; validation: Batches | null } {
@@ -293,12 +301,11 @@ function results(outcome: StepOutcome): Results {
   return logs;
 }
 
+function prefixed(logs: Logs, prefix: string): Logs {
+  return Object.fromEntries(Object.entries(logs).map(([k, v]) => [`${prefix}${k}`, v]));
+}
+
 function checkInt(value: number, name: string, where: string, min: number): number {
   if (!Number.isInteger(value) || value < min) throw new Error(`${where}: ${name} must be an integer ≥ ${min}. Received: ${name}=${value}`);
   return value;
-}
-
-function epochLine(epoch: number, epochs: number, ms: number, logs: Logs): string {
-  const values = Object.entries(logs).map(([k, v]) => `${k}: ${v.toFixed(4)}`);
-  return [`Epoch ${epoch + 1}/${epochs}`, `${(ms / 1000).toFixed(2)}s`, ...values].join(' - ') + '\n';
 }

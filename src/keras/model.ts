@@ -2,19 +2,17 @@
  * Models: layers wired into a graph of layer calls. A Model is a Layer, so
  * models nest (a GAN is a Sequential of a generator and a discriminator).
  * `Functional` is built from symbolic inputs and outputs; `Sequential`
- * (sequential.ts) stacks layers. Training methods (compile, fit, evaluate,
- * trainOnBatch) are added by src/train, the layer above this one.
+ * (sequential.ts) stacks layers. Model sits above train/, as in Keras
+ * (`class Model(Trainer, Layer)`), so compile/fit/evaluate are its own methods.
  */
 import type { Tensor } from '../core/graph.js';
 import { formatShape, type Shape } from '../core/shape.js';
-import type { CallContext } from './call-context.js';
-import { HostTensor, toHostTensor, type HostInput } from './host-tensor.js';
-import { InferenceRunner } from './inference.js';
 import { CompileCache } from '../runtime/session.js';
-import { InputLayer } from './layers/input-layer.js';
-import { Layer, type LayerArgs } from './layer.js';
+import { HostTensor, InferenceRunner, InputLayer, Layer, toHostTensor, type CallContext, type HostInput, type LayerArgs, type LayerCall, type SymbolicTensor } from '../nn/index.js';
+import type { Optimizer } from '../optim/index.js';
+import type { History, Results } from '../train/history.js';
+import { ModelTrainer, type CompileArgs, type Data, type EvaluateArgs, type FitArgs } from './model-trainer.js';
 import { summarize } from './summary.js';
-import type { LayerCall, SymbolicTensor } from './symbolic-tensor.js';
 
 export interface PredictOptions {
   /** Rows per run (default 32, as Keras). */
@@ -28,6 +26,7 @@ export abstract class Model extends Layer {
   /** Layer calls from inputs to outputs, in topological order (input layers included). */
   protected calls: LayerCall[] = [];
   private readonly inference = new CompileCache<'predict', InferenceRunner>();
+  private trainer: ModelTrainer | undefined;
 
   constructor(args: LayerArgs, namePrefix: string) {
     super(args, namePrefix);
@@ -60,6 +59,10 @@ export abstract class Model extends Layer {
   /** The layers, in call order (Functional includes its input layers). */
   get layers(): Layer[] {
     return [...new Set(this.calls.map((c) => c.layer))];
+  }
+
+  override get scopesWeights(): boolean {
+    return true;
   }
 
   override get sublayers(): Layer[] {
@@ -157,6 +160,55 @@ export abstract class Model extends Layer {
   /** Drop compiled inference sessions (after the architecture changed). */
   protected resetInference(): void {
     void this.inference.clear();
+  }
+
+  // --- training ------------------------------------------------------------------
+
+  /** Choose the optimizer, loss and metrics; captures which weights are trainable now (Keras' rule). */
+  compile(args: CompileArgs): void {
+    void this.trainer?.release();
+    this.trainer = new ModelTrainer(this, args);
+  }
+
+  /** Train for `epochs` over (x, y); returns the per-epoch History. */
+  fit(x: Data, y: Data, args?: FitArgs): Promise<History> {
+    return this.compiled('fit').fit(x, y, args);
+  }
+
+  /** Loss and metrics over (x, y), in inference mode. */
+  evaluate(x: Data, y: Data, args?: EvaluateArgs): Promise<Results> {
+    return this.compiled('evaluate').evaluate(x, y, args);
+  }
+
+  /** One training step on exactly this batch. */
+  trainOnBatch(x: Data, y: Data): Promise<Results> {
+    return this.compiled('trainOnBatch').trainOnBatch(x, y);
+  }
+
+  /** Loss and metrics on exactly this batch, in inference mode. */
+  testOnBatch(x: Data, y: Data): Promise<Results> {
+    return this.compiled('testOnBatch').evaluate(x, y, { batchSize: Number.MAX_SAFE_INTEGER }, 'testOnBatch');
+  }
+
+  /** Set (from a callback) to end the fit in progress after the current batch. */
+  get stopTraining(): boolean {
+    return this.trainer?.active?.stopTraining ?? false;
+  }
+
+  set stopTraining(value: boolean) {
+    const active = this.compiled('stopTraining').active;
+    if (active) active.stopTraining = value;
+  }
+
+  /** The optimizer compile() chose (undefined before compile). */
+  get optimizer(): Optimizer | undefined {
+    return this.trainer?.optimizer;
+  }
+
+  /** The compiled training setup; throws before compile(). */
+  compiled(method: string): ModelTrainer {
+    if (!this.trainer) throw new Error(`${this.where}.${method}: the model must be compiled first; call compile({ optimizer, loss })`);
+    return this.trainer;
   }
 
   /** A Keras-style table of layers, output shapes and parameter counts. */

@@ -5,10 +5,8 @@
  */
 import type { DType } from '../core/dtype.js';
 import type { Dim, Shape } from '../core/shape.js';
-import { input } from './layers/input-layer.js';
+import { deserializeLayer, input, registerLayer, serializeLayer, type Layer, type LayerArgs, type LayerConfig, type SerializedLayer } from '../nn/index.js';
 import { Model } from './model.js';
-import type { Layer, LayerArgs, LayerConfig } from './layer.js';
-import { deserializeLayer, registerLayer, serializeLayer, type SerializedLayer } from './registry.js';
 
 interface SequentialConfig extends LayerConfig {
   layers: SerializedLayer[];

@@ -1,7 +1,6 @@
 /** Keras-style model summaries: one row per layer with its output shape and parameter count. */
 import type { Dim } from '../core/shape.js';
-import { InputLayer } from './layers/input-layer.js';
-import type { Layer } from './layer.js';
+import { InputLayer, type Layer } from '../nn/index.js';
 import type { Model } from './model.js';
 
 /** The model as the table Keras' `model.summary()` prints. */

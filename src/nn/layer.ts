@@ -99,6 +99,11 @@ export abstract class Layer {
   abstract call(input: Tensor, ctx: CallContext): Tensor;
 
   /** Layers nested inside this one (a model's layers). */
+  /** Models prefix their layers' weight paths with their own name when nested ('generator/dense/kernel'). */
+  get scopesWeights(): boolean {
+    return false;
+  }
+
   get sublayers(): Layer[] {
     return [];
   }

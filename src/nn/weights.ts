@@ -1,47 +1,14 @@
 /**
- * Saving and loading models: `config.json` holds the architecture (layer
- * classes, their configs and the functional topology, Keras-like) and
- * `model.safetensors` the weights, keyed by layer path ('dense/kernel',
- * 'generator/dense_1/bias'). Both are written atomically.
+ * Weights on disk: `model.safetensors` keyed by layer path ('dense/kernel',
+ * 'generator/dense_1/bias'), written atomically, and the check-then-assign
+ * every loader uses.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Variable } from '../core/variable.js';
-import { writeJsonAtomic } from '../io/atomic.js';
 import { readSafetensors, writeSafetensors, type SafetensorsTensor } from '../io/safetensors.js';
-import './layers/index.js';
-import './functional.js';
-import './sequential.js';
 import type { Layer } from './layer.js';
-import { Model } from './model.js';
-import { deserializeLayer, serializeLayer, type SerializedLayer } from './registry.js';
 
-export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
 const FORMAT = 'forja-model';
-const FORMAT_VERSION = 1;
-
-interface SavedConfig extends SerializedLayer {
-  format: string;
-  formatVersion: number;
-}
-
-/** Write `dir/config.json` and `dir/model.safetensors`. */
-export async function saveModel(model: Model, dir: string): Promise<void> {
-  const config: SavedConfig = { format: FORMAT, formatVersion: FORMAT_VERSION, ...serializeLayer(model) };
-  await writeJsonAtomic(join(dir, CONFIG_FILE), config, { indent: 2 });
-  await saveWeights(model, join(dir, WEIGHTS_FILE));
-}
-
-/** Rebuild the model saved in `dir`, with its weights. */
-export async function loadModel(dir: string): Promise<Model> {
-  const configPath = join(dir, CONFIG_FILE);
-  const config = await readConfig(configPath);
-  const layer = deserializeLayer(config, configPath);
-  if (!(layer instanceof Model)) throw new Error(`loadModel: ${configPath} describes a ${config.className}, not a model`);
-  await loadWeights(layer, join(dir, WEIGHTS_FILE));
-  return layer;
-}
 
 /** Write the weights of `layer` (a model or a single layer) to a safetensors file. */
 export async function saveWeights(layer: Layer, path: string): Promise<void> {
@@ -93,36 +60,12 @@ export function weightPaths(layer: Layer): Map<string, Variable> {
       seen.add(variable);
       paths.set(`${prefix}${l.name}/${name}`, variable);
     }
-    const inner = l instanceof Model && l !== layer ? `${prefix}${l.name}/` : prefix;
+    const inner = l.scopesWeights && l !== layer ? `${prefix}${l.name}/` : prefix;
     for (const sub of l.sublayers) visit(sub, inner);
   };
-  if (layer instanceof Model) layer.sublayers.forEach((sub) => visit(sub, ''));
+  if (layer.scopesWeights) layer.sublayers.forEach((sub) => visit(sub, ''));
   else visit(layer, '');
   return paths;
-}
-
-async function readConfig(path: string): Promise<SavedConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new Error(`loadModel: cannot read ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`loadModel: ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
-  if (!isSavedConfig(parsed)) throw new Error(`loadModel: ${path} is not a Forja model config (expected "format": "${FORMAT}")`);
-  if (parsed.formatVersion > FORMAT_VERSION) throw new Error(`loadModel: ${path} has format version ${parsed.formatVersion}; this Forja reads up to ${FORMAT_VERSION}`);
-  return parsed;
-}
-
-function isSavedConfig(x: unknown): x is SavedConfig {
-  if (typeof x !== 'object' || x === null) return false;
-  const c = x as Record<string, unknown>;
-  return c.format === FORMAT && typeof c.formatVersion === 'number' && typeof c.className === 'string' && typeof c.config === 'object' && c.config !== null;
 }
 
 async function readWeightsFile(path: string): Promise<Map<string, SafetensorsTensor>> {

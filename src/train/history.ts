@@ -6,16 +6,35 @@ export type Logs = Record<string, number>;
 /** Logs that always hold the loss: what trainOnBatch, evaluate and testOnBatch return. */
 export type Results = { loss: number } & Logs;
 
+/** One epoch's logs with its index, as a checkpoint stores it. */
+export type HistoryRow = { epoch: number } & Logs;
+
 export class History {
   /** Epoch indices (0-based) in the order they ran. */
   readonly epoch: number[] = [];
   /** Each log key's value per epoch: history.loss[i] belongs to epoch[i]. */
   readonly history: Record<string, number[]> = {};
-
-  constructor(readonly params: { epochs: number; steps: number; batchSize: number; samples: number }) {}
+  /** What the run was asked for (fit: epochs, steps per epoch, batch size, samples). */
+  params: Record<string, number> = {};
 
   record(epoch: number, logs: Logs): void {
     this.epoch.push(epoch);
     for (const [key, value] of Object.entries(logs)) (this.history[key] ??= []).push(value);
+  }
+
+  /** One row per epoch. */
+  rows(): HistoryRow[] {
+    return this.epoch.map((epoch, i) => {
+      const row: HistoryRow = { epoch };
+      for (const [key, values] of Object.entries(this.history)) if (values[i] !== undefined) row[key] = values[i]!;
+      return row;
+    });
+  }
+
+  /** Replace the contents with saved rows (a resumed run). */
+  restore(rows: readonly HistoryRow[]): void {
+    this.epoch.length = 0;
+    for (const key of Object.keys(this.history)) delete this.history[key];
+    for (const { epoch, ...logs } of rows) this.record(epoch, logs);
   }
 }

@@ -56,7 +56,7 @@ describe('PyTorch parity: MLP autoencoder with Adam', () => {
     const x = new Float32Array(48 * 784);
     for (let i = 0; i < 3; i++) x.set(tensor(golden, `batch${i}`), i * 16 * 784);
     const seen: number[] = [];
-    const history = await m.fit(x, x, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0, callbacks: [{ onBatchEnd: (_b, logs) => void seen.push(logs.loss!) }] });
+    const history = await m.fit(x, x, { epochs: 1, batchSize: 16, shuffle: false, callbacks: [{ onBatchEnd: (_b, logs) => void seen.push(logs.loss!) }] });
     assertClose(seen, losses, 'step losses');
     assertClose(history.history.loss!, [(losses[0]! + losses[1]! + losses[2]!) / 3], 'epoch loss');
     assertFinalWeights(encoder, decoder);

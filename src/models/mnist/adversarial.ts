@@ -14,7 +14,8 @@
 import type { Tensor } from '../../core/graph.js';
 import * as F from '../../core/ops/index.js';
 import { binaryCrossentropy } from '../../losses/index.js';
-import { loadModel, saveModel, sequential, setRandomSeed, type Model } from '../../nn/index.js';
+import { setRandomSeed } from '../../nn/index.js';
+import { loadModel, saveModel, sequential, type Model } from '../../keras/index.js';
 import { Adam } from '../../optim/index.js';
 import { TrainStep } from '../../train/index.js';
 import { binaryCrossentropyMean, imageBatch, NoiseSource, predictFloats, sampleNoise, subModel } from './common.js';

@@ -9,7 +9,8 @@
  *   autoencoder = Model(input_img, decoded)
  *   autoencoder.compile(optimizer='adam', loss='binary_crossentropy')
  */
-import { input, layers, model, type Functional } from '../../nn/index.js';
+import { input, layers } from '../../nn/index.js';
+import { model, type Functional } from '../../keras/index.js';
 import { reconstructionSpec } from './reconstruction.js';
 import { MNIST_PIXELS, type MnistModelSpec } from './spec.js';
 

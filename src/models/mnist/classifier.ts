@@ -11,9 +11,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../../io/atomic.js';
 import { replaceDirAtomic } from '../../io/hf-save.js';
-import { input, layers, loadModel, model, saveModel, setRandomSeed, type Functional, type Model } from '../../nn/index.js';
+import { input, layers, setRandomSeed } from '../../nn/index.js';
+import { loadModel, model, saveModel, type Functional, type Model } from '../../keras/index.js';
 import { Adam } from '../../optim/index.js';
-import '../../train/index.js';
 import { imageBatch, predictFloats } from './common.js';
 import { runData } from './run.js';
 import { MNIST_PIXELS } from './spec.js';
@@ -82,7 +82,6 @@ export async function trainClassifier(): Promise<{ model: Model; accuracy: numbe
     epochs: TRAINING.epochs,
     batchSize: TRAINING.batchSize,
     seed: TRAINING.seed,
-    verbose: 0,
   });
   const probabilities = await predictFloats(classifier, imageBatch(val.images, val.count, [MNIST_PIXELS]));
   return { model: classifier, accuracy: accuracy(probabilities, val.labels) };

@@ -2,7 +2,8 @@
 import { Rng } from '../../core/rng.js';
 import { epochSeed } from '../../data/index.js';
 import { EPSILON } from '../../losses/index.js';
-import { HostTensor, Model } from '../../nn/index.js';
+import { HostTensor } from '../../nn/index.js';
+import { Model } from '../../keras/index.js';
 import { MNIST_PIXELS } from './spec.js';
 
 /** Rows per inference run. */

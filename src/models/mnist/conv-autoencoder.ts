@@ -3,7 +3,8 @@
  * convolutions down to 8 × 7 × 7, two stride-2 transposed convolutions
  * back up, sigmoid output; Adam and binary cross-entropy as the seed.
  */
-import { input, layers, model, type Functional } from '../../nn/index.js';
+import { input, layers } from '../../nn/index.js';
+import { model, type Functional } from '../../keras/index.js';
 import { reconstructionSpec } from './reconstruction.js';
 import type { MnistModelSpec } from './spec.js';
 

@@ -13,7 +13,8 @@
  * higher learning rate (6e-4) give G enough steps in a few minutes.
  * Training as in adversarial.ts.
  */
-import { initializers, layers, sequential, type Sequential } from '../../nn/index.js';
+import { initializers, layers } from '../../nn/index.js';
+import { sequential, type Sequential } from '../../keras/index.js';
 import { ganSpec } from './adversarial.js';
 import type { MnistModelSpec } from './spec.js';
 

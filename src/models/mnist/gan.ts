@@ -6,7 +6,8 @@
  *   generator:     z (100) → Dense(128) → LeakyReLU(0.01) → Dense(784, sigmoid)
  *   discriminator: x (784) → Dense(128) → LeakyReLU(0.01) → Dense(1, sigmoid)
  */
-import { layers, sequential, type Sequential } from '../../nn/index.js';
+import { layers } from '../../nn/index.js';
+import { sequential, type Sequential } from '../../keras/index.js';
 import { ganSpec } from './adversarial.js';
 import { MNIST_PIXELS, type MnistModelSpec } from './spec.js';
 

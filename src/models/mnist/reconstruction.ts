@@ -3,9 +3,9 @@
  * and the conv autoencoder: compile(Adam, binary cross-entropy), then
  * trainOnBatch(x, x) and evaluate(x, x).
  */
-import { loadModel, saveModel, setRandomSeed, type Model } from '../../nn/index.js';
+import { setRandomSeed } from '../../nn/index.js';
+import { loadModel, saveModel, type Model } from '../../keras/index.js';
 import { Adam } from '../../optim/index.js';
-import '../../train/index.js';
 import { imageBatch, predictFloats } from './common.js';
 import type { MnistModel, MnistModelName, MnistModelSpec, MnistTrainer, TrainSettings } from './spec.js';
 

@@ -4,7 +4,7 @@
  * always rows of 28×28 = 784 floats in [0, 1]; a conv model reshapes them to
  * NCHW [1, 28, 28] inside its own graph.
  */
-import type { Model } from '../../nn/index.js';
+import type { Model } from '../../keras/index.js';
 import type { Optimizer } from '../../optim/index.js';
 
 export const MNIST_PIXELS = 784;

@@ -12,7 +12,8 @@
 import type { Tensor } from '../../core/graph.js';
 import * as F from '../../core/ops/index.js';
 import { binaryCrossentropy } from '../../losses/index.js';
-import { input, layers, loadModel, model, saveModel, setRandomSeed, type Functional, type Model } from '../../nn/index.js';
+import { input, layers, setRandomSeed } from '../../nn/index.js';
+import { loadModel, model, saveModel, type Functional, type Model } from '../../keras/index.js';
 import { Adam } from '../../optim/index.js';
 import { TrainStep } from '../../train/index.js';
 import { binaryCrossentropyMean, imageBatch, NoiseSource, predictFloats, sampleNoise, subModel } from './common.js';
