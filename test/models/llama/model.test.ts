@@ -2,16 +2,14 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { loadHfCheckpoint, type HfCheckpoint } from '../../../src/io/hf-checkpoint.js';
 import { CausalLM } from '../../../src/models/causal-lm.js';
-import { parseLlamaConfig } from '../../../src/models/llama/model.js';
 import { grad } from '../../../src/autodiff/grad.js';
 import { trace } from '../../../src/core/graph.js';
 import * as F from '../../../src/core/ops/index.js';
 import { Rng } from '../../../src/core/rng.js';
-import { Llama, llamaTensors } from '../../../src/models/llama/model.js';
+import { Llama, llamaTensors, parseLlamaConfig } from '../../../src/models/llama/model.js';
 import { loadCausalLmModel } from '../../../src/models/registry.js';
 import { CompiledGraph, int64 } from '../../../src/runtime/session.js';
-import { ConfigReader } from '../../../src/models/transformer/config.js';
-import { defaultInverseFrequencies, ropeFrequencies } from '../../../src/models/transformer/rope.js';
+import { defaultInverseFrequencies } from '../../../src/models/transformer/rope.js';
 import { fixturePath } from '../../helpers/fixtures.js';
 import { assertClose, fullForward, maxAbsDiff, parityTests } from '../../helpers/causal-lm.js';
 
@@ -63,13 +61,11 @@ describe('Llama (llama-tiny fixture, BF16 weights)', () => {
     }
   });
 
-  test('RoPE θ is read from rope_parameters or the top level, and scaling types are checked', () => {
+  test('RoPE frequencies come from the config: rope_parameters (this fixture) or an older top-level rope_theta', () => {
     const { rope_parameters: _, ...older } = ckpt.config as Record<string, unknown>;
     const top = parseLlamaConfig({ ...older, rope_theta: 500000 }, 'LlamaForCausalLM');
     assert.deepEqual(top.ropeFrequencies, defaultInverseFrequencies(12, 500000));
-    assert.equal(parseLlamaConfig(ckpt.config, 'LlamaForCausalLM').ropeFrequencies[1], Math.fround(1 / Math.fround(10000 ** Math.fround(2 / 12))));
-    const yarn = new ConfigReader({ rope_parameters: { rope_theta: 1e4, rope_type: 'yarn' } }, 'test config');
-    assert.throws(() => ropeFrequencies(yarn, 12), /test config: rope_type "yarn" is not supported \(supported: default, linear, llama3\)/);
+    assert.deepEqual(parseLlamaConfig(ckpt.config, 'LlamaForCausalLM').ropeFrequencies, defaultInverseFrequencies(12, 10000));
   });
 
   test('GQA: a mis-shaped k_proj names the tensor and both shapes', () => {
@@ -122,5 +118,69 @@ describe('Llama training path', () => {
     } finally {
       await cg.release();
     }
+  });
+});
+
+describe('parseLlamaConfig', () => {
+  const SIZES = { vocab_size: 40, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2, num_attention_heads: 4, max_position_embeddings: 32 };
+
+  test("HF's defaults: KV heads = heads, head_dim = hidden / heads, silu, ε 1e-6, untied, no biases, no window", () => {
+    const c = parseLlamaConfig(SIZES, 'LlamaForCausalLM');
+    assert.deepEqual(
+      [c.numKvHeads, c.headDim, c.hiddenAct, c.rmsNormEps, c.tieWordEmbeddings, c.qkvBias, c.outputBias, c.mlpBias, c.slidingWindow],
+      [4, 4, 'silu', 1e-6, false, false, false, false, undefined],
+    );
+    assert.equal(parseLlamaConfig({ ...SIZES, head_dim: 8 }, 'LlamaForCausalLM').headDim, 8, 'an explicit head_dim wins');
+  });
+
+  test('biases: Llama attention_bias puts them on q, k, v and o; Qwen2 always has q/k/v biases and never o', () => {
+    const pick = (c: { qkvBias: boolean; outputBias: boolean; mlpBias: boolean }) => [c.qkvBias, c.outputBias, c.mlpBias];
+    assert.deepEqual(pick(parseLlamaConfig({ ...SIZES, attention_bias: true, mlp_bias: true }, 'LlamaForCausalLM')), [true, true, true]);
+    assert.deepEqual(pick(parseLlamaConfig(SIZES, 'Qwen2ForCausalLM')), [true, false, false]);
+    assert.deepEqual(pick(parseLlamaConfig({ ...SIZES, attention_bias: true }, 'Qwen2ForCausalLM')), [true, false, false]);
+  });
+
+  test('sliding_window is honoured for Mistral only; Qwen2 with use_sliding_window is refused', () => {
+    assert.equal(parseLlamaConfig({ ...SIZES, sliding_window: 8 }, 'MistralForCausalLM').slidingWindow, 8);
+    assert.equal(parseLlamaConfig({ ...SIZES, sliding_window: null }, 'MistralForCausalLM').slidingWindow, undefined, 'null: full attention');
+    assert.equal(parseLlamaConfig({ ...SIZES, sliding_window: 8 }, 'LlamaForCausalLM').slidingWindow, undefined);
+    assert.equal(parseLlamaConfig({ ...SIZES, sliding_window: 8, use_sliding_window: false }, 'Qwen2ForCausalLM').slidingWindow, undefined);
+    assert.throws(() => parseLlamaConfig({ ...SIZES, sliding_window: 8, use_sliding_window: true }, 'Qwen2ForCausalLM'), /^ConfigError: Qwen2ForCausalLM config\.json: use_sliding_window = true is not supported$/);
+    assert.throws(() => parseLlamaConfig({ ...SIZES, sliding_window: 0 }, 'MistralForCausalLM'), /MistralForCausalLM config\.json: "sliding_window" must be a positive integer, received 0/);
+  });
+
+  test('errors name the architecture, the key and the value', () => {
+    assert.throws(() => parseLlamaConfig({ ...SIZES, num_key_value_heads: 3 }, 'LlamaForCausalLM'), /^ConfigError: LlamaForCausalLM config\.json: num_attention_heads 4 is not a multiple of num_key_value_heads 3$/);
+    assert.throws(() => parseLlamaConfig({ ...SIZES, hidden_act: 'tanh' }, 'LlamaForCausalLM'), /"hidden_act" = "tanh" is not supported/);
+    assert.throws(() => parseLlamaConfig({ ...SIZES, pretraining_tp: 2 }, 'LlamaForCausalLM'), /"pretraining_tp" = 2 is not supported \(supported: 1\)/);
+    const { intermediate_size: _, ...noMlp } = SIZES;
+    assert.throws(() => parseLlamaConfig(noMlp, 'MistralForCausalLM'), /MistralForCausalLM config\.json: "intermediate_size" must be a positive integer, received nothing/);
+  });
+});
+
+describe('llamaTensors', () => {
+  test('nn.Linear weights listed [out, in] and transposed on load; GQA and an explicit head_dim set the q/k/v/o shapes', () => {
+    const c = parseLlamaConfig({ vocab_size: 40, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 1, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 6, max_position_embeddings: 32 }, 'LlamaForCausalLM');
+    const byName = new Map(llamaTensors(c).map((t) => [t.name, t]));
+    const shape = (n: string) => byName.get(n)!.shape;
+    assert.deepEqual(shape('model.layers.0.self_attn.q_proj.weight'), [24, 16]);
+    assert.deepEqual(shape('model.layers.0.self_attn.k_proj.weight'), [12, 16]);
+    assert.deepEqual(shape('model.layers.0.self_attn.o_proj.weight'), [16, 24]);
+    assert.deepEqual(shape('model.layers.0.mlp.down_proj.weight'), [16, 24]);
+    assert.deepEqual(shape('lm_head.weight'), [40, 16], 'untied: the head is listed');
+    const transposed = [...byName.values()].filter((t) => t.transpose).map((t) => t.name);
+    assert.equal(transposed.length, 7 + 1, 'q, k, v, o, gate, up, down and lm_head');
+    assert.ok(!byName.get('model.embed_tokens.weight')!.transpose && !byName.get('model.norm.weight')!.transpose);
+    assert.equal(byName.size, 1 + 9 + 1 + 1);
+  });
+
+  test('a tied checkpoint may still carry lm_head and rotary inv_freq buffers; both are ignored', () => {
+    const json = { architectures: ['LlamaForCausalLM'], vocab_size: 10, hidden_size: 4, intermediate_size: 6, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 8, tie_word_embeddings: true };
+    const c = parseLlamaConfig(json, 'LlamaForCausalLM');
+    const weights = new Map(llamaTensors(c).map(({ name, shape }) => [name, { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) }]));
+    assert.ok(!weights.has('lm_head.weight'));
+    weights.set('lm_head.weight', { shape: [10, 4], data: new Float32Array(40) });
+    weights.set('model.layers.0.self_attn.rotary_emb.inv_freq', { shape: [1], data: new Float32Array(1) });
+    assert.equal(Llama.fromCheckpoint(json, weights).weights.size, weights.size - 2);
   });
 });
