@@ -18,8 +18,9 @@ export class History {
   params: Record<string, number> = {};
 
   record(epoch: number, logs: Logs): void {
-    this.epoch.push(epoch);
-    for (const [key, value] of Object.entries(logs)) (this.history[key] ??= []).push(value);
+    const row = this.epoch.push(epoch) - 1;
+    // By row, not push: a key missing from some epochs (restored rows) must not shift the later ones.
+    for (const [key, value] of Object.entries(logs)) (this.history[key] ??= [])[row] = value;
   }
 
   /** One row per epoch. */
