@@ -116,7 +116,7 @@ export async function loadHfCheckpoint(dirOrId: string, opts: LoadCheckpointOpti
   let firstBad: { name: string; count: number; size: number } | undefined;
   let badTensors = 0;
   for (const [name, t] of raw) {
-    const data = toFloat32(t.data);
+    const data = toFloat32(t);
     const count = countNonFinite(data);
     if (count > 0) {
       badTensors++;

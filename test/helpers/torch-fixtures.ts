@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Tensor } from '../../src/core/graph.js';
 import * as F from '../../src/core/ops/index.js';
 import { Variable } from '../../src/core/variable.js';
-import { loadF32Sync, type F32Tensor } from '../../src/io/safetensors.js';
+import { loadF32, type F32Tensor } from '../../src/io/safetensors.js';
 import { fixturePath } from './fixtures.js';
 
 export interface TorchFixture {
@@ -24,10 +24,10 @@ export interface TorchFixture {
   scalar(key: string): number;
 }
 
-export function loadTorchFixture(name: string): TorchFixture {
+export async function loadTorchFixture(name: string): Promise<TorchFixture> {
   const dir = fixturePath('torch', name);
   const meta = JSON.parse(readFileSync(`${dir}/golden.json`, 'utf8')) as Record<string, unknown>;
-  const tensors = loadF32Sync(`${dir}/golden.safetensors`);
+  const tensors = await loadF32(`${dir}/golden.safetensors`);
   return {
     name,
     meta,

@@ -14,7 +14,7 @@ import { grad } from '../../src/autodiff/grad.js';
 import { CompiledGraph, float32, type OrtTensor } from '../../src/runtime/session.js';
 import { initialVariables, loadTorchFixture, relativeError, torchLinear, type TorchFixture } from '../helpers/torch-fixtures.js';
 
-const fixture: TorchFixture = loadTorchFixture('conv-dcgan-grads');
+const fixture: TorchFixture = await loadTorchFixture('conv-dcgan-grads');
 const vars = initialVariables(fixture);
 const DCGAN_STRIDE = { strides: 2, pads: 1 } as const;
 

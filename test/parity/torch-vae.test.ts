@@ -13,7 +13,7 @@ import { grad } from '../../src/autodiff/grad.js';
 import { CompiledGraph, float32, type OrtTensor } from '../../src/runtime/session.js';
 import { initialVariables, loadTorchFixture, relativeError, torchLinear } from '../helpers/torch-fixtures.js';
 
-const fixture = loadTorchFixture('vae-grads');
+const fixture = await loadTorchFixture('vae-grads');
 const vars = initialVariables(fixture);
 const paramNames = fixture.names('grad.');
 

@@ -9,7 +9,7 @@ import { autoencoder, buildAutoencoder } from '../../../src/models/mnist/autoenc
 import { loadTorchFixture, relativeError } from '../../helpers/torch-fixtures.js';
 import { denseFromLinear } from './torch-linear.js';
 
-const fixture = loadTorchFixture('mlp-autoencoder-adam');
+const fixture = await loadTorchFixture('mlp-autoencoder-adam');
 
 describe('autoencoder', () => {
   test('784 → 32 relu → 784 sigmoid', () => {

@@ -13,7 +13,7 @@ import { buildDiscriminator, buildGenerator, gan, NOISE_DIM } from '../../../src
 import { loadTorchFixture, relativeError } from '../../helpers/torch-fixtures.js';
 import { denseFromLinear } from './torch-linear.js';
 
-const fixture = loadTorchFixture('mlp-gan-step');
+const fixture = await loadTorchFixture('mlp-gan-step');
 
 function seedGan(prefix: 'init' | 'final'): GanArchitecture {
   const generator = buildGenerator();

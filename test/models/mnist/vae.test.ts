@@ -12,7 +12,7 @@ import { buildVaeDecoder, buildVaeEncoder, vae, vaeLoss } from '../../../src/mod
 import { loadTorchFixture, relativeError } from '../../helpers/torch-fixtures.js';
 import { denseFromLinear } from './torch-linear.js';
 
-const fixture = loadTorchFixture('vae-grads');
+const fixture = await loadTorchFixture('vae-grads');
 
 describe('vae', () => {
   test('loss, its parts and every gradient match PyTorch', async () => {
