@@ -4,6 +4,7 @@ export {
   type BatchOptions,
   type IndexSplit,
   batches,
+  epochOrder,
   batchCount,
   epochSeed,
   gatherRows,

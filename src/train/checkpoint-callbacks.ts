@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Callback } from './callbacks.js';
+import type { LegacyReader } from './checkpoint.js';
 import type { Logs } from './history.js';
 import type { Trainer } from './trainer.js';
 
@@ -17,6 +18,8 @@ export interface BackupAndRestoreArgs {
   restore?: boolean;
   /** Delete the checkpoint when training finishes (Keras' default, true); an interrupted run always keeps it. */
   deleteOnEnd?: boolean;
+  /** Reads checkpoints of an older format (see checkpoint.ts). */
+  legacy?: LegacyReader;
   /** After every save, with the position saved. */
   onSaved?(trainer: Trainer): void | Promise<void>;
 }
@@ -49,7 +52,7 @@ export function backupAndRestore(args: BackupAndRestoreArgs): BackupAndRestore {
     setTrainer: (t) => (trainer = t),
     async onTrainBegin() {
       if ((args.restore ?? true) && existsSync(args.path)) {
-        await trainer.restore(args.path);
+        await trainer.restore(args.path, args.legacy);
         lastSaved = { ...trainer.position };
       }
     },

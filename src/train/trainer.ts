@@ -12,7 +12,7 @@ import type { Optimizer } from '../optim/index.js';
 import type { Rng } from '../core/rng.js';
 import type { Variable } from '../core/variable.js';
 import { CallbackList, type Callback } from './callbacks.js';
-import { readCheckpoint, writeCheckpoint, type CheckpointContents } from './checkpoint.js';
+import { readCheckpoint, writeCheckpoint, type CheckpointContents, type LegacyReader } from './checkpoint.js';
 import { TrainingDivergedError } from './errors.js';
 import { History, type Logs } from './history.js';
 
@@ -169,8 +169,8 @@ export class Trainer {
   }
 
   /** Continue from a checkpoint: state, position, history and the epoch's running means. Returns its task meta. */
-  async restore(path: string): Promise<Record<string, unknown>> {
-    const saved = await readCheckpoint(path, this.task.state());
+  async restore(path: string, legacy?: LegacyReader): Promise<Record<string, unknown>> {
+    const saved = await readCheckpoint(path, this.task.state(), legacy);
     this.position = saved.position;
     this.history.restore(saved.history);
     this.sums = saved.epochSums.sums;

@@ -8,6 +8,7 @@
  * when stderr is a TTY; elsewhere (pipes, CI, tests) every call is a no-op.
  */
 import cliProgress from 'cli-progress';
+import type { Callback, Trainer } from '../../train/index.js';
 
 export type Metrics = Record<string, number>;
 
@@ -83,6 +84,36 @@ export function epochProgress(options: EpochProgressOptions): EpochProgress {
       ended = true;
       metrics = { ...metrics, ...final };
       bar.stop();
+    },
+  };
+}
+
+/**
+ * The Trainer's progress as the CLI shows it: a Keras-style bar per epoch on a
+ * TTY, or with `jsonLines` one JSON object per epoch on stderr (for scripts).
+ */
+export function progressCallback(options: { jsonLines?: boolean; stream?: NodeJS.WriteStream } = {}): Callback & { stop(): void } {
+  const stream = options.stream ?? process.stderr;
+  let trainer!: Trainer;
+  let bar: EpochProgress | undefined;
+  const open = (epoch: number): EpochProgress => epochProgress({ epoch: epoch + 1, epochs: trainer.task.epochs, steps: trainer.task.stepsInEpoch(epoch), stream });
+  return {
+    setTrainer: (t) => (trainer = t),
+    onEpochBegin(epoch) {
+      bar = open(epoch);
+    },
+    onBatchEnd() {
+      // A run resumed inside an epoch gets its bar at the first step.
+      (bar ??= open(trainer.position.epoch)).step(trainer.position.step, trainer.epochMeans);
+    },
+    onEpochEnd(epoch, logs) {
+      bar?.end(logs);
+      bar = undefined;
+      if (options.jsonLines) stream.write(`${JSON.stringify({ epoch: epoch + 1, epochs: trainer.task.epochs, step: trainer.position.globalStep, ...logs })}\n`);
+    },
+    stop() {
+      bar?.end({});
+      bar = undefined;
     },
   };
 }

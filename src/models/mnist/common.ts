@@ -27,7 +27,8 @@ export async function predictFloats(model: Model, input: HostTensor): Promise<Fl
  * same noise as an uninterrupted one.
  */
 export class NoiseSource {
-  private rng: Rng;
+  /** The stream; a checkpoint saves its state, so a run resumed mid-epoch draws on from where it stopped. */
+  readonly rng: Rng;
 
   constructor(private readonly seed: number) {
     this.rng = new Rng(seed);
@@ -35,7 +36,7 @@ export class NoiseSource {
 
   /** Restart the stream for `epoch` (0-based). */
   startEpoch(epoch: number): void {
-    this.rng = new Rng(epochSeed(this.seed, epoch));
+    this.rng.state = new Rng(epochSeed(this.seed, epoch)).state;
   }
 
   /** `rows` × `dim` independent N(0, 1) values. */

@@ -2,7 +2,8 @@
 export { mnistModels, isMnistModelName, loadRunModel } from './registry.js';
 export type { Metrics, MnistModel, MnistModelName, MnistModelSpec, MnistTrainer, TrainingState, TrainSettings } from './spec.js';
 export { MNIST_PIXELS } from './spec.js';
-export { trainRun, runData, readRunInfo, RunSettingsError, TrainingStoppedError, type RunOptions, type RunResult, type RunHooks, type EpochListener } from './run.js';
+export { trainRun, runData, readRunInfo, isResumableRun, NothingToResumeError, VALIDATION_COUNT, type RunOptions, type RunResult, type RunInfo } from './run.js';
+export { RunFileError, type RunSettings } from './run-file.js';
 export { evaluateRun, type EvalOptions, type EvalResult } from './evaluate.js';
 export { featureStats, frechetDistance, fidFromFeatures, type FeatureStats } from './fid.js';
 export { buildClassifier, featureExtractor, classifierCacheDir, loadOrTrainClassifier, type Classifier } from './classifier.js';

@@ -5,6 +5,7 @@
  * NCHW [1, 28, 28] inside its own graph.
  */
 import type { Model } from '../../keras/index.js';
+import type { Rng } from '../../core/rng.js';
 import type { Optimizer } from '../../optim/index.js';
 
 export const MNIST_PIXELS = 784;
@@ -43,11 +44,13 @@ export interface MnistModel {
 export interface TrainingState {
   models: Record<string, Model>;
   optimizers: Record<string, { optimizer: Optimizer; trains: Model }>;
+  /** Noise streams (GAN z, VAE ε), by name. */
+  rngs?: Record<string, Rng>;
 }
 
 /** A model being trained: the run loop feeds it batches and checkpoints it. */
 export interface MnistTrainer extends MnistModel {
-  /** Called before the first batch of each epoch (0-based), so random draws can follow (seed, epoch). */
+  /** Called before the first batch of each epoch (0-based), so random draws can follow (seed, epoch). Not called when a run resumes inside an epoch: the checkpoint restores the streams. */
   startEpoch?(epoch: number): void;
   /** One optimisation step on `count` rows; returns the batch's metrics (finite unless training diverged). */
   trainBatch(images: Float32Array, count: number): Promise<Metrics>;

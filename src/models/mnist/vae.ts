@@ -96,7 +96,7 @@ function vaeTrainer(lr: number, seed: number): MnistTrainer {
   const model = vaeModel(encoder, decoder);
   return {
     ...model,
-    state: { models: { vae: container }, optimizers: { adam: { optimizer, trains: container } } },
+    state: { models: { vae: container }, optimizers: { adam: { optimizer, trains: container } }, rngs: { noise: noise.rng } },
     startEpoch: (epoch) => noise.startEpoch(epoch),
     async trainBatch(images, count) {
       const result = await step.run({ x: imageBatch(images, count, [MNIST_PIXELS]), eps: noise.next(count, LATENT_DIM) });
