@@ -1,11 +1,12 @@
 // The seed article's Keras GAN, line for line in Forja: two models, two
 // optimizers, the discriminator frozen while the generator trains.
-// Run: node --import tsx examples/gan.ts
+// Run: node --import tsx examples/gan.ts (EPOCHS=n; OUT_DIR=dir, default runs/examples)
 import { layers, optimizers, sequential, Rng } from '../src/index.js';
 import { mnistSplit } from '../src/data/index.js';
 import { writeImageGrid } from '../src/viz/index.js';
 
 const epochs = Number(process.env.EPOCHS ?? 20);
+const outDir = process.env.OUT_DIR ?? 'runs/examples';
 const batchSize = 128;
 const { train } = mnistSplit({ seed: 0 });
 const rng = new Rng(0);
@@ -41,4 +42,4 @@ for (let epoch = 0; epoch < epochs; epoch++) {
   console.log(`epoch ${epoch + 1}: d_loss ${(d / steps).toFixed(4)}  g_loss ${(g / steps).toFixed(4)}`);
 }
 const samples = await generator.predict(noise(64));
-await writeImageGrid('runs/examples/gan.png', samples.data as Float32Array, { rows: 28, cols: 28, gridCols: 8 });
+await writeImageGrid(`${outDir}/gan.png`, samples.data as Float32Array, { rows: 28, cols: 28, gridCols: 8 });
