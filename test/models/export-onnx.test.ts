@@ -1,6 +1,6 @@
 /** The export loads in transformers.js and generates the golden greedy tokens, as Forja does. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -69,5 +69,19 @@ describe('exportOnnx through the text-generation pipeline', () => {
     } finally {
       await generator.dispose();
     }
+  });
+});
+
+describe('exportOnnx without generation_config.json or tokenizer files', () => {
+  test('derives generation_config.json from config.json (bos/eos/pad when set) and copies only what exists', async () => {
+    const src = join(tmp, 'bare-gpt2');
+    mkdirSync(src);
+    for (const file of ['config.json', 'model.safetensors']) copyFileSync(fixturePath('gpt2-tiny', file), join(src, file));
+    const out = join(tmp, 'bare-gpt2-export');
+    const result = await exportOnnx(src, out);
+    assert.deepEqual(result.files, ['onnx/model.onnx', 'config.json', 'generation_config.json']);
+    assert.equal(result.modelBytes, statSync(join(out, 'onnx/model.onnx')).size);
+    // gpt2-tiny's config.json has bos and eos 50256 and pad_token_id null, which is left out.
+    assert.deepEqual(JSON.parse(readFileSync(join(out, 'generation_config.json'), 'utf8')), { bos_token_id: 50256, eos_token_id: 50256 });
   });
 });
