@@ -23,6 +23,10 @@ export function sizeOf(s: Shape): number | null {
   return n;
 }
 
+let nextSymbol = 0;
+/** A fresh symbolic dimension, for a size only known at run time (`hint` says where it came from). */
+export const freshDim = (hint: string): string => `${hint}_${nextSymbol++}`;
+
 export class ShapeError extends Error {
   override name = 'ShapeError';
 }

@@ -6,8 +6,7 @@ import { currentGraph, type OpDef, type Tensor } from '../graph.js';
 import { normalizeAxis } from '../shape.js';
 import { add, erf, exp, greater, mul, sub, where } from './elementwise.js';
 import { sum } from './reduce.js';
-
-const sameAsInput = (inputs: Tensor[]) => [{ shape: [...inputs[0]!.shape], dtype: inputs[0]!.dtype }];
+import { sameAsInput } from './util.js';
 
 const Relu: OpDef = {
   name: 'Relu',

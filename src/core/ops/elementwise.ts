@@ -3,9 +3,9 @@
  * the output's shape; the autodiff engine sums them back over broadcast axes.
  */
 import { currentGraph, type OpDef, type Tensor, type TensorType } from '../graph.js';
-import type { DType } from '../dtype.js';
+import { isFloat, ONNX_DTYPE, type DType } from '../dtype.js';
 import { broadcastShapes, ShapeError } from '../shape.js';
-import { dtypeOf, lift, type Operand } from './util.js';
+import { dtypeOf, lift, sameAsInput, type Operand } from './util.js';
 
 function binaryInfer(out?: DType) {
   return (inputs: Tensor[], _attrs: unknown, where: string): TensorType[] => {
@@ -14,8 +14,6 @@ function binaryInfer(out?: DType) {
     return [{ shape: broadcastShapes(a.shape, b.shape, where), dtype: out ?? a.dtype }];
   };
 }
-
-const sameAsInput = (inputs: Tensor[]): TensorType[] => [{ shape: [...inputs[0]!.shape], dtype: inputs[0]!.dtype }];
 
 function binary(op: OpDef, a: Operand, b: Operand): Tensor {
   const dtype = dtypeOf(a, b);
@@ -113,15 +111,12 @@ const Cast: OpDef<{ to: number; _dtype: DType }> = {
   name: 'Cast',
   attrTypes: { to: 'int' },
   infer: ([x], { _dtype }) => [{ shape: [...x!.shape], dtype: _dtype }],
-  vjp: ([g], { inputs: [x] }) => [isFloatType(x!.dtype) ? cast(g!, x!.dtype) : null],
+  vjp: ([g], { inputs: [x] }) => [isFloat(x!.dtype) ? cast(g!, x!.dtype) : null],
 };
-const isFloatType = (d: DType) => d === 'float32' || d === 'float64' || d === 'float16';
-
-const ONNX_CODES: Record<DType, number> = { float32: 1, uint8: 2, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 };
 
 export function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;
-  return currentGraph().apply(Cast, [x], { to: ONNX_CODES[dtype], _dtype: dtype })[0]!;
+  return currentGraph().apply(Cast, [x], { to: ONNX_DTYPE[dtype], _dtype: dtype })[0]!;
 }
 
 // --- unary math --------------------------------------------------------------

@@ -1,16 +1,12 @@
 /** Ops that move or select data without arithmetic: reshape, transpose, slice, gather... */
 import { currentGraph, type OpDef, type Tensor, type TensorType } from '../graph.js';
-import { formatShape, normalizeAxis, ShapeError, sizeOf, type Dim, type Shape } from '../shape.js';
+import { formatShape, freshDim, normalizeAxis, ShapeError, sizeOf, type Dim, type Shape } from '../shape.js';
 import { inversePermutation, int64s, scalar } from './util.js';
 
 /** Ops whose output shape the caller computes (it may depend on runtime values). */
 const givenShape = ([x]: Tensor[], attrs: { _shape: readonly Dim[] }): TensorType[] => [
   { shape: [...attrs._shape], dtype: x!.dtype },
 ];
-
-let nextSymbol = 0;
-/** A fresh symbolic dimension for sizes only known at run time. */
-const freshDim = (hint: string): string => `${hint}_${nextSymbol++}`;
 
 // --- shape queries ------------------------------------------------------------
 

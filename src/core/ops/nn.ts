@@ -4,19 +4,13 @@
  * range, trilu, cumsum). Each lowers to its ONNX op with its VJP beside it;
  * training-mode batch norm is built from primitives so autodiff handles it.
  */
-import { currentGraph, type OpDef, type Tensor, type TensorType } from '../graph.js';
-import { formatShape, normalizeAxis, ShapeError, type Dim } from '../shape.js';
+import { currentGraph, type OpDef, type Tensor } from '../graph.js';
+import { formatShape, freshDim, normalizeAxis, ShapeError, type Dim } from '../shape.js';
 import { add, div, mul, neg, reciprocal, sqrt, sub, where } from './elementwise.js';
 import { sigmoid } from './activation.js';
 import { mean, reducedCount, sum } from './reduce.js';
 import { reshape, slice, transpose } from './movement.js';
-import { scalar, type Operand } from './util.js';
-
-const sameAsInput = (inputs: Tensor[]): TensorType[] => [{ shape: [...inputs[0]!.shape], dtype: inputs[0]!.dtype }];
-
-let nextSymbol = 0;
-/** A fresh symbolic dimension for sizes that depend on a symbolic input size. */
-const freshDim = (hint: string): string => `${hint}_${nextSymbol++}`;
+import { sameAsInput, scalar, type Operand } from './util.js';
 
 // --- elementwise -----------------------------------------------------------------
 

@@ -1,8 +1,7 @@
 /** Trigonometry for position encodings (RoPE tables): Cos and Sin. */
 import { currentGraph, type OpDef, type Tensor } from '../graph.js';
 import { mul, neg } from './elementwise.js';
-
-const sameAsInput = (inputs: Tensor[]) => [{ shape: [...inputs[0]!.shape], dtype: inputs[0]!.dtype }];
+import { sameAsInput } from './util.js';
 
 const Cos: OpDef = { name: 'Cos', infer: sameAsInput, vjp: ([g], { inputs: [x] }) => [neg(mul(g!, sin(x!)))] };
 const Sin: OpDef = { name: 'Sin', infer: sameAsInput, vjp: ([g], { inputs: [x] }) => [mul(g!, cos(x!))] };
