@@ -4,7 +4,6 @@
  * torn checkpoint. Every checkpoint/index write in Forja goes through here.
  */
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -59,45 +58,9 @@ export async function writeFileAtomic(path: string, data: AtomicData, opts: Atom
   await syncDir(dir);
 }
 
-/** Synchronous variant of {@link writeFileAtomic}. */
-export function writeFileAtomicSync(path: string, data: AtomicData, opts: AtomicWriteOptions = {}): void {
-  const dir = dirname(path);
-  if (opts.mkdir !== false) fs.mkdirSync(dir, { recursive: true });
-  const tmp = tempPathFor(path);
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(tmp, 'wx', opts.mode);
-    for (const chunk of chunksOf(data)) {
-      for (let off = 0; off < chunk.byteLength; ) {
-        off += fs.writeSync(fd, chunk, off, Math.min(MAX_WRITE, chunk.byteLength - off));
-      }
-    }
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
-    fs.renameSync(tmp, path);
-  } catch (err) {
-    if (fd !== undefined) {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        /* already failing */
-      }
-    }
-    fs.rmSync(tmp, { force: true });
-    throw new Error(`writeFileAtomicSync: could not write ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  syncDirSync(dir);
-}
-
 /** Atomically write `value` as pretty JSON (2-space indent, trailing newline). */
 export async function writeJsonAtomic(path: string, value: unknown, opts: AtomicWriteOptions & { indent?: number } = {}): Promise<void> {
   await writeFileAtomic(path, toJson(path, value, opts.indent), opts);
-}
-
-/** Synchronous variant of {@link writeJsonAtomic}. */
-export function writeJsonAtomicSync(path: string, value: unknown, opts: AtomicWriteOptions & { indent?: number } = {}): void {
-  writeFileAtomicSync(path, toJson(path, value, opts.indent), opts);
 }
 
 function toJson(path: string, value: unknown, indent = 2): string {
@@ -116,17 +79,5 @@ async function syncDir(dir: string): Promise<void> {
     /* best effort */
   } finally {
     await h?.close().catch(() => undefined);
-  }
-}
-
-function syncDirSync(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    /* best effort */
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
   }
 }

@@ -16,40 +16,23 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import cliProgress from 'cli-progress';
-import { writeFileAtomic, writeFileAtomicSync } from './atomic.js';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from './atomic.js';
+import { HubError, downloadFile } from './download.js';
 import { SAFETENSORS_INDEX, readSafetensorsIndex, shardFiles } from './safetensors.js';
 
-export type HubErrorCode =
-  | 'BAD_ID'
-  | 'NOT_FOUND'
-  | 'UNAUTHORIZED'
-  | 'OFFLINE_MISS'
-  | 'NO_WEIGHTS'
-  | 'HTTP'
-  | 'NETWORK'
-  | 'SIZE_MISMATCH';
+export { HubError, type HubErrorCode } from './download.js';
 
-export class HubError extends Error {
-  readonly code: HubErrorCode;
-  readonly url?: string;
-  readonly status?: number;
-  constructor(code: HubErrorCode, message: string, extra: { url?: string; status?: number; cause?: unknown } = {}) {
-    super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
-    this.name = 'HubError';
-    this.code = code;
-    if (extra.url !== undefined) this.url = extra.url;
-    if (extra.status !== undefined) this.status = extra.status;
-  }
-}
-
+/** One step of a file download. io draws nothing: apps turn these into progress bars. */
 export interface DownloadProgress {
   /** Repo-relative file name (e.g. "model.safetensors"). */
   file: string;
-  bytesDone: number;
+  /** Bytes of the file on disk so far, a resumed part included. */
+  downloadedBytes: number;
   /** From Content-Length / Content-Range; undefined when the server did not say. */
-  bytesTotal: number | undefined;
+  totalBytes: number | undefined;
+  /** True once, on the last report for the file: it is complete and in the cache. */
+  done: boolean;
 }
 
 export interface HubOptions {
@@ -63,10 +46,8 @@ export interface HubOptions {
   offline?: boolean;
   /** Bearer token for gated/private repos (default $HF_TOKEN). */
   token?: string;
-  /** Progress callback; when given, no progress bar is drawn. */
+  /** Called as downloads advance (never for cached files). */
   onProgress?: (p: DownloadProgress) => void;
-  /** Draw a progress bar on stderr (default: only when stderr is a TTY and no onProgress). */
-  progressBar?: boolean;
   /** Fetch the weights too (default true). False fetches only config/tokenizer files. */
   weights?: boolean;
   /** More optional files to probe (404 is fine). */
@@ -232,48 +213,8 @@ export async function resolveModelDir(idOrDir: string, opts: HubOptions = {}): P
 
 // ---------------------------------------------------------------------------------------------
 
-interface Bar {
-  start(total: number, value: number, payload: object): void;
-  update(value: number, payload?: object): void;
-  stop(): void;
-}
-
-function defaultReporter(opts: HubOptions): ((p: DownloadProgress) => void) & { done?: () => void } {
-  if (opts.onProgress) return opts.onProgress;
-  if (!(opts.progressBar ?? process.stderr.isTTY === true)) return () => undefined;
-  let bar: Bar | undefined;
-  let barFile = '';
-  const mb = (n: number): string => (n < 1e6 ? `${(n / 1e3).toFixed(1)} kB` : `${(n / 1e6).toFixed(1)} MB`);
-  const report = (p: DownloadProgress): void => {
-    if (p.file !== barFile) {
-      bar?.stop();
-      barFile = p.file;
-      bar = new cliProgress.SingleBar(
-        {
-          format: '{file} [{bar}] {percentage}% {done} / {size}',
-          hideCursor: true,
-          stream: process.stderr,
-          // Draw even off a TTY when the caller asked for a bar explicitly.
-          noTTYOutput: opts.progressBar === true,
-        },
-        cliProgress.Presets.shades_classic,
-      );
-      bar.start(p.bytesTotal ?? 0, p.bytesDone, { file: p.file, done: mb(p.bytesDone), size: p.bytesTotal ? mb(p.bytesTotal) : '?' });
-    }
-    bar?.update(p.bytesDone, { done: mb(p.bytesDone) });
-  };
-  return Object.assign(report, {
-    done: () => {
-      bar?.stop();
-      bar = undefined;
-      barFile = '';
-    },
-  });
-}
-
 class Downloader {
   private snapshot: Snapshot | undefined;
-  private readonly report: ((p: DownloadProgress) => void) & { done?: () => void };
   private readonly headers: Record<string, string>;
 
   constructor(
@@ -284,28 +225,22 @@ class Downloader {
     known: string | undefined,
   ) {
     this.snapshot = known ? snapshotOf(repoDir, known) : undefined;
-    this.report = defaultReporter(opts);
     const token = opts.token ?? process.env.HF_TOKEN;
     this.headers = { 'user-agent': 'forja/0.1', 'accept-encoding': 'identity' };
     if (token) this.headers.authorization = `Bearer ${token}`;
   }
 
   async run(wantWeights: boolean, optional: readonly string[]): Promise<string> {
-    try {
-      const got = await this.fetchFile('config.json');
-      if (got === 'missing') {
-        throw new HubError(
-          'NOT_FOUND',
-          `Model "${this.id}" not found at ${hubEndpoint(this.opts)} (revision "${this.revision}"): ${hubFileUrl(this.id, 'config.json', this.opts)} returned 404`,
-          { url: hubFileUrl(this.id, 'config.json', this.opts), status: 404 },
-        );
-      }
-      for (const f of optional) await this.fetchFile(f);
-      if (wantWeights) await this.fetchWeights();
-      return this.snap().dir;
-    } finally {
-      this.report.done?.();
+    if ((await this.fetchFile('config.json')) === 'missing') {
+      throw new HubError(
+        'NOT_FOUND',
+        `Model "${this.id}" not found at ${hubEndpoint(this.opts)} (revision "${this.revision}"): ${hubFileUrl(this.id, 'config.json', this.opts)} returned 404`,
+        { url: hubFileUrl(this.id, 'config.json', this.opts), status: 404 },
+      );
     }
+    for (const f of optional) await this.fetchFile(f);
+    if (wantWeights) await this.fetchWeights();
+    return this.snap().dir;
   }
 
   private snap(): Snapshot {
@@ -344,188 +279,35 @@ class Downloader {
       if (markedMissing(this.snapshot, file)) return 'missing';
     }
     const url = hubFileUrl(this.id, file, this.opts);
+    const onProgress = this.opts.onProgress;
+    let last: DownloadProgress | undefined;
     const result = await downloadFile(url, {
-      dest: (res) => join(this.ensureSnapshot(res).dir, file),
+      dest: async (res) => join((await this.ensureSnapshot(res)).dir, file),
       partial: this.snapshot ? join(this.snapshot.dir, file) : undefined,
       headers: this.headers,
       retries: this.opts.retries,
-      onProgress: (done, total) => this.report({ file, bytesDone: done, bytesTotal: total }),
+      onProgress: onProgress && ((downloadedBytes, totalBytes) => onProgress((last = { file, downloadedBytes, totalBytes, done: false }))),
     });
     if (result === 'not-found') {
       // Remember optional 404s; a missing config.json is an error, never cached.
-      const s = file === 'config.json' ? undefined : this.snapshot ?? this.ensureSnapshot(undefined);
+      const s = file === 'config.json' ? undefined : this.snapshot ?? (await this.ensureSnapshot(undefined));
       if (s) await writeFileAtomic(noExistPath(s, file), '');
       return 'missing';
     }
+    if (onProgress && last) onProgress({ ...last, totalBytes: last.totalBytes ?? last.downloadedBytes, done: true });
     if (this.snapshot && markedMissing(this.snapshot, file)) await fsp.rm(noExistPath(this.snapshot, file), { force: true });
     return 'ok';
   }
 
   // The snapshot folder is named after the first response's X-Repo-Commit (or the revision).
-  private ensureSnapshot(res: Response | undefined): Snapshot {
+  private async ensureSnapshot(res: Response | undefined): Promise<Snapshot> {
     if (this.snapshot) return this.snapshot;
     const header = res?.headers.get('x-repo-commit') ?? '';
     const name = COMMIT_RE.test(header) ? header : COMMIT_RE.test(this.revision) ? this.revision : snapshotNameFor(this.revision);
-    this.snapshot = snapshotOf(this.repoDir, name);
-    fs.mkdirSync(this.snapshot.dir, { recursive: true });
-    if (name !== this.revision) {
-      const ref = join(this.repoDir, 'refs', this.revision);
-      writeFileAtomicSync(ref, name);
-    }
-    return this.snapshot;
+    const snapshot = snapshotOf(this.repoDir, name);
+    await fsp.mkdir(snapshot.dir, { recursive: true });
+    if (name !== this.revision) await writeFileAtomic(join(this.repoDir, 'refs', this.revision), name);
+    this.snapshot = snapshot;
+    return snapshot;
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-
-export interface DownloadFileOptions {
-  /** Final path, or a function choosing it from the first successful response (called once). */
-  dest: string | ((res: Response) => string);
-  /**
-   * Final path known before the request, for resuming `<path>.incomplete` (defaults to `dest` when it
-   * is a string).
-   */
-  partial?: string | undefined;
-  headers?: Record<string, string>;
-  /** Called as bytes arrive. */
-  onProgress?: (bytesDone: number, bytesTotal: number | undefined) => void;
-  /** Retries after a dropped connection or network error (default 3). */
-  retries?: number | undefined;
-}
-
-function parseContentRange(h: string | null): { start: number; total: number | undefined } | undefined {
-  const m = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(h?.trim() ?? '');
-  if (!m) return undefined;
-  return { start: Number(m[1]), total: m[2] === '*' ? undefined : Number(m[2]) };
-}
-
-function fileSize(p: string): number {
-  try {
-    return fs.statSync(p).size;
-  } catch {
-    return 0;
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Download `url` to a file: bytes go to `<dest>.incomplete`, which is resumed with a Range request if
- * it already exists (206 appends, 200 restarts), checked against Content-Length, then renamed into
- * place. Returns 'not-found' on 404 (nothing written); other HTTP errors throw HubError.
- */
-export async function downloadFile(url: string, opts: DownloadFileOptions): Promise<'ok' | 'not-found'> {
-  const retries = opts.retries ?? 3;
-  let dest = typeof opts.dest === 'string' ? opts.dest : undefined;
-  const known = dest ?? opts.partial;
-  const chooseDest = (res: Response): string => (typeof opts.dest === 'string' ? opts.dest : opts.dest(res));
-  let lastError: unknown;
-  for (let attempt = 0; attempt <= retries; attempt++) {
-    if (attempt > 0) await sleep(Math.min(250 * 2 ** (attempt - 1), 4000));
-    const partialPath = known ? `${known}.incomplete` : undefined;
-    let have = partialPath ? fileSize(partialPath) : 0;
-    const headers: Record<string, string> = { ...opts.headers };
-    if (have > 0) headers.range = `bytes=${have}-`;
-    let res: Response;
-    try {
-      res = await fetch(url, { headers, redirect: 'follow' });
-    } catch (err) {
-      lastError = new HubError('NETWORK', `GET ${url} failed: ${(err as Error).message}`, { url, cause: err });
-      continue;
-    }
-    if (res.status === 404) {
-      await res.body?.cancel();
-      return 'not-found';
-    }
-    if (res.status === 401 || res.status === 403) {
-      await res.body?.cancel();
-      throw new HubError(
-        'UNAUTHORIZED',
-        `GET ${url} returned ${res.status}: the repo does not exist, is private, or is gated (set HF_TOKEN if you have access)`,
-        { url, status: res.status },
-      );
-    }
-    if (res.status === 416 && have > 0 && partialPath) {
-      // Range starts at or past the end: the partial may already be complete.
-      await res.body?.cancel();
-      const total = /\/(\d+)$/.exec(res.headers.get('content-range') ?? '')?.[1];
-      if (total !== undefined && Number(total) === have) {
-        dest ??= chooseDest(res);
-        await fsp.rename(partialPath, dest);
-        opts.onProgress?.(have, have);
-        return 'ok';
-      }
-      await fsp.rm(partialPath, { force: true });
-      attempt--; // not a failure: restart from zero
-      continue;
-    }
-    if (res.status !== 200 && res.status !== 206) {
-      await res.body?.cancel();
-      const err = new HubError('HTTP', `GET ${url} returned HTTP ${res.status} ${res.statusText}`, { url, status: res.status });
-      if (res.status >= 500) {
-        lastError = err;
-        continue;
-      }
-      throw err;
-    }
-    dest ??= chooseDest(res);
-    const part = `${dest}.incomplete`;
-    if (part !== partialPath) have = 0;
-    const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
-    // With a content-encoding, Content-Length counts encoded bytes, not what we write.
-    const length = encoded ? NaN : Number(res.headers.get('content-length') ?? NaN);
-    let total: number | undefined;
-    let flags: 'a' | 'w';
-    if (res.status === 206) {
-      const cr = parseContentRange(res.headers.get('content-range'));
-      if (!cr || cr.start !== have) {
-        // Not the range we asked for: start over.
-        await res.body?.cancel();
-        await fsp.rm(part, { force: true });
-        attempt--;
-        continue;
-      }
-      total = cr.total ?? (Number.isFinite(length) ? have + length : undefined);
-      flags = 'a';
-    } else {
-      have = 0; // server ignored the Range header
-      total = Number.isFinite(length) ? length : undefined;
-      flags = 'w';
-    }
-    await fsp.mkdir(dirname(part), { recursive: true });
-    const fh = await fsp.open(part, flags);
-    let done = have;
-    try {
-      opts.onProgress?.(done, total);
-      if (res.body) {
-        for await (const chunk of res.body) {
-          await fh.write(chunk);
-          done += chunk.byteLength;
-          opts.onProgress?.(done, total);
-        }
-      }
-      await fh.sync();
-    } catch (err) {
-      lastError = new HubError(
-        'NETWORK',
-        `download of ${url} was interrupted after ${done} bytes (kept ${part}; rerun to resume): ${(err as Error).message}`,
-        { url, cause: err },
-      );
-      continue;
-    } finally {
-      await fh.close();
-    }
-    const size = fileSize(part);
-    if (total !== undefined && size !== total) {
-      if (size < total) {
-        lastError = new HubError('SIZE_MISMATCH', `download of ${url} ended early: ${size} of ${total} bytes (kept ${part}; rerun to resume)`, { url });
-        continue;
-      }
-      await fsp.rm(part, { force: true });
-      throw new HubError('SIZE_MISMATCH', `download of ${url} is ${size} bytes but the server announced ${total}; discarded ${part}`, { url });
-    }
-    await fsp.rename(part, dest);
-    return 'ok';
-  }
-  throw lastError instanceof Error ? lastError : new HubError('NETWORK', `GET ${url} failed after ${retries + 1} attempts`, { url });
 }

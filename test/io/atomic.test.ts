@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic, writeFileAtomicSync, writeJsonAtomic, writeJsonAtomicSync } from '../../src/io/atomic.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../src/io/atomic.js';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'forja-atomic-'));
@@ -44,7 +44,7 @@ test('writeJsonAtomic writes pretty JSON with a trailing newline', async () => {
     const p = join(dir, 'c.json');
     await writeJsonAtomic(p, { a: 1, b: [2] });
     assert.equal(readFileSync(p, 'utf8'), '{\n  "a": 1,\n  "b": [\n    2\n  ]\n}\n');
-    writeJsonAtomicSync(p, { z: true }, { indent: 0 });
+    await writeJsonAtomic(p, { z: true }, { indent: 0 });
     assert.equal(readFileSync(p, 'utf8'), '{"z":true}\n');
     await assert.rejects(writeJsonAtomic(join(dir, 'u.json'), undefined), /u\.json.*not JSON-serialisable/);
   } finally {
@@ -63,22 +63,8 @@ test('a failed write keeps the old file, names the path and cleans up the temp f
       assert.match(err.message, /writeFileAtomic: could not write .*taken/);
       return true;
     });
-    assert.throws(() => writeFileAtomicSync(target, 'data'), /writeFileAtomicSync: could not write .*taken/);
     assert.deepEqual(readdirSync(dir), ['taken']);
     assert.equal(readFileSync(join(target, 'keep'), 'utf8'), 'x');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('writeFileAtomicSync writes and overwrites', () => {
-  const dir = tempDir();
-  try {
-    const p = join(dir, 's.txt');
-    writeFileAtomicSync(p, 'one');
-    writeFileAtomicSync(p, 'two');
-    assert.equal(readFileSync(p, 'utf8'), 'two');
-    assert.deepEqual(readdirSync(dir), ['s.txt']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

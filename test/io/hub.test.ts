@@ -5,7 +5,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HubError, downloadFile, hubCacheDir, isRepoId, repoCacheDir, resolveModelDir, type DownloadProgress } from '../../src/io/hub.js';
+import { HubError, hubCacheDir, isRepoId, repoCacheDir, resolveModelDir, type DownloadProgress } from '../../src/io/hub.js';
 import { readShardedSafetensors, writeSafetensorsCheckpoint } from '../../src/io/safetensors.js';
 import { FIXTURES_DIR, fixturePath } from '../helpers/fixtures.js';
 
@@ -121,13 +121,57 @@ test('downloads gpt2-tiny into the huggingface_hub layout, byte-identical, then 
       // 404s are remembered like huggingface_hub does.
       assert.ok(fs.existsSync(join(repo, '.no_exist', COMMIT, 'special_tokens_map.json')));
       const last = progress.filter((p) => p.file === 'model.safetensors').at(-1)!;
-      assert.equal(last.bytesTotal, fs.statSync(fixturePath('gpt2-tiny', 'model.safetensors')).size);
-      assert.equal(last.bytesDone, last.bytesTotal);
+      assert.equal(last.totalBytes, fs.statSync(fixturePath('gpt2-tiny', 'model.safetensors')).size);
+      assert.equal(last.downloadedBytes, last.totalBytes);
       // Second resolve: everything accounted for, so no request at all.
       const before = server.log.length;
       assert.equal(await resolveModelDir('forja-test/gpt2-tiny'), dir);
       assert.equal(server.log.length, before);
       assert.equal(hubCacheDir(), join(home, 'hub'));
+    });
+  } finally {
+    await server.close();
+  }
+});
+
+test('onProgress: monotone bytes per file, one final done event, nothing for 404s or cache hits, no terminal output', async () => {
+  const server = await startServer({ commit: COMMIT });
+  const tty = Object.getOwnPropertyDescriptor(process.stderr, 'isTTY');
+  const stderrWrite = process.stderr.write;
+  const printed: string[] = [];
+  try {
+    await withEnv(server.endpoint, async () => {
+      const progress: DownloadProgress[] = [];
+      // Even on a TTY, io draws nothing: drawing is the apps' job.
+      Object.defineProperty(process.stderr, 'isTTY', { value: true, configurable: true });
+      // (stdout is the test runner's channel to its parent, so only stderr, where bars went, is watched.)
+      process.stderr.write = ((chunk: unknown) => (printed.push(String(chunk)), true)) as typeof process.stderr.write;
+      let dir: string;
+      try {
+        dir = await resolveModelDir('forja-test/gpt2-tiny', { onProgress: (p) => progress.push({ ...p }) });
+        await resolveModelDir('forja-test/llama-tiny'); // no callback: still silent
+      } finally {
+        process.stderr.write = stderrWrite;
+        if (tty) Object.defineProperty(process.stderr, 'isTTY', tty);
+        else delete (process.stderr as { isTTY?: boolean }).isTTY;
+      }
+      assert.deepEqual(printed, []);
+      const files = [...new Set(progress.map((p) => p.file))];
+      assert.deepEqual(files.sort(), [...PROBED].sort(), 'every downloaded file reports, 404s do not');
+      for (const file of files) {
+        const events = progress.filter((p) => p.file === file);
+        const size = fs.statSync(join(dir, file)).size;
+        for (let i = 1; i < events.length; i++) assert.ok(events[i]!.downloadedBytes >= events[i - 1]!.downloadedBytes, `${file}: monotone`);
+        assert.deepEqual(events.map((e) => e.done).filter(Boolean), [true], `${file}: one done event`);
+        assert.deepEqual(events.at(-1), { file, downloadedBytes: size, totalBytes: size, done: true }, `${file}: done comes last`);
+        assert.ok(events.every((e) => e.totalBytes === size), `${file}: total known from Content-Length`);
+      }
+      // One file at a time: each file's reports are contiguous.
+      const runs = progress.map((p) => p.file).filter((f, i, all) => f !== all[i - 1]);
+      assert.equal(runs.length, files.length);
+      const again: DownloadProgress[] = [];
+      await resolveModelDir('forja-test/gpt2-tiny', { onProgress: (p) => again.push(p) });
+      assert.deepEqual(again, [], 'a cache hit downloads nothing');
     });
   } finally {
     await server.close();
@@ -294,28 +338,4 @@ test('local directories pass through; bad ids are rejected', async () => {
   assert.ok(!isRepoId('a/b/c'));
   assert.ok(!isRepoId('../x'));
   assert.ok(repoCacheDir('org/name', { cacheDir: '/c' }).endsWith('/c/models--org--name'));
-});
-
-test('downloadFile verifies Content-Length and keeps the partial file when short', async () => {
-  // A server that promises more bytes than it sends, every time.
-  const server = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-length': 100_000 });
-    res.write(Buffer.alloc(10_000), () => setTimeout(() => res.socket?.destroy(), 100));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const dir = fs.mkdtempSync(join(tmpdir(), 'forja-dl-'));
-  try {
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/f`;
-    const dest = join(dir, 'f.bin');
-    await assert.rejects(downloadFile(url, { dest, retries: 0 }), (err: unknown) => {
-      assert.ok(err instanceof HubError);
-      assert.match(err.message, /download of .*\/f was interrupted after 10000 bytes \(kept .*f\.bin\.incomplete; rerun to resume\)/);
-      return true;
-    });
-    assert.ok(!fs.existsSync(dest));
-    assert.equal(fs.statSync(`${dest}.incomplete`).size, 10_000);
-  } finally {
-    await new Promise<void>((r) => server.close(() => r()));
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
 });
