@@ -234,7 +234,7 @@ export class ModelTrainer {
     const steps = Math.ceil(samples / batchSize);
     const lastSize = samples - (steps - 1) * batchSize;
     const [full, last] = await Promise.all([this.stepRunner(train, batchSize), this.stepRunner(train, lastSize)]);
-    const seed = args.seed ?? initializers.nextSeed();
+    let seed = args.seed ?? initializers.nextSeed();
     const shuffle = args.shuffle ?? true;
     let order: Int32Array = new Int32Array(0);
     const task: TrainingTask = {
@@ -250,6 +250,12 @@ export class ModelTrainer {
       ...(validation ? { validate: async () => prefixed(await this.evaluateBatches(validation, batchSize), 'val_') } : {}),
       state: () => this.trainingState(),
       meta: () => ({ kind: 'fit', model: this.model.name, samples, batchSize, seed, shuffle }),
+      restoreMeta: (meta) => {
+        if (meta.kind !== 'fit' || meta.samples !== samples || meta.batchSize !== batchSize) {
+          throw new Error(`${where}: the backup is of another fit (${JSON.stringify(meta)}), not of ${samples} rows in batches of ${batchSize}`);
+        }
+        seed = meta.seed as number;
+      },
     };
     const trainer = new Trainer(task, { callbacks: args.callbacks ?? [], ...(args.signal ? { signal: args.signal } : {}) });
     trainer.position = { epoch: initialEpoch, step: 0, globalStep: initialEpoch * steps };
@@ -262,15 +268,20 @@ export class ModelTrainer {
     }
   }
 
-  /** What a checkpoint of this model's training holds: its weights and the optimizer's slots, by layer path. */
+  /**
+   * What a checkpoint of this model's training holds: its weights and the
+   * optimizer's slots. Named by position ('model/3/kernel'), not by layer
+   * name, since auto-generated layer names depend on what else the process built.
+   */
   trainingState(): { variables: Map<string, Variable>; optimizers: Record<string, Optimizer> } {
     const variables = new Map<string, Variable>();
     const trainable = new Set(this.trainableVariables());
-    for (const [path, variable] of weightPaths(this.model)) {
-      variables.set(`model/${path}`, variable);
-      if (!trainable.has(variable)) continue;
-      for (const slot of this.optimizer.slotsFor(variable)) variables.set(`optimizer/${path}/${slot.name.slice(slot.name.lastIndexOf('/') + 1)}`, slot);
-    }
+    [...weightPaths(this.model)].forEach(([path, variable], i) => {
+      const name = `${i}/${path.slice(path.lastIndexOf('/') + 1)}`;
+      variables.set(`model/${name}`, variable);
+      if (!trainable.has(variable)) return;
+      for (const slot of this.optimizer.slotsFor(variable)) variables.set(`optimizer/${name}/${slot.name.slice(slot.name.lastIndexOf('/') + 1)}`, slot);
+    });
     return { variables, optimizers: { optimizer: this.optimizer } };
   }
 

@@ -54,6 +54,8 @@ export interface TrainingTask {
   state(): TrainingState;
   /** Task settings stored in the checkpoint, so a resume can check it continues the same run. */
   meta?(): Record<string, unknown>;
+  /** On restore, the meta the checkpoint holds (e.g. a shuffle seed that was drawn at random). */
+  restoreMeta?(meta: Record<string, unknown>): void;
 }
 
 export interface TrainerOptions {
@@ -175,6 +177,7 @@ export class Trainer {
     this.history.restore(saved.history);
     this.sums = saved.epochSums.sums;
     this.weight = saved.epochSums.weight;
+    this.task.restoreMeta?.(saved.meta);
     return saved.meta;
   }
 }

@@ -1,5 +1,5 @@
 /** Running the `forja` command in a child process, as a user would, for CLI tests. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from './fixtures.js';
 
@@ -27,4 +27,30 @@ export function forja(args: readonly string[], env: Record<string, string> = {})
 /** The last stdout line parsed as JSON (what `--json` promises). */
 export function lastJsonLine(stdout: string): Record<string, unknown> {
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+}
+
+/**
+ * `forja ...args`, sent `signal` once stderr matches `when` (e.g. the first
+ * epoch's JSON line): how a user's Ctrl-C or a killed job looks to the command.
+ */
+export function forjaSignalled(args: readonly string[], signal: NodeJS.Signals, when: RegExp): Promise<CliRun & { signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/forja.js'), ...args], { cwd: REPO_ROOT, env: process.env });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!sent && when.test(stderr)) {
+        sent = true;
+        child.kill(signal);
+      }
+    });
+    child.on('close', (code, sig) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 128, stdout, stderr, signal: sig });
+    });
+  });
 }

@@ -9,7 +9,7 @@
  */
 import { Option, type Command } from 'commander';
 import { setThreads } from '../../../runtime/session.js';
-import { isResumableRun, mnistModels, NothingToResumeError, trainRun, type MnistModelSpec, type RunResult } from '../../../models/mnist/index.js';
+import { isResumableRun, mnistModels, NothingToResumeError, trainRun, VALIDATION_COUNT, type MnistModelSpec, type RunResult } from '../../../models/mnist/index.js';
 import { CheckpointError, ResumeMismatchError, TrainingDivergedError } from '../../../train/index.js';
 import { CliError, EXIT } from '../errors.js';
 import { positiveInt, positiveNumber, nonNegativeInt, threadCount } from '../options.js';
@@ -40,8 +40,8 @@ interface MnistTrainFlags {
 /** The flag for each setting a resume compares. */
 const SETTING_FLAGS: Record<string, string> = { seed: '--seed', batchSize: '--batch-size', lr: '--lr', limit: '--limit', model: 'the model' };
 
-/** Most digits a step can take: the training split. */
-const MAX_BATCH = 59_000;
+/** Most digits a step can take: the training split of the 10,000 digits. */
+const MAX_BATCH = 10_000 - VALIDATION_COUNT;
 
 export function register(program: Command): void {
   const train = trainCommand(program);

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gridGeometry, readPng } from '../../../../src/viz/index.js';
-import { forja, lastJsonLine } from '../../../helpers/forja-cli.js';
+import { forja, forjaSignalled, lastJsonLine } from '../../../helpers/forja-cli.js';
 
 const scratch = await mkdtemp(join(tmpdir(), 'forja-train-'));
 after(() => rm(scratch, { recursive: true, force: true }));
@@ -20,32 +20,32 @@ describe('forja train (MNIST models)', () => {
     const result = lastJsonLine(run.stdout);
     assert.equal(result.model, 'autoencoder');
     assert.equal(result.epochs, 1);
-    for (const key of ['train_loss', 'val_loss', 'seconds', 'samples_per_second']) {
+    for (const key of ['trainLoss', 'valLoss', 'seconds', 'trainSeconds', 'samplesPerSecond']) {
       assert.ok(typeof result[key] === 'number' && Number.isFinite(result[key]) && result[key] > 0, `${key} = ${String(result[key])}`);
     }
     // An autoencoder that has seen 64 digits once is still near BCE of an untrained sigmoid output (ln 2 ≈ 0.69) or below.
-    assert.ok((result.val_loss as number) < 0.75);
+    assert.ok((result.valLoss as number) < 0.75);
     for (const file of ['config.json', 'model.safetensors', 'checkpoint.safetensors', 'loss.csv', 'loss.svg', 'run.json']) {
       assert.ok(existsSync(join(out, file)), `${file} is written`);
     }
     const csv = (await readFile(join(out, 'loss.csv'), 'utf8')).trim().split('\n');
     assert.equal(csv[0], 'epoch,loss,val_loss');
-    assert.equal(Number(csv[1]!.split(',')[1]), result.train_loss);
+    assert.equal(Number(csv[1]!.split(',')[1]), result.trainLoss);
     // 20 held-out digits: originals above reconstructions, 10 per row, 28 px at scale 2.
     const png = await readPng(join(out, 'reconstructions.png'));
     const geometry = gridGeometry(new Float32Array(40 * 784), { rows: 28, cols: 28, gridCols: 10, scale: 2 });
     assert.deepEqual([png.width, png.height], [geometry.width, geometry.height]);
   });
 
-  test('gan --json reports g_loss and d_loss, with train_loss = g_loss, and writes samples', async () => {
+  test('gan --json reports gLoss and dLoss, with trainLoss = gLoss, and writes samples', async () => {
     const out = join(scratch, 'gan');
     const run = await forja(['train', 'gan', ...QUICK, '--out', out, '--json']);
     assert.equal(run.code, 0, run.stderr);
     const result = lastJsonLine(run.stdout);
     assert.equal(result.model, 'gan');
-    assert.ok(Number.isFinite(result.g_loss) && Number.isFinite(result.d_loss));
-    assert.equal(result.train_loss, result.g_loss);
-    assert.ok(Number.isFinite(result.val_loss));
+    assert.ok(Number.isFinite(result.gLoss) && Number.isFinite(result.dLoss));
+    assert.equal(result.trainLoss, result.gLoss);
+    assert.ok(Number.isFinite(result.valLoss));
     assert.ok(existsSync(join(out, 'samples.png')));
   });
 
@@ -55,12 +55,56 @@ describe('forja train (MNIST models)', () => {
       [['train', 'vae', '--lr', 'fast'], /--lr must be a positive number, got 'fast'/],
       [['train', 'dcgan', '--batch-size', '1.5'], /--batch-size must be a positive integer, got '1.5'/],
       [['train', 'transformer'], /unknown command 'transformer'/],
-      [['train', 'autoencoder', '--resume', '--out', join(scratch, 'none')], /--resume: no checkpoint in/],
+      [['train', 'autoencoder', '--resume', '--out', join(scratch, 'none')], /--resume: --out .* holds no run to continue/],
+      [['train', 'autoencoder', '--batch-size', '1000000000'], /--batch-size must be at most 9,000/],
+      [['train', 'autoencoder', '--threads', '1000'], /--threads/],
+      [['train', 'autoencoder', '--out', ''], /--out must not be empty/],
+      [['train', 'autoencoder', '--out', '/sys/forja-run'], /--out \/sys\/forja-run/],
     ];
-    const runs = await Promise.all(cases.map(([args]) => forja(args)));
+    const runs = [];
+    for (const [args] of cases) runs.push(await forja(args));
     runs.forEach((run, i) => {
       assert.equal(run.code, 2, `${cases[i]![0].join(' ')}: exit ${run.code}\n${run.stderr}`);
       assert.match(run.stderr, cases[i]![1]);
     });
   });
+});
+
+describe('forja train: --out and interruptions', () => {
+  const EPOCHS = ['--epochs', '3', '--limit', '64', '--batch-size', '16', '--seed', '5', '--json'];
+
+  test('refuses to train into a finished run or a non-empty directory without --overwrite, and loses nothing', async () => {
+    const out = join(scratch, 'finished');
+    assert.equal((await forja(['train', 'autoencoder', ...QUICK, '--out', out])).code, 0);
+    const before = await readFile(join(out, 'model.safetensors'));
+    const again = await forja(['train', 'conv-autoencoder', ...QUICK, '--out', out]);
+    assert.equal(again.code, 2, again.stderr);
+    assert.match(again.stderr, /--out .* is not empty .*--overwrite/);
+    assert.deepEqual(await readFile(join(out, 'model.safetensors')), before, 'the finished run is untouched');
+    const same = await forja(['train', 'autoencoder', ...QUICK, '--out', out]);
+    assert.equal(same.code, 2);
+    assert.match(same.stderr, /already holds a autoencoder run: pass --resume .* or --overwrite/);
+    assert.equal((await forja(['train', 'autoencoder', ...QUICK, '--out', out, '--overwrite'])).code, 0);
+  });
+
+  for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+    test(`${signal} after the first epoch, then --resume: the same weights as an uninterrupted run`, async () => {
+      const straight = join(scratch, `straight-${signal}`);
+      const cut = join(scratch, `cut-${signal}`);
+      assert.equal((await forja(['train', 'vae', ...EPOCHS, '--out', straight])).code, 0);
+      const stopped = await forjaSignalled(['train', 'vae', ...EPOCHS, '--out', cut], signal, /"epoch":1,/);
+      if (signal === 'SIGINT') {
+        assert.equal(stopped.code, 130, stopped.stderr);
+        assert.match(stopped.stderr, /interrupted at epoch \d, step \d+; the checkpoint is in/);
+        assert.match(stopped.stderr, /resume with: forja train vae .*--resume/);
+      } else {
+        assert.equal(stopped.signal, 'SIGKILL');
+      }
+      const resumed = await forja(['train', 'vae', '--out', cut, '--resume', '--json']);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.equal(lastJsonLine(resumed.stdout).epochs, 3);
+      assert.deepEqual(await readFile(join(cut, 'model.safetensors')), await readFile(join(straight, 'model.safetensors')));
+      assert.ok(existsSync(join(cut, 'samples.png')));
+    });
+  }
 });
