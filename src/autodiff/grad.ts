@@ -3,7 +3,7 @@
  * the op (core/ops); this file only walks the graph backwards, accumulates
  * gradients, and sums them back over broadcast axes.
  */
-import { Graph, GraphError, type Node, type Tensor } from '../core/graph.js';
+import { Graph, GraphError, nonDifferentiable, type Node, type Tensor } from '../core/graph.js';
 import { isFloat } from '../core/dtype.js';
 import { add, reshapeLike, sum } from '../core/ops/index.js';
 import { formatShape } from '../core/shape.js';
@@ -28,15 +28,19 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], seed?: Tensor): (Tens
     if (!needed.has(node)) continue;
     const outGrads = node.outputs.map((o) => grads.get(o) ?? null);
     if (outGrads.every((g) => g === null)) continue;
-    if (!node.op.vjp) {
-      throw new GraphError(`grad: op ${node.op.name}${node.scope ? ` in ${node.scope}` : ''} is not differentiable`);
+    const site = `${node.op.name}${node.scope ? ` in ${node.scope}` : ''}`;
+    const flowsTo = (input: Tensor): boolean => isFloat(input.dtype) && dependsOnWrt(input, needed, wrt);
+    const vjp = node.op.vjp;
+    if (vjp === nonDifferentiable) {
+      if (node.inputs.some(flowsTo)) throw new GraphError(`grad: op ${site} is not differentiable`);
+      continue;
     }
     const inGrads = graph.scope(node.scope ? `${node.scope}/grad` : 'grad', () =>
-      node.op.vjp!(outGrads, { inputs: node.inputs, outputs: node.outputs, attrs: node.attrs, node }),
+      vjp(outGrads, { inputs: node.inputs, outputs: node.outputs, attrs: node.attrs, node }),
     );
     node.inputs.forEach((input, k) => {
       const g = inGrads[k];
-      if (!g || !isFloat(input.dtype) || !dependsOnWrt(input, needed, wrt)) return;
+      if (!g || !flowsTo(input)) return;
       const reduced = graph.scope('grad', () => unbroadcast(g, input));
       const prev = grads.get(input);
       grads.set(input, prev ? graph.scope('grad', () => add(prev, reduced)) : reduced);

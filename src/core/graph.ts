@@ -18,29 +18,56 @@ export interface TensorType {
   dtype: DType;
 }
 
+/** An op's input or output tensors; an op narrows it to a tuple of its arity. */
+export type Tensors = readonly Tensor[];
+
+/** One shape and dtype per output. */
+export type TypesOf<O extends Tensors> = { -readonly [K in keyof O]: TensorType };
+
+/** One gradient per input, in order (null: no gradient). */
+export type InputGrads<I extends Tensors> = { -readonly [K in keyof I]: Tensor | null };
+
+/**
+ * The gradients reaching an op's outputs. A single-output op's VJP only runs
+ * when its output has a gradient, so that one is never null.
+ */
+export type OutputGrads<O extends Tensors> = O extends readonly [Tensor] ? readonly [Tensor] : { readonly [K in keyof O]: Tensor | null };
+
 /** Context a VJP rule receives: the node's inputs, outputs and attributes. */
-export interface VjpContext<A extends Attrs = Attrs> {
-  inputs: Tensor[];
-  outputs: Tensor[];
+export interface VjpContext<A extends Attrs = Attrs, I extends Tensors = Tensors, O extends Tensors = Tensors> {
+  inputs: I;
+  outputs: O;
   attrs: A;
   node: Node;
 }
 
+/** A vector-Jacobian product: one gradient per input from the outputs' gradients. */
+export type VjpRule<A extends Attrs, I extends Tensors, O extends Tensors> = (grads: OutputGrads<O>, ctx: VjpContext<A, I, O>) => InputGrads<I>;
+
+/**
+ * The `vjp` of an op no gradient can flow through (comparisons, sampling,
+ * shape queries). Saying so is required: grad() refuses to differentiate
+ * through such an op's float input, naming the op and its scope.
+ */
+export const nonDifferentiable: unique symbol = Symbol('nonDifferentiable');
+
 /**
  * One op: its shape rule, how it lowers to ONNX, and its vector-Jacobian
- * product. A missing `vjp` means the op is not differentiable (an error if a
- * gradient ever has to flow through a float input).
+ * product. `I` and `O` are its input and output tuples, so rules destructure
+ * typed tensors; every op states its gradient (a rule or `nonDifferentiable`).
  */
-export interface OpDef<A extends Attrs = Attrs> {
+export interface OpDef<A extends Attrs = Attrs, I extends Tensors = Tensors, O extends Tensors = readonly [Tensor]> {
   name: string;
   /** ONNX op_type; defaults to `name`. */
   onnx?: string;
   domain?: string;
   attrTypes?: Record<string, AttrType>;
-  infer(inputs: Tensor[], attrs: A, where: string): TensorType[];
-  /** Returns one gradient per input (null: no gradient). */
-  vjp?(grads: (Tensor | null)[], ctx: VjpContext<A>): (Tensor | null)[];
+  infer: (inputs: I, attrs: A, where: string) => TypesOf<O>;
+  vjp: VjpRule<A, I, O> | typeof nonDifferentiable;
 }
+
+/** An op with its attribute and tensor types forgotten, as a node holds it. */
+export type AnyOpDef = OpDef<Attrs, Tensors, Tensors>;
 
 export type TensorSource =
   | { kind: 'input' }
@@ -72,7 +99,7 @@ export class Tensor {
 
 export class Node {
   constructor(
-    readonly op: OpDef<Attrs>,
+    readonly op: AnyOpDef,
     readonly inputs: Tensor[],
     readonly attrs: Attrs,
     readonly outputs: Tensor[],
@@ -131,18 +158,17 @@ export class Graph {
   }
 
   /** Append a node applying `op`; returns its outputs. */
-  apply<A extends Attrs>(op: OpDef<A>, inputs: Tensor[], attrs: A): Tensor[] {
+  apply<A extends Attrs, I extends Tensors, O extends Tensors>(op: OpDef<A, I, O>, inputs: NoInfer<I>, attrs: NoInfer<A>): O {
     for (const t of inputs) {
       if (t.graph !== this) throw new GraphError(`${op.name}: input ${t} belongs to another graph`);
     }
     const where = this.scopes.length ? `${this.scopePath} (${op.name})` : op.name;
-    const types = op.infer(inputs, attrs, where);
-    const node = new Node(op as OpDef<Attrs>, inputs, attrs, [], this.scopePath);
-    for (let i = 0; i < types.length; i++) {
-      node.outputs.push(new Tensor(this, types[i]!.shape, types[i]!.dtype, { kind: 'node', node, index: i }));
-    }
+    const types: readonly TensorType[] = op.infer(inputs, attrs, where);
+    // The node keeps the op untyped; `infer` gave one type per output, so the outputs match `O`.
+    const node = new Node(op as unknown as AnyOpDef, [...inputs], attrs, [], this.scopePath);
+    types.forEach((t, i) => node.outputs.push(new Tensor(this, t.shape, t.dtype, { kind: 'node', node, index: i })));
     this.nodes.push(node);
-    return node.outputs;
+    return node.outputs as unknown as O;
   }
 }
 

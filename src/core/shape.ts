@@ -56,6 +56,14 @@ export function normalizeAxis(axis: number, rank: number, where: string): number
   return a;
 }
 
+/** Dimension `axis` of `s`, negative counting from the end. */
+export function dimAt(s: Shape, axis: number): Dim {
+  const d = s[axis < 0 ? axis + s.length : axis];
+  if (d === undefined) throw new ShapeError(`axis ${axis} is out of range for shape ${formatShape(s)}`);
+  return d;
+}
+
 export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
+

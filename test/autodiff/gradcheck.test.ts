@@ -1,20 +1,19 @@
 /** The gradient checker must be able to fail: wrong VJP rules and wrong references are caught. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { currentGraph, type OpDef, type Tensor } from '../../src/core/graph.js';
+import { currentGraph, type Attrs, type OpDef, type Tensor } from '../../src/core/graph.js';
 import * as F from '../../src/core/ops/index.js';
+import { sameAsInput } from '../../src/core/ops/util.js';
 import { checkGrad, checkOp } from '../helpers/gradcheck.js';
 
-const sameAsInput = ([x]: Tensor[]) => [{ shape: [...x!.shape], dtype: x!.dtype }];
-
 /** ONNX Exp with a deliberately wrong VJP (g·x instead of g·eˣ). */
-const WrongExp: OpDef = { name: 'WrongExp', onnx: 'Exp', infer: sameAsInput, vjp: ([g], { inputs: [x] }) => [F.mul(g!, x!)] };
+const WrongExp: OpDef<Attrs, [Tensor]> = { name: 'WrongExp', onnx: 'Exp', infer: sameAsInput, vjp: ([g], { inputs: [x] }) => [F.mul(g, x)] };
 /** ONNX Exp with a VJP that is off by 5%. */
-const SlightlyWrongExp: OpDef = { name: 'SlightlyWrongExp', onnx: 'Exp', infer: sameAsInput, vjp: ([g], { outputs: [y] }) => [F.mul(g!, F.mul(y!, 1.05))] };
+const SlightlyWrongExp: OpDef<Attrs, [Tensor]> = { name: 'SlightlyWrongExp', onnx: 'Exp', infer: sameAsInput, vjp: ([g], { outputs: [y] }) => [F.mul(g, F.mul(y, 1.05))] };
 /** A VJP that forgets the broadcast operand's contribution. */
-const HalfMul: OpDef = { name: 'HalfMul', onnx: 'Mul', infer: ([a]) => [{ shape: [...a!.shape], dtype: a!.dtype }], vjp: ([g], { inputs: [, b] }) => [F.mul(g!, b!), null] };
+const HalfMul: OpDef<Attrs, [Tensor, Tensor]> = { name: 'HalfMul', onnx: 'Mul', infer: sameAsInput, vjp: ([g], { inputs: [, b] }) => [F.mul(g, b), null] };
 
-const apply = (op: OpDef, ...xs: Tensor[]): Tensor => currentGraph().apply(op, xs, {})[0]!;
+const apply = <I extends Tensor[]>(op: OpDef<Attrs, I>, ...xs: I): Tensor => currentGraph().apply(op, xs, {})[0];
 
 describe('checkGrad', () => {
   test('accepts a correct rule and reports what it checked', async () => {

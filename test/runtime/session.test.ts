@@ -1,6 +1,6 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { trace } from '../../src/core/graph.js';
+import { nonDifferentiable, trace } from '../../src/core/graph.js';
 import { Variable } from '../../src/core/variable.js';
 import * as F from '../../src/core/ops/index.js';
 import { grad } from '../../src/autodiff/grad.js';
@@ -72,7 +72,7 @@ describe('CompiledGraph', () => {
   test('ONNX Runtime rejections name the graph', async () => {
     const { g, x } = doublerGraph();
     // A broken op: an ONNX op type that does not exist.
-    const y = trace(() => g.apply({ name: 'NoSuchOp', infer: ([t]) => [{ shape: [...t!.shape], dtype: t!.dtype }] }, [x], {})[0]!, g);
+    const y = trace(() => g.apply({ name: 'NoSuchOp', infer: ([t]) => [{ shape: [...t!.shape], dtype: t!.dtype }], vjp: nonDifferentiable }, [x], {})[0]!, g);
     await assert.rejects(() => CompiledGraph.compile({ graph: g, inputs: [x], outputs: { y }, variables: 'inputs', name: 'broken' }), /onnxruntime rejected the graph 'broken'/);
   });
 });

@@ -13,26 +13,30 @@
  * (core/ops/nn.ts) follows the same rules.
  */
 import { ONNX_DTYPE } from '../dtype.js';
-import { currentGraph, Tensor, type OpDef, type TensorType } from '../graph.js';
+import { currentGraph, nonDifferentiable, Tensor, type OpDef, type TensorType } from '../graph.js';
 import { formatShape, ShapeError } from '../shape.js';
 
 /** Samples are always float32 (the ONNX `dtype` attribute is fixed to it). */
 type RandomAttrs = Record<string, number | readonly number[]>;
 
-const fromShapeAttr = (_inputs: Tensor[], attrs: RandomAttrs): TensorType[] => [
+const fromShapeAttr = (_inputs: [], attrs: RandomAttrs): [TensorType] => [
   { shape: [...(attrs.shape as readonly number[])], dtype: 'float32' },
 ];
-const likeInput = ([like]: Tensor[]): TensorType[] => [{ shape: [...like!.shape], dtype: 'float32' }];
+const likeInput = ([like]: [Tensor]): [TensorType] => [{ shape: [...like.shape], dtype: 'float32' }];
 // The sample does not depend on the values of `like`, only on its shape.
-const noGradient = (): null[] => [null];
+const noGradient = (): [null] => [null];
 
 const NORMAL_ATTRS = { dtype: 'int', mean: 'float', scale: 'float', seed: 'float', shape: 'ints' } as const;
 const UNIFORM_ATTRS = { dtype: 'int', low: 'float', high: 'float', seed: 'float', shape: 'ints' } as const;
 
-const RandomNormal: OpDef<RandomAttrs> = { name: 'RandomNormal', attrTypes: NORMAL_ATTRS, infer: fromShapeAttr };
-const RandomNormalLike: OpDef<RandomAttrs> = { name: 'RandomNormalLike', attrTypes: NORMAL_ATTRS, infer: likeInput, vjp: noGradient };
-const RandomUniform: OpDef<RandomAttrs> = { name: 'RandomUniform', attrTypes: UNIFORM_ATTRS, infer: fromShapeAttr };
-const RandomUniformLike: OpDef<RandomAttrs> = { name: 'RandomUniformLike', attrTypes: UNIFORM_ATTRS, infer: likeInput, vjp: noGradient };
+type Fixed = OpDef<RandomAttrs, []>;
+type Like = OpDef<RandomAttrs, [Tensor]>;
+
+// No inputs, so no gradient can ever be asked of them.
+const RandomNormal: Fixed = { name: 'RandomNormal', attrTypes: NORMAL_ATTRS, infer: fromShapeAttr, vjp: nonDifferentiable };
+const RandomNormalLike: Like = { name: 'RandomNormalLike', attrTypes: NORMAL_ATTRS, infer: likeInput, vjp: noGradient };
+const RandomUniform: Fixed = { name: 'RandomUniform', attrTypes: UNIFORM_ATTRS, infer: fromShapeAttr, vjp: nonDifferentiable };
+const RandomUniformLike: Like = { name: 'RandomUniformLike', attrTypes: UNIFORM_ATTRS, infer: likeInput, vjp: noGradient };
 
 /** A static shape, or a tensor whose (possibly symbolic) shape the sample copies. */
 export type ShapeOrLike = readonly number[] | Tensor;
@@ -50,14 +54,14 @@ export interface RandomUniformOptions {
   seed?: number;
 }
 
-function draw(shapeOrLike: ShapeOrLike, fixed: OpDef<RandomAttrs>, like: OpDef<RandomAttrs>, attrs: Record<string, number>, where: string): Tensor {
+function draw(shapeOrLike: ShapeOrLike, fixed: Fixed, like: Like, attrs: Record<string, number>, where: string): Tensor {
   const g = currentGraph();
   const full: RandomAttrs = { ...attrs, dtype: ONNX_DTYPE.float32 };
-  if (shapeOrLike instanceof Tensor) return g.apply(like, [shapeOrLike], full)[0]!;
+  if (shapeOrLike instanceof Tensor) return g.apply(like, [shapeOrLike], full)[0];
   if (!shapeOrLike.every((d) => Number.isInteger(d) && d >= 0)) {
     throw new ShapeError(`${where}: shape must be non-negative integers, received ${formatShape(shapeOrLike)}`);
   }
-  return g.apply(fixed, [], { ...full, shape: shapeOrLike })[0]!;
+  return g.apply(fixed, [], { ...full, shape: shapeOrLike })[0];
 }
 
 /** Float32 samples of N(mean, std²). */

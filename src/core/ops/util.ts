@@ -5,7 +5,7 @@ import { currentGraph, type Tensor, type TensorType } from '../graph.js';
 export type Operand = Tensor | number;
 
 /** Shape rule of ops whose one output has their first input's shape and dtype. */
-export const sameAsInput = ([x]: Tensor[]): TensorType[] => [{ shape: [...x!.shape], dtype: x!.dtype }];
+export const sameAsInput = ([x]: readonly [Tensor, ...Tensor[]]): [TensorType] => [{ shape: [...x.shape], dtype: x.dtype }];
 
 export function int64s(values: readonly number[]): Tensor {
   return currentGraph().constant(BigInt64Array.from(values.map((v) => BigInt(v))), [values.length], 'int64');
