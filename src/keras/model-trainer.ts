@@ -13,6 +13,7 @@ import {
   copyData,
   currentCallContext,
   gatherRowsInto,
+  hostInputList,
   HostTensor,
   initializers,
   type HostInput,
@@ -102,7 +103,7 @@ export class ModelTrainer {
   batches(x: Data, y: Data, method: string): Batches {
     const inputs = this.model.hostInputs(x, method);
     const rows = inputs[0]!.rows;
-    const ys = y instanceof HostTensor || y instanceof Float32Array ? [y] : [...y];
+    const ys = hostInputList(y, `${this.model.where}.${method}: targets`);
     if (ys.length !== this.model.outputs.length) {
       throw new Error(`${this.model.where}.${method}: expected ${this.model.outputs.length} target arrays, received ${ys.length}`);
     }

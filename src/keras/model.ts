@@ -8,7 +8,7 @@
 import type { Tensor } from '../core/graph.js';
 import { formatShape, type Shape } from '../core/shape.js';
 import { CompileCache } from '../runtime/session.js';
-import { HostTensor, InferenceRunner, InputLayer, Layer, toHostTensor, type CallContext, type HostInput, type LayerArgs, type LayerCall, type SymbolicTensor } from '../nn/index.js';
+import { hostInputList, HostTensor, InferenceRunner, InputLayer, Layer, toHostTensor, type CallContext, type HostInput, type LayerArgs, type LayerCall, type SymbolicTensor } from '../nn/index.js';
 import type { Optimizer } from '../optim/index.js';
 import type { History, Results } from '../train/history.js';
 import { ModelTrainer, type CompileArgs, type Data, type EvaluateArgs, type FitArgs } from './model-trainer.js';
@@ -139,7 +139,7 @@ export abstract class Model extends Layer {
 
   /** `x` as one HostTensor per model input (building a Sequential from it if needed). */
   hostInputs(x: HostInput | readonly HostInput[], method: string): HostTensor[] {
-    const list = x instanceof HostTensor || x instanceof Float32Array ? [x] : [...x];
+    const list = hostInputList(x, `${this.where}.${method}`);
     if (!this.built) {
       this.ensureBuiltFor(
         list.map((t) => {
@@ -153,6 +153,8 @@ export abstract class Model extends Layer {
     const rows = tensors[0]!.rows;
     tensors.forEach((t, i) => {
       if (t.rows !== rows) throw new Error(`${this.where}.${method}: input ${i} has ${t.rows} rows but input 0 has ${rows}`);
+      const expected = this.inputs[i]!.dtype;
+      if (t.dtype !== expected) throw new Error(`${this.where}.${method}: input ${i} is ${t.dtype} data (${t.data.constructor.name}) but the model's input '${this.inputs[i]!.producer.layer.name}' takes ${expected}`);
     });
     return tensors;
   }

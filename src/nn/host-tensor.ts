@@ -61,7 +61,8 @@ export function hostTensor(data: HostData, shape: readonly number[]): HostTensor
 }
 
 /** What the data-taking methods accept: a HostTensor, or flat float data shaped like the model's input. */
-export type HostInput = HostTensor | Float32Array;
+/** One input: a HostTensor, or flat data whose rows the model's input shape defines. */
+export type HostInput = HostTensor | HostData;
 
 export function isHostData(data: unknown): data is HostData {
   return (
@@ -70,6 +71,22 @@ export function isHostData(data: unknown): data is HostData {
 }
 
 export { dtypeOfData };
+
+/**
+ * `x` as one entry per model input: a single tensor or typed array, or an
+ * array of them. Anything else (a typed array Forja cannot feed, nested
+ * number arrays) is refused here, naming what was received.
+ */
+export function hostInputList(x: unknown, where: string): HostInput[] {
+  const single = (v: unknown): v is HostInput => v instanceof HostTensor || isHostData(v);
+  if (single(x)) return [x];
+  if (ArrayBuffer.isView(x)) {
+    throw new Error(`${where}: ${x.constructor.name} is not a supported data type; pass a Float32Array, Float64Array, Int32Array, BigInt64Array, Uint8Array or a HostTensor`);
+  }
+  if (Array.isArray(x) && x.length > 0 && x.every(single)) return [...x];
+  const received = Array.isArray(x) ? `an array of ${x.length === 0 ? 'nothing' : typeof x[0] === 'number' ? 'numbers' : String(x[0]?.constructor?.name ?? typeof x[0])}` : String((x as object | null)?.constructor?.name ?? x);
+  throw new Error(`${where}: expected a typed array or a HostTensor (or an array of them, one per model input), received ${received}`);
+}
 
 /** A zeroed typed array of `dtype`. */
 export function allocate(dtype: DType, size: number): HostData {

@@ -4,7 +4,7 @@ export { input, InputLayer, type InputArgs } from './layers/input-layer.js';
 export { Layer, read, uniqueLayerName, type AddWeightOptions, type ApplyOptions, type LayerArgs, type LayerConfig } from './layer.js';
 export { SymbolicTensor, LayerCall } from './symbolic-tensor.js';
 export { CallContext, currentCallContext, withCallContext } from './call-context.js';
-export { HostTensor, hostTensor, toHostTensor, gatherRowsInto, copyData, allocate, type HostData, type HostInput } from './host-tensor.js';
+export { HostTensor, hostTensor, hostInputList, toHostTensor, gatherRowsInto, copyData, allocate, type HostData, type HostInput } from './host-tensor.js';
 export * as initializers from './initializers.js';
 export { setRandomSeed } from './initializers.js';
 export { getActivation, type ActivationName } from './activations.js';

@@ -147,3 +147,17 @@ describe('fit', () => {
     await assert.rejects(m.fit(new HostTensor(new Float32Array(6), [3, 2]), new HostTensor(new Float32Array(2), [2, 1]), {}), /target 0 has 2 rows but the inputs have 3/);
   });
 });
+
+describe('fit: data types', () => {
+  test('typed arrays it cannot feed, or of the wrong dtype, are refused naming what was received', async () => {
+    const m = sequential([layers.dense({ units: 1, inputShape: [2] })]);
+    m.compile({ optimizer: 'sgd', loss: 'mse' });
+    const y = Float32Array.of(1, 2);
+    await assert.rejects(m.fit(Int32Array.of(1, 2, 3, 4), y), /input 0 is int32 data \(Int32Array\) but the model's input .* takes float32/);
+    await assert.rejects(m.fit(BigInt64Array.of(1n, 2n, 3n, 4n), y), /input 0 is int64 data \(BigInt64Array\)/);
+    await assert.rejects(m.fit(Int8Array.of(1, 2, 3, 4) as never, y), /Int8Array is not a supported data type/);
+    await assert.rejects(m.fit([1, 2, 3, 4] as never, y), /expected a typed array or a HostTensor .* received an array of numbers/);
+    const h = await m.fit(Float32Array.of(1, 2, 3, 4), y, { epochs: 1 });
+    assert.equal(h.epoch.length, 1);
+  });
+});
