@@ -44,7 +44,7 @@ export interface RunOptions extends Partial<Omit<RunSettings, 'model'>> {
   signal?: AbortSignal;
 }
 
-/** `--resume` of a directory with nothing to continue. */
+/** Resuming a directory with nothing to continue. */
 export class NothingToResumeError extends Error {
   override name = 'NothingToResumeError';
   constructor(
