@@ -6,6 +6,8 @@
  */
 import { currentGraph, type Tensor } from '../../core/graph.js';
 import * as F from '../../core/ops/index.js';
+import type { Rng } from '../../core/rng.js';
+import { elementCount } from '../../core/shape.js';
 import type { Variable } from '../../core/variable.js';
 import { cachedAttention, splitHeads } from '../transformer/attention.js';
 import { ConfigError, ConfigReader, type ConfigJson } from '../transformer/config.js';
@@ -13,7 +15,7 @@ import { decoderContext, selectPositions, type DecoderContext } from '../transfo
 import { ACTIVATIONS, gatedMlp, linear, rmsNorm, type Linear } from '../transformer/layers.js';
 import { applyRope, ropeFrequencies, ropeTables, type RopeTables } from '../transformer/rope.js';
 import type { CausalLmDims, CausalLmInputs, CausalLmModel, CausalLmOutputs, DropoutSite, KvPair } from '../transformer/types.js';
-import { bindWeights, weightOf, type CheckpointWeights, type ExpectedTensor } from '../transformer/weights.js';
+import { bindWeights, weightOf, type CheckpointTensor, type CheckpointWeights, type ExpectedTensor } from '../transformer/weights.js';
 
 export const LLAMA_ARCHITECTURES = ['LlamaForCausalLM', 'Qwen2ForCausalLM', 'MistralForCausalLM'] as const;
 export type LlamaArchitecture = (typeof LLAMA_ARCHITECTURES)[number];
@@ -36,6 +38,8 @@ export interface LlamaConfig {
   outputBias: boolean;
   mlpBias: boolean;
   tieWordEmbeddings: boolean;
+  /** Std of the normal weight init. */
+  initializerRange: number;
   slidingWindow?: number;
 }
 
@@ -68,6 +72,7 @@ export function parseLlamaConfig(json: ConfigJson, architecture: LlamaArchitectu
     outputBias: architecture !== 'Qwen2ForCausalLM' && attentionBias,
     mlpBias: c.bool('mlp_bias', false),
     tieWordEmbeddings: c.bool('tie_word_embeddings', false),
+    initializerRange: c.number('initializer_range', 0.02),
   };
   const window = slidingWindowOf(c, architecture);
   if (window !== undefined) config.slidingWindow = window;
@@ -110,6 +115,78 @@ export function llamaTensors(c: LlamaConfig): ExpectedTensor[] {
   return out;
 }
 
+/** The shape of a Llama to train from scratch: the same knobs as GPT-2's. */
+export interface LlamaShape {
+  layers: number;
+  heads: number;
+  embd: number;
+  /** Context length (max_position_embeddings). */
+  blockSize: number;
+  dropout: number;
+}
+
+/**
+ * SwiGLU width: 8/3 of the model width, so its three matrices hold about the
+ * parameters of GPT-2's two 4×-wide ones, rounded up to a multiple of 32.
+ */
+export function llamaIntermediateSize(embd: number): number {
+  return 32 * Math.ceil((8 * embd) / 3 / 32);
+}
+
+/**
+ * config.json of a LlamaForCausalLM to train from scratch: RMSNorm, SwiGLU,
+ * RoPE with θ 10000, one key/value head per query head, no biases, and tied
+ * embeddings (as GPT-2 here, and small Llamas such as Llama 3.2 1B).
+ */
+export function llamaConfigJson(shape: LlamaShape, vocabSize: number, special: { bos?: number | undefined; eos?: number | undefined } = {}): ConfigJson {
+  return {
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    vocab_size: vocabSize,
+    hidden_size: shape.embd,
+    intermediate_size: llamaIntermediateSize(shape.embd),
+    num_hidden_layers: shape.layers,
+    num_attention_heads: shape.heads,
+    num_key_value_heads: shape.heads,
+    head_dim: shape.embd / shape.heads,
+    hidden_act: 'silu',
+    max_position_embeddings: shape.blockSize,
+    initializer_range: 0.02,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    attention_bias: false,
+    attention_dropout: shape.dropout,
+    mlp_bias: false,
+    pretraining_tp: 1,
+    tie_word_embeddings: true,
+    bos_token_id: special.bos ?? null,
+    eos_token_id: special.eos ?? null,
+    pad_token_id: null,
+    use_cache: true,
+    dtype: 'float32',
+  };
+}
+
+/**
+ * Fresh weights in checkpoint layout: N(0, initializer_range) matrices and
+ * embeddings, unit RMSNorm gains. Unlike HF's Llama init, the residual
+ * projections (o_proj, down_proj) are scaled by 1/√(2·layers) as GPT-2's are,
+ * so the two architectures train from the same kind of start.
+ */
+export function llamaInitialWeights(c: LlamaConfig, rng: Rng): Map<string, CheckpointTensor> {
+  const out = new Map<string, CheckpointTensor>();
+  for (const { name, shape } of llamaTensors(c)) {
+    const data = new Float32Array(elementCount(shape));
+    if (/norm\.weight$/.test(name)) data.fill(1);
+    else if (!name.endsWith('.bias')) {
+      const std = /(o_proj|down_proj)\.weight$/.test(name) ? c.initializerRange / Math.sqrt(2 * c.numLayers) : c.initializerRange;
+      for (let i = 0; i < data.length; i++) data[i] = std * rng.normal();
+    }
+    out.set(name, { shape, data });
+  }
+  return out;
+}
+
 /** Precomputed RoPE buffers older checkpoints carry, and a tied head some store anyway. */
 function ignoredTensors(c: LlamaConfig): RegExp[] {
   return [/\.rotary_emb\.inv_freq$/, ...(c.tieWordEmbeddings ? [/^lm_head\.weight$/] : [])];
@@ -135,6 +212,11 @@ export class Llama implements CausalLmModel {
 
   get architecture(): string {
     return this.config.architecture;
+  }
+
+  /** A randomly initialised model, e.g. to train from scratch. */
+  static init(config: LlamaConfig, rng: Rng): Llama {
+    return new Llama(config, bindWeights(config.architecture, llamaTensors(config), llamaInitialWeights(config, rng)));
   }
 
   static fromCheckpoint(json: ConfigJson, weights: CheckpointWeights, architecture: LlamaArchitecture = 'LlamaForCausalLM'): Llama {
