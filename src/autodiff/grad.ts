@@ -6,7 +6,7 @@
 import { Graph, GraphError, nonDifferentiable, type Node, type Tensor } from '../core/graph.js';
 import { isFloat } from '../core/dtype.js';
 import { add, reshapeLike, sum } from '../core/ops/index.js';
-import { formatShape } from '../core/shape.js';
+import { formatShape, shapesAgree, type Dim, type Shape } from '../core/shape.js';
 
 /**
  * Gradients of scalar `loss` with respect to each of `wrt`, added to the same
@@ -38,6 +38,7 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], seed?: Tensor): (Tens
     const inGrads = graph.scope(node.scope ? `${node.scope}/grad` : 'grad', () =>
       vjp(outGrads, { inputs: node.inputs, outputs: node.outputs, attrs: node.attrs, node }),
     );
+    checkContract(site, node, inGrads);
     node.inputs.forEach((input, k) => {
       const g = inGrads[k];
       if (!g || !flowsTo(input)) return;
@@ -47,6 +48,24 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], seed?: Tensor): (Tens
     });
   }
   return wrt.map((t) => grads.get(t) ?? null);
+}
+
+/**
+ * A VJP returns one entry per input (null: no gradient), each of which
+ * unbroadcasts to exactly its input's shape. A broken rule fails here, at
+ * its op, not as a shape error in some later node or at run time.
+ */
+function checkContract(site: string, node: Node, inGrads: readonly (Tensor | null)[]): void {
+  if (inGrads.length !== node.inputs.length) {
+    const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+    throw new GraphError(`grad: ${site} returned ${count(inGrads.length, 'gradient')} for its ${count(node.inputs.length, 'input')} (one per input, null for none)`);
+  }
+  node.inputs.forEach((input, k) => {
+    const g = inGrads[k];
+    if (g && !shapesAgree(unbroadcastShape(g.shape, input.shape), input.shape)) {
+      throw new GraphError(`grad: ${site} returned a gradient of shape ${formatShape(g.shape)} for input ${k} of shape ${formatShape(input.shape)}`);
+    }
+  });
 }
 
 function onesFor(graph: Graph, t: Tensor): Tensor {
@@ -79,6 +98,16 @@ function nodesBetween(graph: Graph, wrt: readonly Tensor[], loss: Tensor): Set<N
 
 function dependsOnWrt(t: Tensor, needed: Set<Node>, wrt: readonly Tensor[]): boolean {
   return wrt.includes(t) || (t.source.kind === 'node' && needed.has(t.source.node));
+}
+
+/**
+ * The shape `unbroadcast` sums `g` down to (before its final reshape): the
+ * extra leading axes dropped, axes where the input has size 1 summed to 1.
+ */
+function unbroadcastShape(g: Shape, input: Shape): Dim[] {
+  const lead = g.length - input.length;
+  if (lead < 0) return [...g];
+  return g.slice(lead).map((d, i) => (input[i] === 1 ? 1 : d));
 }
 
 /** Sum `g` over the axes along which `input` was broadcast to produce it. */

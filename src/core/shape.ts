@@ -67,3 +67,11 @@ export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/**
+ * Whether two shapes can be the same at run time: equal ranks and equal
+ * static sizes. A symbolic dim agrees with any size or name, as in
+ * broadcastShapes, which lets two different names meet and keeps the first.
+ */
+export function shapesAgree(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i] || typeof d === 'string' || typeof b[i] === 'string');
+}

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GraphError, trace, type Tensor } from '../../src/core/graph.js';
+import { currentGraph, GraphError, nonDifferentiable, trace, type Attrs, type OpDef, type Tensor } from '../../src/core/graph.js';
+import { sameAsInput } from '../../src/core/ops/util.js';
 import { Variable } from '../../src/core/variable.js';
 import * as F from '../../src/core/ops/index.js';
 import { grad, unbroadcast } from '../../src/autodiff/grad.js';
@@ -151,5 +152,63 @@ describe('grad: errors and edge cases', () => {
     const cg = await CompiledGraph.compile({ graph: g, inputs: [x], outputs: { dh }, variables: 'inputs' });
     near(data((await cg.run({ x: float32(Float32Array.from([1, 2]), [2]) })).dh), [6, 12]);
     await cg.release();
+  });
+});
+
+describe('grad: the VJP contract', () => {
+  // Untyped input tuples (OpDef's default), so these broken rules compile and grad() must catch them.
+  const sameAsFirst: OpDef['infer'] = ([x]) => [{ shape: [...x!.shape], dtype: x!.dtype }];
+  const OneGradMul: OpDef = { name: 'OneGradMul', onnx: 'Mul', infer: sameAsFirst, vjp: ([g]) => [g] };
+  const ThreeGradMul: OpDef = { name: 'ThreeGradMul', onnx: 'Mul', infer: sameAsFirst, vjp: ([g]) => [g, g, null] };
+  /** Identity whose rule sums the gradient over rows: [1, 4] for a [3, 4] input. */
+  const RowSumIdentity: OpDef = { name: 'RowSumIdentity', onnx: 'Identity', infer: sameAsFirst, vjp: ([g]) => [F.sum(g, [0], true)] };
+  /** Identity whose rule drops the leading axis: [4] for a [3, 4] input. */
+  const FirstRowIdentity: OpDef = { name: 'FirstRowIdentity', onnx: 'Identity', infer: sameAsFirst, vjp: ([g]) => [F.sum(g, [0])] };
+  const Floor: OpDef<Attrs, [Tensor]> = { name: 'Floor', infer: sameAsInput, vjp: nonDifferentiable };
+  const apply = <I extends Tensor[]>(op: OpDef<Attrs, I>, ...xs: I): Tensor => currentGraph().apply(op, xs, {})[0];
+
+  test('a VJP must return one gradient per input', () => {
+    trace((g) => {
+      const [a, b] = [g.input('a', [3, 4]), g.input('b', [3, 4])];
+      const fewer = g.scope('dense_1', () => F.sum(apply(OneGradMul, a, b)));
+      assert.throws(() => grad(fewer, [a, b]), (e: Error) => e instanceof GraphError && e.message.startsWith('grad: OneGradMul in dense_1 returned 1 gradient for its 2 inputs'));
+      const more = F.sum(apply(ThreeGradMul, a, b));
+      assert.throws(() => grad(more, [a]), (e: Error) => e instanceof GraphError && e.message.startsWith('grad: ThreeGradMul returned 3 gradients for its 2 inputs'));
+    });
+  });
+
+  test('a gradient must unbroadcast to its input\'s shape, naming the op, its scope and both shapes', () => {
+    trace((g) => {
+      const x = g.input('x', [3, 4]);
+      const rows = g.scope('dense_1', () => F.sum(apply(RowSumIdentity, x)));
+      assert.throws(
+        () => grad(rows, [x]),
+        (e: Error) => e instanceof GraphError && e.message === 'grad: RowSumIdentity in dense_1 returned a gradient of shape [1, 4] for input 0 of shape [3, 4]',
+      );
+      assert.throws(() => grad(F.sum(apply(FirstRowIdentity, x)), [x]), /grad: FirstRowIdentity returned a gradient of shape \[4\] for input 0 of shape \[3, 4\]/);
+    });
+  });
+
+  test('symbolic dims agree with a static size and with another name (broadcasting lets names meet)', () => {
+    trace((g) => {
+      const x = g.input('x', ['batch', 4]);
+      // [1, 4] against ['batch', 4]: only the runtime knows whether batch is 1.
+      assert.doesNotThrow(() => grad(F.sum(apply(RowSumIdentity, x)), [x]));
+      // Add keeps the first name, so y's gradient is ['batch', 4] for y ['n', 4]: a correct rule.
+      const y = g.input('y', ['n', 4]);
+      assert.ok(grad(F.sum(F.add(x, y)), [y])[0]);
+      // The static part of a symbolic shape is still checked.
+      const Transposing: OpDef = { name: 'Transposing', onnx: 'Identity', infer: sameAsFirst, vjp: ([t]) => [F.transpose(t, [0, 2, 1])] };
+      const z = g.input('z', ['batch', 3, 4]);
+      assert.throws(() => grad(F.sum(apply(Transposing, z)), [z]), /grad: Transposing returned a gradient of shape \[batch, 4, 3\] for input 0 of shape \[batch, 3, 4\]/);
+    });
+  });
+
+  test('an op marked nonDifferentiable on the gradient path is refused, naming it and its scope', () => {
+    trace((g) => {
+      const x = g.input('x', [3]);
+      const loss = g.scope('quantize', () => F.sum(F.mul(apply(Floor, x), x)));
+      assert.throws(() => grad(loss, [x]), (e: Error) => e instanceof GraphError && e.message === 'grad: op Floor in quantize is not differentiable');
+    });
   });
 });

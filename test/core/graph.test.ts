@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { currentGraph, Graph, GraphError, trace } from '../../src/core/graph.js';
+import { currentGraph, Graph, GraphError, nonDifferentiable, trace, type OpDef } from '../../src/core/graph.js';
 import { Variable } from '../../src/core/variable.js';
 import * as F from '../../src/core/ops/index.js';
 
@@ -41,4 +41,17 @@ test('Variable checks sizes and names itself in errors', () => {
   assert.throws(() => new Variable('dense/kernel', [2, 3], new Float32Array(5)), /Variable 'dense\/kernel': value has 5 elements but shape \[2, 3\] needs 6/);
   const v = new Variable('b', [3]);
   assert.throws(() => v.assign(new Float32Array(2), 'load'), /Variable 'b' \(load\): got 2 elements, expected 3/);
+});
+
+test('every op states its gradient: omitting vjp is a type error, apply types the outputs', () => {
+  const infer: OpDef['infer'] = ([x]) => [{ shape: [...x!.shape], dtype: x!.dtype }];
+  // Checked by `npm run typecheck`: if vjp became optional again, this directive would be unused and fail.
+  // @ts-expect-error vjp is required (a rule, or nonDifferentiable)
+  const missing: OpDef = { name: 'NoRule', onnx: 'Identity', infer };
+  const marked: OpDef = { name: 'Marked', onnx: 'Identity', infer, vjp: nonDifferentiable };
+  assert.equal(missing.vjp, undefined);
+  trace((g) => {
+    const [y] = g.apply(marked, [g.input('x', [2])], {});
+    assert.deepEqual(y.shape, [2]);
+  });
 });

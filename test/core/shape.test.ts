@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { broadcastShapes, formatShape, isStatic, normalizeAxis, sameShape, ShapeError, sizeOf } from '../../src/core/shape.js';
+import { broadcastShapes, dimAt, formatShape, freshDim, isStatic, normalizeAxis, sameShape, ShapeError, shapesAgree, sizeOf } from '../../src/core/shape.js';
 
 test('broadcastShapes follows numpy, keeps symbolic dims, and names the op on mismatch', () => {
   assert.deepEqual(broadcastShapes([2, 3], [3], 'Add'), [2, 3]);
@@ -24,4 +24,23 @@ test('normalizeAxis, sizeOf, isStatic, sameShape, formatShape', () => {
   assert.equal(sameShape(['n', 2], ['n', 2]), true);
   assert.equal(sameShape([2], [2, 1]), false);
   assert.equal(formatShape(['batch', 28, 28]), '[batch, 28, 28]');
+});
+
+test('shapesAgree: equal ranks and static sizes; a symbolic dim agrees with anything', () => {
+  assert.equal(shapesAgree([3, 4], [3, 4]), true);
+  assert.equal(shapesAgree([1, 4], [3, 4]), false);
+  assert.equal(shapesAgree([4], [3, 4]), false);
+  assert.equal(shapesAgree(['batch', 4], [2, 4]), true);
+  assert.equal(shapesAgree(['batch', 4], ['n', 4]), true);
+  assert.equal(shapesAgree(['batch', 4], ['batch', 5]), false);
+});
+
+test('dimAt counts negative axes from the end and refuses out-of-range ones; freshDim never repeats', () => {
+  assert.equal(dimAt(['batch', 3, 4], 0), 'batch');
+  assert.equal(dimAt(['batch', 3, 4], -1), 4);
+  assert.throws(() => dimAt([3, 4], 2), (e: Error) => e instanceof ShapeError && e.message === 'axis 2 is out of range for shape [3, 4]');
+  assert.throws(() => dimAt([3, 4], -3), /axis -3 is out of range/);
+  const [a, b] = [freshDim('s'), freshDim('s')];
+  assert.match(a, /^s_\d+$/);
+  assert.notEqual(a, b);
 });
