@@ -2,14 +2,28 @@
 // consumer project the way README's "Install as a library" says, and use it there through 'forja' only.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, type ExecFileOptions } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fixturePath, REPO_ROOT } from './helpers/fixtures.js';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+
+/** execFile that, on failure, says which command failed and shows its output (tsc reports errors on stdout). */
+async function run(cmd: string, args: readonly string[], opts: ExecFileOptions): Promise<{ stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(cmd, args, { maxBuffer: 1 << 26, ...opts, encoding: 'utf8' });
+    return { stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number | string; signal?: string; stdout?: string; stderr?: string };
+    const tail = (s = '') => (s.length > 8000 ? `…${s.slice(-8000)}` : s);
+    throw new Error(
+      `${cmd} ${args.join(' ')} in ${String(opts.cwd)} failed (${e.signal ?? `exit ${e.code}`}):\n${tail(e.stdout)}\n${tail(e.stderr)}`,
+    );
+  }
+}
 
 // Not copied into the packed tree: installed or generated things, whose stale copies must not reach the tarball.
 const NOT_COPIED = new Set(['node_modules', 'dist', 'runs', '.git', '.cache']);
@@ -36,7 +50,7 @@ before(async () => {
   cpSync(REPO_ROOT, tree, { recursive: true, filter: (src) => !NOT_COPIED.has(src.slice(REPO_ROOT.length).split('/')[0]!) });
   // prepack's tsc and the type definitions come from the repository's own install.
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(tree, 'node_modules'), 'dir');
-  const packed = await run('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: tree, env: childEnv(), timeout: 120_000, maxBuffer: 1 << 26 });
+  const packed = await run('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: tree, env: childEnv(), timeout: 240_000 });
   // Lifecycle output (prepack) may precede the JSON.
   const [info] = JSON.parse(packed.stdout.slice(packed.stdout.search(/^\[/m))) as { filename: string; files: { path: string }[] }[];
   tarball = join(tmp, info!.filename);
@@ -49,7 +63,7 @@ before(async () => {
     JSON.stringify({ name: 'consumer', private: true, type: 'module', allowScripts: { 'onnxruntime-node': false } }, null, 2),
   );
   // The npm cache serves what it has (all of it after the repository's own `npm ci`); the registry the rest.
-  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: consumer, env: childEnv(), timeout: 150_000 });
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: consumer, env: childEnv(), timeout: 300_000 });
 });
 
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -107,7 +121,5 @@ test("TypeScript resolves the package's types through its exports", async () => 
   );
   const tsc = join(REPO_ROOT, 'node_modules/typescript/bin/tsc');
   const args = ['--noEmit', '--strict', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', 'check.ts'];
-  await run(process.execPath, [tsc, ...args], { cwd: consumer, env: childEnv(), timeout: 120_000 }).catch((err: { stdout?: string }) => {
-    assert.fail(`tsc in the consumer project failed:\n${err.stdout ?? String(err)}`);
-  });
+  await run(process.execPath, [tsc, ...args], { cwd: consumer, env: childEnv(), timeout: 120_000 });
 });
