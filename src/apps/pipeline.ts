@@ -6,12 +6,14 @@
  * appended to the messages).
  */
 import type { LoadCheckpointOptions } from '../io/hf-checkpoint.js';
+import type { DownloadProgress } from '../io/hub.js';
 import { CausalLM } from '../models/causal-lm.js';
 import type { ChatMessage } from '../text/chat-template.js';
 import { generate, stream as streamGenerate, type GenerateOptions } from '../text/generate.js';
 import { generationConfigFromJson, type GenerationConfig } from '../text/generation-config.js';
 import type { LanguageModel } from '../text/language-model.js';
 import { Tokenizer, type TextTokenizer } from '../text/tokenizer.js';
+import { downloadBars } from './cli/download-progress.js';
 
 export type PipelineTask = 'text-generation';
 
@@ -151,8 +153,37 @@ class TextGeneration {
   }
 }
 
-async function loadParts(model: string, options: LoadCheckpointOptions): Promise<TextGenerationParts> {
-  const lm = await CausalLM.load(model, options);
+/** What `progress_callback` receives: the part of transformers.js's ProgressInfo that applies (total is 0 when unknown). */
+export type PipelineProgressInfo =
+  | { status: 'progress'; name: string; file: string; progress: number; loaded: number; total: number }
+  | { status: 'done'; name: string; file: string }
+  | { status: 'ready'; task: PipelineTask; model: string };
+
+export interface PipelineOptions extends LoadCheckpointOptions {
+  /** Download progress, as transformers.js's option of that name. Without it (or onProgress) bars are drawn on stderr when it is a TTY. */
+  progress_callback?: (info: PipelineProgressInfo) => void;
+}
+
+function progressInfo(name: string, p: DownloadProgress): PipelineProgressInfo {
+  if (p.done) return { status: 'done', name, file: p.file };
+  const total = p.totalBytes ?? 0;
+  return { status: 'progress', name, file: p.file, progress: total > 0 ? (100 * p.downloadedBytes) / total : 0, loaded: p.downloadedBytes, total };
+}
+
+async function loadParts(model: string, options: PipelineOptions): Promise<TextGenerationParts> {
+  const { progress_callback: callback, onProgress, ...rest } = options;
+  const bars = callback || onProgress ? undefined : downloadBars();
+  const report = (p: DownloadProgress): void => {
+    onProgress?.(p);
+    callback?.(progressInfo(model, p));
+    bars?.onProgress(p);
+  };
+  let lm: CausalLM;
+  try {
+    lm = await CausalLM.load(model, { ...rest, onProgress: report });
+  } finally {
+    bars?.stop();
+  }
   if (lm.dir === undefined) throw new Error(`text-generation pipeline: "${model}" was loaded without a directory to read its tokenizer from`);
   const tokenizer = await Tokenizer.fromDir(lm.dir);
   const generationConfig = lm.generationConfig ? generationConfigFromJson(lm.generationConfig, `${lm.dir}/generation_config.json`) : {};
@@ -161,13 +192,15 @@ async function loadParts(model: string, options: LoadCheckpointOptions): Promise
 
 /**
  * Build a pipeline. `model` is a hub id ("gpt2", "org/name"), a checkpoint directory, or already
- * loaded parts; `options` are hub/loading options (revision, cacheDir, offline, ...).
+ * loaded parts; `options` are hub/loading options (revision, cacheDir, offline, ...) and
+ * `progress_callback`.
  */
-export async function pipeline(task: PipelineTask, model: string | TextGenerationParts, options: LoadCheckpointOptions = {}): Promise<TextGenerationPipeline> {
+export async function pipeline(task: PipelineTask, model: string | TextGenerationParts, options: PipelineOptions = {}): Promise<TextGenerationPipeline> {
   if (task !== 'text-generation') throw new Error(`pipeline: task '${String(task)}' is not supported (supported: 'text-generation')`);
   const parts = typeof model === 'string' ? await loadParts(model, options) : model;
   const impl = new TextGeneration(parts.model, parts.tokenizer, parts.generationConfig ?? {});
   const call = (input: unknown, callOptions?: TextGenerationCallOptions) => impl.run(input, callOptions);
+  if (typeof model === 'string') options.progress_callback?.({ status: 'ready', task, model });
   return Object.assign(call as TextGenerationPipeline, {
     task,
     model: impl.model,

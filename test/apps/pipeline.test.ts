@@ -1,7 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { pipeline, type TextGenerationPipeline } from '../../src/apps/pipeline.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline, type PipelineProgressInfo, type TextGenerationPipeline } from '../../src/apps/pipeline.js';
 import type { ChatMessage } from '../../src/text/chat-template.js';
 import { generate } from '../../src/text/generate.js';
 import { fixturePath } from '../helpers/fixtures.js';
@@ -135,4 +139,34 @@ describe('text-generation pipeline (gpt2-tiny)', () => {
     await assert.rejects(pipeline('fill-mask' as 'text-generation', fixturePath('gpt2-tiny')), /task 'fill-mask' is not supported/);
     await assert.rejects(gen(42 as unknown as string), /input must be a string, a list of strings, chat messages/);
   });
+});
+
+test('progress_callback gets transformers.js-style progress, done and ready events for a hub download', async () => {
+  // A static server with the hub's /{id}/resolve/{revision}/{file} layout, serving gpt2-tiny.
+  const server = http.createServer((req, res) => {
+    const file = /^\/forja-test\/gpt2-tiny\/resolve\/main\/([\w.]+)$/.exec(req.url ?? '')?.[1];
+    const path = file && fixturePath('gpt2-tiny', file);
+    if (!path || !existsSync(path)) return void res.writeHead(404).end();
+    const body = readFileSync(path);
+    res.writeHead(200, { 'content-length': body.length }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const cacheDir = mkdtempSync(join(tmpdir(), 'forja-pipeline-hub-'));
+  const events: PipelineProgressInfo[] = [];
+  try {
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const gen = await pipeline('text-generation', 'forja-test/gpt2-tiny', { endpoint, cacheDir, offline: false, progress_callback: (e) => events.push(e) });
+    await gen.dispose();
+    assert.deepEqual(events.at(-1), { status: 'ready', task: 'text-generation', model: 'forja-test/gpt2-tiny' });
+    const size = statSync(fixturePath('gpt2-tiny', 'model.safetensors')).size;
+    const weights = events.filter((e) => 'file' in e && e.file === 'model.safetensors');
+    assert.deepEqual(weights.at(-1), { status: 'done', name: 'forja-test/gpt2-tiny', file: 'model.safetensors' });
+    const last = weights.at(-2)!;
+    assert.deepEqual(last, { status: 'progress', name: 'forja-test/gpt2-tiny', file: 'model.safetensors', progress: 100, loaded: size, total: size });
+    const done = events.filter((e) => e.status === 'done').map((e) => (e as { file: string }).file);
+    assert.ok(done.includes('config.json') && done.includes('tokenizer.json'), done.join(', '));
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
 });
