@@ -1,6 +1,7 @@
 /** `forja export onnx --model DIR|ID --out DIR`: a checkpoint in the layout transformers.js loads. */
 import type { Command } from 'commander';
 import { exportOnnx } from '../../../models/export-onnx.js';
+import { downloadBars } from '../download-progress.js';
 import { CliError } from '../errors.js';
 
 interface ExportOnnxFlags {
@@ -16,11 +17,14 @@ export function register(program: Command): void {
     .requiredOption('--model <dir|id>', 'Hugging Face checkpoint directory or hub id')
     .requiredOption('--out <dir>', 'output directory')
     .action(async (flags: ExportOnnxFlags) => {
+      const bars = downloadBars();
       let result;
       try {
-        result = await exportOnnx(flags.model, flags.out);
+        result = await exportOnnx(flags.model, flags.out, { onProgress: bars.onProgress });
       } catch (err) {
         throw new CliError(`export onnx --model ${flags.model}: ${(err as Error).message}`);
+      } finally {
+        bars.stop();
       }
       const mb = (result.modelBytes / 1e6).toFixed(1);
       process.stdout.write(`wrote ${result.files.length} files to ${result.outDir} (onnx/model.onnx: ${mb} MB)\n`);
