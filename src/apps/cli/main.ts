@@ -3,11 +3,19 @@
  * The `forja` command. Each subcommand is one file in ./commands that exports
  * `register(program)`; adding a command is one file plus one line below.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { CliError } from './errors.js';
+import { CliError, EXIT } from './errors.js';
+
+/** Forja's package.json version; this file is src/apps/cli/main.ts (or dist/apps/cli/main.js), three levels down. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 const program = new Command('forja')
   .description('Generative deep learning in TypeScript, compiled to ONNX Runtime')
+  .version(packageVersion(), '-V, --version', 'print the version')
   .showHelpAfterError()
   // Throw instead of exiting, so usage errors (bad flags) get exit code 2 below.
   // Subcommands created after this inherit it.
@@ -29,10 +37,12 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   // Commander has already printed its message; help and --version exit 0.
-  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
   if (err instanceof CliError) {
     process.stderr.write(`forja: ${err.message}\n`);
     process.exit(err.exitCode);
   }
-  throw err;
+  // Not a failure any command expected: a bug, so keep the stack for the report.
+  process.stderr.write(`forja: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(EXIT.failure);
 }

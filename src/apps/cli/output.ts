@@ -56,6 +56,17 @@ export async function checkWritableFile(path: string, flag: string): Promise<voi
   await probeWritableDir(dirname(path), flag, path);
 }
 
+/** Checks that files can be written in `dir` (given with `flag`), which need not exist yet. Returns whether it exists. */
+export async function checkWritableDir(dir: string, flag: string): Promise<boolean> {
+  if (dir === '') throw new CliError(`${flag} must not be empty`);
+  const st = await statOrUndefined(dir).catch((err: unknown) => {
+    throw new CliError(`${flag} ${dir}: cannot check it (${errnoCode(err) ?? (err as Error).message})`);
+  });
+  if (st && !st.isDirectory()) throw new CliError(`${flag} ${dir} is a file, not a directory`);
+  await probeWritableDir(dir, flag, dir);
+  return st !== undefined;
+}
+
 export interface PrepareOutDirOptions {
   /** The flag that named the directory, for messages (e.g. '--out'). */
   flag: string;
@@ -79,15 +90,10 @@ export type OutDirState = 'new' | 'resume' | 'overwrite';
  */
 export async function prepareOutDir(dir: string, opts: PrepareOutDirOptions): Promise<OutDirState> {
   const { flag, overwrite, resume = false, resumable } = opts;
-  if (dir === '') throw new CliError(`${flag} must not be empty`);
   if (overwrite && resume) throw new CliError('--overwrite and --resume cannot be combined: --resume continues the run, --overwrite starts again');
   const run = opts.kind ? `a ${opts.kind} run` : 'a run';
-  const st = await statOrUndefined(dir).catch((err: unknown) => {
-    throw new CliError(`${flag} ${dir}: cannot check it (${errnoCode(err) ?? (err as Error).message})`);
-  });
-  if (st && !st.isDirectory()) throw new CliError(`${flag} ${dir} is a file, not a directory`);
-  await probeWritableDir(dir, flag, dir);
-  const empty = !st || (await readdir(dir)).length === 0;
+  const exists = await checkWritableDir(dir, flag);
+  const empty = !exists || (await readdir(dir)).length === 0;
   const canResume = !empty && resumable !== undefined && (await resumable(dir));
   if (resume) {
     if (canResume) return 'resume';

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliError } from '../../../src/apps/cli/errors.js';
-import { checkWritableFile, prepareOutDir } from '../../../src/apps/cli/output.js';
+import { checkWritableDir, checkWritableFile, prepareOutDir } from '../../../src/apps/cli/output.js';
 
 const scratch = await mkdtemp(join(tmpdir(), 'forja-output-'));
 after(() => rm(scratch, { recursive: true, force: true }));
@@ -38,6 +38,19 @@ describe('checkWritableFile', () => {
     await assert.rejects(checkWritableFile(join(file, 'x.png'), '--out'), usage(/plain-file is a file, not a directory/));
     await assert.rejects(checkWritableFile(scratch, '--out'), usage(/--out .* is a directory; give a file path/));
     await assert.rejects(checkWritableFile('', '--out'), usage(/--out must not be empty/));
+  });
+});
+
+describe('checkWritableDir', () => {
+  test('a directory to write into: existing or creatable, not a file, not empty-named', async () => {
+    const file = join(scratch, 'dir-file');
+    await writeFile(file, 'x');
+    assert.equal(await checkWritableDir(scratch, '--out'), true);
+    assert.equal(await checkWritableDir(join(scratch, 'not-yet', 'made'), '--out'), false);
+    assert.equal(existsSync(join(scratch, 'not-yet')), false);
+    await assert.rejects(checkWritableDir(`${UNWRITABLE}/export`, '--out'), usage(/^--out \/sys\/export: cannot write in \/sys/));
+    await assert.rejects(checkWritableDir(file, '--out'), usage(/--out .*dir-file is a file, not a directory/));
+    await assert.rejects(checkWritableDir('', '--out'), usage(/^--out must not be empty$/));
   });
 });
 

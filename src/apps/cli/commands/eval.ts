@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import { evaluateRun, type EvalResult } from '../../../models/mnist/index.js';
 import { setThreads } from '../../../runtime/session.js';
-import { CliError } from '../errors.js';
-import { positiveInt } from '../options.js';
+import { cliErrorFrom } from '../errors.js';
+import { existingDirectory, threadCount } from '../options.js';
 
 interface EvalFlags {
   json: boolean;
@@ -17,16 +17,16 @@ export function register(program: Command): void {
       'FID between a trained MNIST model\'s digits (samples, or reconstructions for autoencoders) and 1,000 held-out digits, ' +
         'in the feature space of a small classifier trained once and cached in $FORJA_CACHE/mnist-classifier (default ~/.cache/forja)',
     )
-    .argument('<dir>', 'run directory written by forja train')
+    .argument('<dir>', 'run directory written by forja train', existingDirectory('run directory'))
     .option('--json', 'print the result as one JSON line (last line of stdout)', false)
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt('--threads'))
+    .option('--threads <n>', 'ONNX Runtime intra-op threads (at most the core count)', threadCount('--threads'))
     .action(async (dir: string, flags: EvalFlags) => {
       if (flags.threads !== undefined) setThreads(flags.threads);
       let result: EvalResult;
       try {
         result = await evaluateRun(dir, { log: (message) => process.stderr.write(`${message}\n`) });
       } catch (err) {
-        throw new CliError(`eval ${dir}: ${(err as Error).message}`, 1);
+        throw cliErrorFrom(`eval ${dir}`, err);
       }
       process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : describe(result));
     });

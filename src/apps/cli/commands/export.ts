@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { exportOnnx } from '../../../models/export-onnx.js';
 import { downloadBars } from '../download-progress.js';
-import { CliError } from '../errors.js';
+import { cliErrorFrom } from '../errors.js';
+import { checkWritableDir } from '../output.js';
 
 interface ExportOnnxFlags {
   model: string;
@@ -17,12 +18,13 @@ export function register(program: Command): void {
     .requiredOption('--model <dir|id>', 'Hugging Face checkpoint directory or hub id')
     .requiredOption('--out <dir>', 'output directory')
     .action(async (flags: ExportOnnxFlags) => {
+      await checkWritableDir(flags.out, '--out');
       const bars = downloadBars();
       let result;
       try {
         result = await exportOnnx(flags.model, flags.out, { onProgress: bars.onProgress });
       } catch (err) {
-        throw new CliError(`export onnx --model ${flags.model}: ${(err as Error).message}`);
+        throw cliErrorFrom(`export onnx --model ${flags.model}`, err);
       } finally {
         bars.stop();
       }

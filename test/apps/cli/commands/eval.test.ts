@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forja, lastJsonLine } from '../../../helpers/forja-cli.js';
 
@@ -45,9 +45,18 @@ describe('forja eval', () => {
     assert.match(gan.stdout, /FID \(1000 samples vs held-out digits\): \d+\.\d{3}/);
   });
 
-  test('a directory that is not a run fails with exit code 1', async () => {
-    const run = await forja(['eval', join(scratch, 'missing')], cache);
-    assert.equal(run.code, 1);
-    assert.match(run.stderr, /is not a forja train run directory/);
+  test('a directory that is not a run fails (1); a missing one or too many --threads is a usage error (2)', async () => {
+    const cores = availableParallelism();
+    const [notRun, missing, threads] = await Promise.all([
+      forja(['eval', scratch], cache),
+      forja(['eval', join(scratch, 'missing')], cache),
+      forja(['eval', aeDir, '--threads', String(cores + 1)], cache),
+    ]);
+    assert.equal(notRun.code, 1, notRun.stderr);
+    assert.match(notRun.stderr, /is not a forja train run directory/);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /run directory '.*missing' does not exist/);
+    assert.equal(threads.code, 2, threads.stderr);
+    assert.match(threads.stderr, new RegExp(`--threads must be at most ${cores} \\(the cores this machine has\\), got '${cores + 1}'`));
   });
 });

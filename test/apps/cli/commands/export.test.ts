@@ -33,10 +33,23 @@ describe('forja export onnx', () => {
     assert.match(written.join(''), /wrote 7 files to .*\(onnx\/model\.onnx: 9\.9 MB\)/);
   });
 
-  test('an unsupported architecture is a CLI error naming it', async () => {
+  test('an unsupported architecture is a failure (exit 1) naming it', async () => {
     await assert.rejects(
       program().parseAsync(['export', 'onnx', '--model', fixturePath('bert-tiny-embed'), '--out', join(tmp, 'bert')], { from: 'user' }),
-      (err: unknown) => err instanceof CliError && /architecture "BertModel" is not supported \(supported: GPT2LMHeadModel/.test(err.message),
+      (err: unknown) => err instanceof CliError && err.exitCode === 1 && /architecture "BertModel" is not supported \(supported: GPT2LMHeadModel/.test(err.message),
     );
+  });
+
+  test('an unwritable or empty --out is a usage error (exit 2) before the model is loaded', async () => {
+    const missingModel = join(tmp, 'no-model');
+    for (const [out, message] of [
+      ['/sys/forja-export', /^--out \/sys\/forja-export: cannot write in \/sys/],
+      ['', /^--out must not be empty$/],
+    ] as const) {
+      await assert.rejects(
+        program().parseAsync(['export', 'onnx', '--model', missingModel, '--out', out], { from: 'user' }),
+        (err: unknown) => err instanceof CliError && err.exitCode === 2 && message.test(err.message),
+      );
+    }
   });
 });

@@ -35,7 +35,7 @@ describe('forja sample', () => {
     assert.notDeepEqual(await readFile(a!), await readFile(c!));
   });
 
-  test('refuses an autoencoder, a missing directory and a corrupt one, naming the problem', async () => {
+  test('refuses an autoencoder, a directory that is not a run and a corrupt one (exit 1), naming the problem', async () => {
     const corruptWeights = join(scratch, 'corrupt-weights');
     await cp(vaeDir, corruptWeights, { recursive: true });
     await truncate(join(corruptWeights, 'model.safetensors'), 100);
@@ -44,7 +44,7 @@ describe('forja sample', () => {
     await writeFile(join(corruptRun, 'run.json'), '{"format": "forja-mnist-run", "mod');
     const cases: [string, RegExp][] = [
       [aeDir, /'autoencoder' run, which reconstructs digits but cannot draw new ones/],
-      [join(scratch, 'missing'), /is not a forja train run directory: .*run\.json is missing/],
+      [scratch, /is not a forja train run directory: .*run\.json is missing/],
       [corruptWeights, /model\.safetensors/],
       [corruptRun, /run\.json is corrupt/],
     ];
@@ -55,10 +55,19 @@ describe('forja sample', () => {
     });
   });
 
-  test('bad flags exit with code 2', async () => {
-    const runs = await Promise.all([forja(['sample', vaeDir, '--n', '0']), forja(['sample', vaeDir, '--out', join(scratch, 'x.jpg')])]);
-    assert.deepEqual(runs.map((r) => r.code), [2, 2]);
+  test('bad flags, a missing directory and an unwritable --out exit with code 2', async () => {
+    const runs = await Promise.all([
+      forja(['sample', vaeDir, '--n', '0']),
+      forja(['sample', vaeDir, '--out', join(scratch, 'x.jpg')]),
+      forja(['sample', join(scratch, 'missing')]),
+      forja(['sample', vaeDir, '--out', '/sys/x.png']),
+      forja(['sample', vaeDir, '--out', join(vaeDir, 'run.json', 'x.png')]),
+    ]);
+    assert.deepEqual(runs.map((r) => r.code), [2, 2, 2, 2, 2]);
     assert.match(runs[0]!.stderr, /--n must be a positive integer, got '0'/);
     assert.match(runs[1]!.stderr, /--out must name a \.png file/);
+    assert.match(runs[2]!.stderr, /run directory '.*missing' does not exist/);
+    assert.match(runs[3]!.stderr, /^forja: --out \/sys\/x\.png: cannot write in \/sys: E[A-Z]+\n$/);
+    assert.match(runs[4]!.stderr, /^forja: --out .*run\.json\/x\.png: .*run\.json is a file, not a directory\n$/);
   });
 });
