@@ -1,14 +1,17 @@
 /**
  * `forja generate --model DIR|ID "prompt"`: stream a continuation to stdout, or with --json print
  * one JSON object (generated_text, token_ids, prompt_tokens, new_tokens, tokens_per_second) as the
- * last line. Sampling is on when any sampling flag is given (else generation_config.json decides);
- * --greedy turns it off.
+ * last line. Sampling is on with --do-sample or any sampling flag (--temperature, --top-k, --top-p),
+ * off with --greedy, else generation_config.json's do_sample decides; --seed only seeds it.
  */
+import { totalmem } from 'node:os';
 import type { Command } from 'commander';
+import { CausalLM } from '../../../models/causal-lm.js';
 import { generate } from '../../../text/generate.js';
-import type { GenerationOptions } from '../../../text/generation-config.js';
+import { normalizeGenerationOptions, resolveGenerationConfig, type GenerationOptions } from '../../../text/generation-config.js';
+import type { LanguageModel } from '../../../text/language-model.js';
 import { decodeReply, pipeline, type TextGenerationPipeline } from '../../pipeline.js';
-import { CliError } from '../errors.js';
+import { CliError, cliErrorFrom } from '../errors.js';
 import { nonNegativeInt, numberInRange, positiveInt, positiveNumber } from '../options.js';
 
 interface GenerateFlags {
@@ -19,6 +22,7 @@ interface GenerateFlags {
   topP?: number;
   numBeams?: number;
   greedy?: boolean;
+  doSample?: boolean;
   seed?: number;
   json?: boolean;
 }
@@ -37,12 +41,18 @@ const FLAG_NAMES: Record<(typeof SAMPLING_FLAGS)[number], string> = { temperatur
 
 function generationOptions(flags: GenerateFlags): GenerationOptions {
   const sampling = SAMPLING_FLAGS.filter((f) => flags[f] !== undefined);
+  if (flags.greedy && flags.doSample) throw new CliError('--greedy cannot be combined with --do-sample');
   if (flags.greedy && sampling.length > 0) {
     throw new CliError(`--greedy cannot be combined with ${sampling.map((f) => FLAG_NAMES[f]).join(', ')} (they only apply when sampling)`);
   }
+  if (flags.greedy && flags.numBeams !== undefined && flags.numBeams > 1) {
+    throw new CliError(`--greedy cannot be combined with --num-beams ${flags.numBeams} (greedy decoding follows one sequence)`);
+  }
   const options: GenerationOptions = {};
-  if (flags.greedy) options.do_sample = false;
-  else if (sampling.length > 0 || flags.seed !== undefined) options.do_sample = true;
+  if (flags.greedy) {
+    options.do_sample = false;
+    options.num_beams = 1;
+  } else if (flags.doSample || sampling.length > 0) options.do_sample = true;
   if (flags.maxNewTokens !== undefined) options.max_new_tokens = flags.maxNewTokens;
   if (flags.temperature !== undefined) options.temperature = flags.temperature;
   if (flags.topK !== undefined) options.top_k = flags.topK;
@@ -56,7 +66,50 @@ async function load(model: string): Promise<TextGenerationPipeline> {
   try {
     return await pipeline('text-generation', model);
   } catch (err) {
-    throw new CliError(`generate --model ${model}: ${(err as Error).message}`);
+    throw cliErrorFrom(`generate --model ${model}`, err);
+  }
+}
+
+const tokens = (n: number): string => `${n} token${n === 1 ? '' : 's'}`;
+const gib = (bytes: number): string => (bytes / 2 ** 30).toFixed(1);
+
+/**
+ * Bytes one beam (or sampled row) needs at `length` positions: float32 keys and values of every
+ * layer, held twice while beams are reordered, plus a few vocabulary-sized rows of logits.
+ */
+function bytesPerRow(model: LanguageModel, length: number): number | undefined {
+  if (!(model instanceof CausalLM)) return undefined;
+  const { layers, kvHeads, headDim, vocabSize } = model.model.dims;
+  return 4 * (2 * (2 * layers * kvHeads * headDim * length) + 4 * vocabSize);
+}
+
+/** The flags' sizes against the model's context and this machine's memory, naming the flag. */
+function checkSizes(generator: TextGenerationPipeline, promptLength: number, options: GenerationOptions, flags: GenerateFlags): void {
+  const { maxPositions } = generator.model;
+  const context = `the model's context is ${maxPositions} positions (max_position_embeddings)`;
+  if (promptLength >= maxPositions) throw new CliError(`generate: the prompt is ${tokens(promptLength)} and ${context}, which leaves no room for new tokens`);
+  const room = maxPositions - promptLength;
+  if (flags.maxNewTokens !== undefined && flags.maxNewTokens > room) {
+    throw new CliError(`--max-new-tokens ${flags.maxNewTokens} is too many: ${context} and the prompt takes ${promptLength}, so at most ${room}`);
+  }
+  let resolved;
+  try {
+    resolved = resolveGenerationConfig(
+      normalizeGenerationOptions(options),
+      normalizeGenerationOptions(generator.generationConfig, 'generation_config'),
+      { promptLength, maxPositions },
+    );
+  } catch (err) {
+    throw cliErrorFrom('generate', err);
+  }
+  const perRow = bytesPerRow(generator.model, resolved.maxLength);
+  const memory = totalmem();
+  if (perRow !== undefined && resolved.numBeams * perRow > memory) {
+    const which = flags.numBeams !== undefined ? `--num-beams ${resolved.numBeams}` : `num_beams ${resolved.numBeams} (generation_config.json; lower it with --num-beams)`;
+    throw new CliError(
+      `${which} needs about ${gib(resolved.numBeams * perRow)} GiB for key/value caches and logits at ${resolved.maxLength} positions, ` +
+        `more than this machine's ${gib(memory)} GiB; at most ${Math.max(1, Math.floor(memory / perRow))} beams fit`,
+    );
   }
 }
 
@@ -70,8 +123,13 @@ function terminalPrinter(prompt: string): (text: string) => void {
   };
 }
 
-async function generateReport(generator: TextGenerationPipeline, prompt: string, options: GenerationOptions, onText?: (text: string) => void): Promise<GenerateReport> {
-  const promptIds = generator.encode(prompt);
+async function generateReport(
+  generator: TextGenerationPipeline,
+  prompt: string,
+  promptIds: number[],
+  options: GenerationOptions,
+  onText?: (text: string) => void,
+): Promise<GenerateReport> {
   const started = performance.now();
   const out = await generate(generator.model, [promptIds], {
     ...options,
@@ -79,7 +137,7 @@ async function generateReport(generator: TextGenerationPipeline, prompt: string,
     tokenizer: generator.tokenizer,
     ...(onText && { onText: ({ text }) => onText(text) }),
   }).catch((err: unknown) => {
-    throw new CliError((err as Error).message);
+    throw cliErrorFrom('generate', err);
   });
   const seconds = (performance.now() - started) / 1000;
   const newTokens = out.newTokens[0]!;
@@ -96,11 +154,13 @@ async function run(prompt: string, flags: GenerateFlags): Promise<void> {
   const options = generationOptions(flags);
   const generator = await load(flags.model);
   try {
+    const promptIds = generator.encode(prompt);
+    checkSizes(generator, promptIds.length, options, flags);
     if (flags.json) {
-      process.stdout.write(`${JSON.stringify(await generateReport(generator, prompt, options))}\n`);
+      process.stdout.write(`${JSON.stringify(await generateReport(generator, prompt, promptIds, options))}\n`);
     } else {
       const print = terminalPrinter(prompt);
-      await generateReport(generator, prompt, options, print);
+      await generateReport(generator, prompt, promptIds, options, print);
       print('\n');
     }
   } finally {
@@ -114,13 +174,18 @@ export function register(program: Command): void {
     .description('Generate text from a prompt with a causal language model (streams to the terminal)')
     .argument('<prompt>', 'text to continue')
     .requiredOption('--model <dir|id>', 'Hugging Face checkpoint directory or hub id')
-    .option('--max-new-tokens <n>', 'tokens to generate (default: generation_config.json, else 256, capped by the context length)', positiveInt('--max-new-tokens'))
-    .option('--temperature <x>', 'sampling temperature', positiveNumber('--temperature'))
-    .option('--top-k <n>', 'sample from the k most likely tokens (0: no limit)', nonNegativeInt('--top-k'))
-    .option('--top-p <x>', 'nucleus sampling mass', numberInRange('--top-p', 0, 1))
-    .option('--num-beams <n>', 'beam search with n beams', positiveInt('--num-beams'))
-    .option('--greedy', 'always take the most likely token')
-    .option('--seed <n>', 'seed for reproducible sampling', nonNegativeInt('--seed'))
+    .option(
+      '--max-new-tokens <n>',
+      "tokens to generate, at most the model's context minus the prompt (default: generation_config.json, else 256, capped by the context)",
+      positiveInt('--max-new-tokens'),
+    )
+    .option('--do-sample', 'sample tokens (default: generation_config.json\'s do_sample, else greedy)')
+    .option('--temperature <x>', 'sampling temperature (turns sampling on)', positiveNumber('--temperature'))
+    .option('--top-k <n>', 'sample from the k most likely tokens, 0: no limit (turns sampling on)', nonNegativeInt('--top-k'))
+    .option('--top-p <x>', 'nucleus sampling mass (turns sampling on)', numberInRange('--top-p', 0, 1))
+    .option('--num-beams <n>', 'beam search with n beams (as many as fit in memory)', positiveInt('--num-beams'))
+    .option('--greedy', 'always take the most likely token (no sampling, one beam)')
+    .option('--seed <n>', 'seed for sampling; does not turn sampling on', nonNegativeInt('--seed'))
     .option('--json', 'print one JSON object instead of streaming text')
     .action(run);
 }
