@@ -209,33 +209,33 @@ export class Gpt2 implements CausalLmModel {
         const a = this.attention(h, this.layerNorm(`${h}ln_1`, x), i, ctx, inputs);
         present.push(a.present);
         x = F.add(x, drop(a.out, 'residual'));
-        x = F.add(x, drop(mlp(this.layerNorm(`${h}ln_2`, x), this.linear(`${h}mlp.c_fc`), this.linear(`${h}mlp.c_proj`), act), 'residual'));
+        x = F.add(x, drop(mlp(this.layerNorm(`${h}ln_2`, x), this.linear(`${h}mlp.c_fc`, inputs), this.linear(`${h}mlp.c_proj`, inputs), act), 'residual'));
       });
     }
     x = this.layerNorm(`${PREFIX}ln_f`, selectPositions(x, inputs.logitsIndex)); // (B, K, C)
     const head = c.tieWordEmbeddings ? F.transposeLast(this.param(`${PREFIX}wte.weight`)) : this.param('lm_head.weight'); // (C, V)
-    return { logits: F.matmul(x, head), present }; // (B, K, V)
+    return { logits: linear(x, { weight: head, adapter: inputs.adapters?.('lm_head') }), present }; // (B, K, V)
   }
 
   private attention(h: string, x: Tensor, layer: number, ctx: DecoderContext, inputs: CausalLmInputs) {
     const { nHead, nEmbd, scaleAttnWeights, scaleAttnByInverseLayerIdx } = this.config;
     const hs = nEmbd / nHead;
-    const qkv = F.splitEqual(linear(x, this.linear(`${h}attn.c_attn`)), 3, -1); // 3 × (B, T, C)
+    const qkv = F.splitEqual(linear(x, this.linear(`${h}attn.c_attn`, inputs)), 3, -1); // 3 × (B, T, C)
     const [q, k, v] = qkv.map((t) => splitHeads(t, nHead, hs)) as [Tensor, Tensor, Tensor]; // (B, T, nh, hs)
     const scale = (scaleAttnWeights ? 1 / Math.sqrt(hs) : 1) / (scaleAttnByInverseLayerIdx ? layer + 1 : 1);
     const { out, present } = cachedAttention(
       { heads: nHead, kvHeads: nHead, headDim: hs },
       { q, k, v, past: ctx.past[layer], bias: ctx.bias, scale, ...(inputs.dropout ? { dropout: inputs.dropout } : {}) },
     );
-    return { out: linear(out, this.linear(`${h}attn.c_proj`)), present };
+    return { out: linear(out, this.linear(`${h}attn.c_proj`, inputs)), present };
   }
 
   private param(name: string): Tensor {
     return currentGraph().param(weightOf(this.weights, name));
   }
 
-  private linear(name: string): Linear {
-    return { weight: this.param(`${name}.weight`), bias: this.param(`${name}.bias`) };
+  private linear(name: string, inputs: CausalLmInputs): Linear {
+    return { weight: this.param(`${name}.weight`), bias: this.param(`${name}.bias`), adapter: inputs.adapters?.(name) };
   }
 
   private layerNorm(name: string, x: Tensor): Tensor {

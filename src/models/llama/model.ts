@@ -240,18 +240,18 @@ export class Llama implements CausalLmModel {
         present.push(a.present);
         x = F.add(x, drop(a.out, 'residual'));
         const h = this.rmsNorm(`${l}post_attention_layernorm`, x);
-        const [gate, up, down] = ['gate_proj', 'up_proj', 'down_proj'].map((name) => this.linear(`${l}mlp.${name}`, c.mlpBias)) as [Linear, Linear, Linear];
+        const [gate, up, down] = ['gate_proj', 'up_proj', 'down_proj'].map((name) => this.linear(`${l}mlp.${name}`, c.mlpBias, inputs)) as [Linear, Linear, Linear];
         x = F.add(x, drop(gatedMlp(h, gate, up, down, act), 'residual'));
       });
     }
     x = this.rmsNorm('model.norm', selectPositions(x, inputs.logitsIndex)); // (B, K, C)
     const head = c.tieWordEmbeddings ? F.transposeLast(this.param('model.embed_tokens.weight')) : this.param('lm_head.weight'); // (C, V)
-    return { logits: F.matmul(x, head), present }; // (B, K, V)
+    return { logits: linear(x, { weight: head, adapter: inputs.adapters?.('lm_head') }), present }; // (B, K, V)
   }
 
   private attention(l: string, x: Tensor, layer: number, ctx: DecoderContext, rope: RopeTables, inputs: CausalLmInputs) {
     const c = this.config;
-    const project = (name: string, heads: number) => splitHeads(linear(x, this.linear(`${l}self_attn.${name}`, c.qkvBias)), heads, c.headDim);
+    const project = (name: string, heads: number) => splitHeads(linear(x, this.linear(`${l}self_attn.${name}`, c.qkvBias, inputs)), heads, c.headDim);
     const q = applyRope(project('q_proj', c.numHeads), rope); // (B, T, nh, hs)
     const k = applyRope(project('k_proj', c.numKvHeads), rope); // (B, T, n_kv, hs)
     const v = project('v_proj', c.numKvHeads);
@@ -259,7 +259,7 @@ export class Llama implements CausalLmModel {
       { heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim },
       { q, k, v, past: ctx.past[layer], bias: ctx.bias, scale: 1 / Math.sqrt(c.headDim), ...(inputs.dropout ? { dropout: inputs.dropout } : {}) },
     );
-    return { out: linear(out, this.linear(`${l}self_attn.o_proj`, c.outputBias)), present };
+    return { out: linear(out, this.linear(`${l}self_attn.o_proj`, c.outputBias, inputs)), present };
   }
 
   private rmsNorm(name: string, x: Tensor): Tensor {
@@ -270,7 +270,7 @@ export class Llama implements CausalLmModel {
     return currentGraph().param(weightOf(this.weights, name));
   }
 
-  private linear(name: string, bias: boolean): Linear {
-    return { weight: this.param(`${name}.weight`), ...(bias ? { bias: this.param(`${name}.bias`) } : {}) };
+  private linear(name: string, bias: boolean, inputs: CausalLmInputs): Linear {
+    return { weight: this.param(`${name}.weight`), ...(bias ? { bias: this.param(`${name}.bias`) } : {}), adapter: inputs.adapters?.(name) };
   }
 }

@@ -2,15 +2,25 @@
 import type { Tensor } from '../../core/graph.js';
 import * as F from '../../core/ops/index.js';
 
+/**
+ * A transform of a linear map kept outside the layer (a LoRA adapter, say):
+ * it gets the input x and the plain output xW + b and returns the output.
+ */
+export type LinearAdapter = (x: Tensor, y: Tensor) => Tensor;
+/** The adapter of each linear map, by HF module name (e.g. "transformer.h.0.attn.c_attn"), if it has one. */
+export type LinearAdapters = (module: string) => LinearAdapter | undefined;
+
 export interface Linear {
   /** [in, out]. */
   weight: Tensor;
   bias?: Tensor;
+  adapter?: LinearAdapter | undefined;
 }
 
-export function linear(x: Tensor, { weight, bias }: Linear): Tensor {
-  const y = F.matmul(x, weight);
-  return bias ? F.add(y, bias) : y;
+export function linear(x: Tensor, { weight, bias, adapter }: Linear): Tensor {
+  const xw = F.matmul(x, weight);
+  const y = bias ? F.add(xw, bias) : xw;
+  return adapter ? adapter(x, y) : y;
 }
 
 /** RMSNorm (Llama): x / √(mean(x²) + ε) · w, in the shape ORT fuses to SimplifiedLayerNormalization. */

@@ -1,6 +1,7 @@
 /** What every causal-LM architecture builds, and what its graphs take and give. */
 import type { Tensor } from '../../core/graph.js';
 import type { Variable } from '../../core/variable.js';
+import type { LinearAdapters } from './layers.js';
 
 /** One layer's attention cache, [B, n_kv_heads, positions, head_dim]. */
 export interface KvPair {
@@ -24,6 +25,8 @@ export interface CausalLmInputs {
   logitsIndex?: Tensor;
   /** Training only: applied at each HF dropout site. */
   dropout?: (x: Tensor, site: DropoutSite) => Tensor;
+  /** Adapters (LoRA) of the linear maps, by HF module name; default none. */
+  adapters?: LinearAdapters;
 }
 
 export interface CausalLmOutputs {
