@@ -118,3 +118,52 @@ export function applyChatTemplate(template: string, messages: readonly ChatMessa
   }
   return out;
 }
+
+// Private-use code points: they print where {% generation %} blocks open and close.
+const GENERATION_OPEN = '\uE000';
+const GENERATION_CLOSE = '\uE001';
+const GENERATION_TAG = /\{%(-?)\s*(end)?generation\s*(-?)%\}/g;
+
+/** Whether the template marks assistant output with {% generation %} … {% endgeneration %}. */
+export function hasGenerationBlocks(template: string): boolean {
+  return new RegExp(GENERATION_TAG.source).test(template);
+}
+
+/**
+ * The template with each {% generation %} / {% endgeneration %} tag made to print a marker
+ * (@huggingface/jinja drops the tags). Each tag becomes an {% if %} block so whitespace control,
+ * trim_blocks and lstrip_blocks act on it as on the tag.
+ */
+export function markGenerationBlocks(template: string): string {
+  return template.replace(GENERATION_TAG, (_, left: string, end: string | undefined, right: string) => {
+    const mark = end ? GENERATION_CLOSE : GENERATION_OPEN;
+    return `{%${left} if true %}{{ '${mark}' }}{% endif ${right}%}`;
+  });
+}
+
+/**
+ * Text rendered by a `markGenerationBlocks` template, without its markers, and the [start, end)
+ * character spans of the generation blocks in it (as transformers' return_assistant_tokens_mask).
+ */
+export function takeGenerationSpans(rendered: string): { text: string; spans: [number, number][] } {
+  const spans: [number, number][] = [];
+  let text = '';
+  let open: number | undefined;
+  let from = 0;
+  for (let i = 0; i < rendered.length; i++) {
+    const c = rendered[i];
+    if (c !== GENERATION_OPEN && c !== GENERATION_CLOSE) continue;
+    text += rendered.slice(from, i);
+    from = i + 1;
+    if (c === GENERATION_OPEN) {
+      if (open !== undefined) throw new Error('chat template: a {% generation %} block opens inside another');
+      open = text.length;
+    } else {
+      if (open === undefined) throw new Error('chat template: {% endgeneration %} without {% generation %}');
+      if (text.length > open) spans.push([open, text.length]);
+      open = undefined;
+    }
+  }
+  if (open !== undefined) throw new Error('chat template: a {% generation %} block is never closed');
+  return { text: text + rendered.slice(from), spans };
+}

@@ -1,6 +1,13 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyChatTemplate, type ChatMessage } from '../../src/text/chat-template.js';
+import { readFileSync } from 'node:fs';
+import {
+  applyChatTemplate,
+  hasGenerationBlocks,
+  markGenerationBlocks,
+  takeGenerationSpans,
+  type ChatMessage,
+} from '../../src/text/chat-template.js';
 import { Tokenizer } from '../../src/text/tokenizer.js';
 import { fixturePath } from '../helpers/fixtures.js';
 
@@ -112,4 +119,67 @@ test('a tokenizer without a chat template names the options that supply one', as
       return true;
     },
   );
+});
+
+test('chat-template fixture: chat_template.jinja renders both conversations and their ids exactly', async () => {
+  const dir = fixturePath('chat-template');
+  const golden = JSON.parse(readFileSync(fixturePath('chat-template', 'golden.json'), 'utf8')) as {
+    conversations: { messages: ChatMessage[]; text: string; input_ids: number[] }[];
+  };
+  const tok = await Tokenizer.fromDir(dir);
+  // The template comes from chat_template.jinja: tokenizer_config.json has none.
+  assert.equal(tok.chatTemplate, readFileSync(fixturePath('chat-template', 'chat_template.jinja'), 'utf8'));
+  assert.equal(tok.config.chat_template, undefined);
+  assert.equal(golden.conversations.length, 2);
+  for (const c of golden.conversations) {
+    const text = tok.applyChatTemplate(c.messages, { addGenerationPrompt: true });
+    assert.equal(text, c.text);
+    assert.deepEqual(tok.encode(text, { addSpecialTokens: false }), c.input_ids);
+  }
+});
+
+describe('{% generation %} blocks', () => {
+  const GEN =
+    "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' }}{% if m.role == 'assistant' %}{% generation %}{{ m.content + '<|im_end|>' }}{% endgeneration %}{{ '\\n' }}" +
+    "{% else %}{{ m.content + '<|im_end|>\\n' }}{% endif %}{% endfor %}";
+  const CONV: ChatMessage[] = [
+    { role: 'user', content: 'Hi' },
+    { role: 'assistant', content: 'Hello' },
+    { role: 'user', content: 'Bye' },
+    { role: 'assistant', content: 'Ciao' },
+  ];
+
+  test('marked blocks give the assistant spans of the text jinja renders without them', () => {
+    assert.equal(hasGenerationBlocks(GEN), true);
+    assert.equal(hasGenerationBlocks(CHATML), false);
+    const { text, spans } = takeGenerationSpans(applyChatTemplate(markGenerationBlocks(GEN), CONV));
+    assert.equal(text, applyChatTemplate(GEN, CONV));
+    assert.deepEqual(spans.map(([s, e]) => text.slice(s, e)), ['Hello<|im_end|>', 'Ciao<|im_end|>']);
+  });
+
+  test('whitespace control, trim_blocks and lstrip_blocks act on marked tags as on the tags', () => {
+    const multiLine = [
+      '{% for m in messages %}',
+      '<|im_start|>{{ m.role }}',
+      '{% if m.role == "assistant" %}',
+      '    {% generation %}',
+      '{{ m.content }}<|im_end|>',
+      '    {%- endgeneration %}',
+      '',
+      '{% else %}',
+      '{{ m.content }}<|im_end|>',
+      '{% endif %}',
+      '{% endfor %}',
+    ].join('\n');
+    const { text, spans } = takeGenerationSpans(applyChatTemplate(markGenerationBlocks(multiLine), CONV));
+    assert.equal(text, applyChatTemplate(multiLine, CONV));
+    assert.deepEqual(spans.map(([s, e]) => text.slice(s, e)), ['Hello<|im_end|>', 'Ciao<|im_end|>']);
+  });
+
+  test('unbalanced markers are refused', () => {
+    assert.throws(() => takeGenerationSpans('a\uE000b\uE000c'), /opens inside another/);
+    assert.throws(() => takeGenerationSpans('a\uE001'), /without \{% generation %\}/);
+    assert.throws(() => takeGenerationSpans('\uE000a'), /never closed/);
+    assert.deepEqual(takeGenerationSpans('plain'), { text: 'plain', spans: [] });
+  });
 });
