@@ -30,7 +30,9 @@ function commonPrefixLength(a: string, b: string): number {
  */
 export function stopStringCriterion(stopStrings: readonly string[], decode: (ids: number[]) => string): StoppingCriterion {
   if (stopStrings.length === 0) return () => false;
-  const window = Math.max(...stopStrings.map((s) => s.length));
+  // Every token decodes to at least one byte, and byte-level BPE can split one character over several tokens,
+  // so the last (UTF-8 length) tokens always hold the whole stop string.
+  const window = Math.max(...stopStrings.map((s) => Buffer.byteLength(s, 'utf8')));
   return (tokens) => {
     if (tokens.length === 0) return false;
     const tail = tokens.slice(-window);

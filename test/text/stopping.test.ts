@@ -57,3 +57,18 @@ describe('stopStringCriterion', () => {
     assert.ok(lengths.length > 0 && Math.max(...lengths) <= 4, `decoded ${lengths.join(', ')} tokens`);
   });
 });
+
+describe('stopStringCriterion with byte-level tokens', () => {
+  // Each token is one UTF-8 byte, as byte-level BPE can split '好' (3 bytes) over three tokens.
+  const decode = (ids: number[]) => new TextDecoder().decode(Uint8Array.from(ids));
+  const bytes = (text: string) => [...Buffer.from(text, 'utf8')];
+
+  test('a non-ASCII stop string split over byte tokens still stops', () => {
+    for (const stop of ['好。', '😀', '。']) {
+      const done = stopStringCriterion([stop], decode);
+      const tokens = bytes(`ab${stop}`);
+      assert.equal(done(tokens), true, stop);
+      assert.equal(done(tokens.slice(0, -1)), false, `${stop}: not before its last byte`);
+    }
+  });
+});
