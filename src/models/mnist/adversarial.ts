@@ -95,6 +95,7 @@ export function ganTrainer(arch: GanArchitecture, settings: GanOptimizerSettings
     state: {
       models: { [arch.name]: combined },
       optimizers: { d_adam: { optimizer: dOptimizer, trains: discriminator }, g_adam: { optimizer: gOptimizer, trains: generator } },
+      rngs: { noise: noise.rng },
     },
     startEpoch: (epoch) => noise.startEpoch(epoch),
     async trainBatch(images, count) {
