@@ -5,6 +5,7 @@ import { meanAbsoluteError, meanSquaredError } from './regression.js';
 
 export { binaryCrossentropy, categoricalCrossentropy, sparseCategoricalCrossentropy, kld, EPSILON, type CrossentropyOptions } from './probabilistic.js';
 export { meanSquaredError, meanAbsoluteError } from './regression.js';
+export { maskedCrossentropy, causalLmCrossentropy, IGNORE_INDEX, type MaskedCrossentropyOptions } from './masked.js';
 export { reduceLoss, matchLabels, type LossFn, type LossOptions, type Reduction } from './reduction.js';
 
 const LOSSES = {
