@@ -148,10 +148,14 @@ export function resolveTargets(config: LoraConfig, model: CausalLmModel): Resolv
   } else {
     patterns = config.target_modules;
   }
-  const matched = modules.filter((m) => matchesTarget(patterns, m) && !savedOrExcluded(config, m));
+  const named = modules.filter((m) => matchesTarget(patterns, m));
+  const matched = named.filter((m) => !savedOrExcluded(config, m));
   const shown = typeof patterns === 'string' ? `"${patterns}"` : JSON.stringify(patterns);
-  if (matched.length === 0) {
+  if (named.length === 0) {
     throw new LoraTargetError('target_modules', patterns, modules, `target_modules ${shown} match no module of this ${model.architecture}; its linear maps are ${listed(linear.map((m) => m.name))}`);
+  }
+  if (matched.length === 0) {
+    throw new LoraTargetError('target_modules', patterns, modules, `target_modules ${shown} match only ${listed(named, 3)}, which modules_to_save or exclude_modules take out; nothing is left to adapt`);
   }
   const byName = new Map(linear.map((m) => [m.name, m]));
   const notLinear = matched.filter((m) => !byName.has(m));
