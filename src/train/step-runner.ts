@@ -18,7 +18,7 @@ import type { Variable } from '../core/variable.js';
 import { reshape } from '../core/ops/index.js';
 import { allocate, CallContext, withCallContext, type HostData } from '../nn/index.js';
 import { CompiledGraph, viewTensor } from '../runtime/session.js';
-import type { Optimizer } from '../optim/index.js';
+import type { Optimizer, ParamGradient, StepScalars } from '../optim/index.js';
 import type { OrtTensor } from '../runtime/session.js';
 
 export interface StepInputSpec {
@@ -44,6 +44,10 @@ export interface StepGraphSpec {
   /** The variables to train, resolved after `forward` is traced (layers build lazily). */
   trainable: () => readonly Variable[];
   optimizer: Optimizer;
+  /** New values from the gradients; default: the optimizer's update (gradient accumulation adds sums instead, see accumulation.ts). */
+  applyGradients?: (pairs: readonly ParamGradient[], scalars: StepScalars) => Map<Variable, Tensor>;
+  /** Whether a committed run is an optimizer step (default true); false for a micro-batch that only accumulates. */
+  countsAsStep?: boolean;
 }
 
 export interface StepOutcome {
@@ -81,6 +85,7 @@ export class StepRunner {
     inputs: readonly StepInputSpec[],
     private readonly updates: Update[],
     extraOutputs: { name: string; tensor: Tensor }[],
+    private readonly countsAsStep = true,
   ) {
     for (const spec of inputs) {
       if (spec.alias !== undefined) {
@@ -119,7 +124,8 @@ export class StepRunner {
       const trainable = spec.trainable();
       const grads = g.scope('gradients', () => grad(loss, trainable.map((v) => g.param(v))));
       const pairs = trainable.flatMap((variable, i) => (grads[i] ? [{ variable, grad: grads[i]! }] : []));
-      const newValues = g.scope('optimizer', () => spec.optimizer.applyGradients(pairs, scalars));
+      const apply = spec.applyGradients ?? ((p, s) => spec.optimizer.applyGradients(p, s));
+      const newValues = g.scope('optimizer', () => apply(pairs, scalars));
       for (const [variable, value] of ctx.stateUpdates) {
         if (newValues.has(variable)) throw new Error(`${spec.name}: variable '${variable.name}' is both trained and updated as state`);
         newValues.set(variable, value);
@@ -143,7 +149,7 @@ export class StepRunner {
     }, { spinning: false }); // training steps are many small kernels: see SessionOptions
     const updates = traced.updates.map(({ variable, output }) => ({ variable, output, spare: new Float32Array(variable.size) }));
     const extra = Object.entries(traced.outputs).map(([name, tensor]) => ({ name, tensor }));
-    return new StepRunner(runner, spec.optimizer, spec.inputs, updates, extra);
+    return new StepRunner(runner, spec.optimizer, spec.inputs, updates, extra, spec.countsAsStep ?? true);
   }
 
   /** Run one step on the current buffer contents; commit it if the loss is finite. */
@@ -160,7 +166,7 @@ export class StepRunner {
         u.variable.assign(u.spare, 'training step');
         u.spare = live;
       }
-      optimizer.iterations++;
+      if (this.countsAsStep) optimizer.iterations++;
     }
     return { loss, committed, outputs: this.extra };
   }
