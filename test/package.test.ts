@@ -72,7 +72,7 @@ test('the tarball holds the compiled dist/ and the bin, not the TypeScript sourc
   for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/apps/cli/main.js', 'bin/forja.js', 'package.json', 'README.md']) {
     assert.ok(packedFiles.includes(f), `${f} is not in the tarball`);
   }
-  const stray = packedFiles.filter((f) => !/^(dist|bin)\//.test(f) && !['package.json', 'README.md'].includes(f));
+  const stray = packedFiles.filter((f) => !/^(dist|bin)\//.test(f) && !['package.json', 'README.md', 'LICENSE'].includes(f));
   assert.deepEqual(stray, [], 'files outside dist/ and bin/');
   assert.ok(!packedFiles.some((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), 'a .ts source is in the tarball');
 });
