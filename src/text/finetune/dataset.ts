@@ -8,7 +8,7 @@
  * maxLength (its start kept). The split holds out whole examples: records, or text blocks.
  */
 import { epochOrder, batchCount } from '../../data/batches.js';
-import { type Example, type FinetuneBatch, type Row, collate, packExamples, rowsOf, supervisedTokens, textBlocks, truncateExample } from '../../data/finetune/batching.js';
+import { type CollateOptions, type Example, type FinetuneBatch, type Row, collate, packExamples, rowsOf, supervisedTokens, textBlocks, truncateExample } from '../../data/finetune/batching.js';
 import { FinetuneDataError, ProblemLog, type RecordProblem, type SkipReport, formatLocation } from '../../data/finetune/problems.js';
 import { type RecordFormat, looksLikeJsonArray, parseRecordLine } from '../../data/finetune/records.js';
 import { type DataSource, type SourceKind, listSources, readLines, readTextDocument } from '../../data/finetune/sources.js';
@@ -101,7 +101,7 @@ export class FinetuneSplit {
     readonly rows: readonly Row[],
     /** Examples (records or text blocks) in the rows. */
     readonly examples: number,
-    private readonly collateOptions: Parameters<typeof collate>[2],
+    private readonly collateOptions: CollateOptions,
   ) {
     this.tokens = rows.reduce((n, r) => n + r.inputIds.length, 0);
     this.supervisedTokens = rows.reduce((n, r) => n + supervisedTokens(r.labels, r.segmentStarts), 0);
@@ -274,7 +274,12 @@ export async function loadFinetuneData(paths: string | readonly string[], tokeni
 
   const split = splitExamples(examples.length, opts.validation ?? 0, opts.seed ?? 0);
   const packing = opts.packing ?? false;
-  const collateOptions = { padTokenId, padTo: opts.padTo ?? 'max-length', maxLength: opts.maxLength, ...(opts.padToMultipleOf !== undefined && { padToMultipleOf: opts.padToMultipleOf }) } as const;
+  const collateOptions: CollateOptions = {
+    padTokenId,
+    padTo: opts.padTo ?? 'max-length',
+    maxLength: opts.maxLength,
+    ...(opts.padToMultipleOf !== undefined && { padToMultipleOf: opts.padToMultipleOf }),
+  };
   const toSplit = (indices: Int32Array): FinetuneSplit => {
     const chosen = Array.from(indices, (i) => examples[i]!);
     return new FinetuneSplit(packing ? packExamples(chosen, opts.maxLength) : rowsOf(chosen), chosen.length, collateOptions);
