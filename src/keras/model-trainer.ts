@@ -22,7 +22,7 @@ import {
 import type { Model } from './model.js';
 import { getOptimizer, type Optimizer, type OptimizerName } from '../optim/index.js';
 import { CompileCache } from '../runtime/session.js';
-import { epochOrder } from '../data/batches.js';
+import { Rng } from '../core/rng.js';
 import type { Callback } from '../train/callbacks.js';
 import { EvalRunner } from '../train/eval-runner.js';
 import type { History, Logs, Results } from '../train/history.js';
@@ -237,13 +237,24 @@ export class ModelTrainer {
     const [full, last] = await Promise.all([this.stepRunner(train, batchSize), this.stepRunner(train, lastSize)]);
     let seed = args.seed ?? initializers.nextSeed();
     const shuffle = args.shuffle ?? true;
-    let order: Int32Array = new Int32Array(0);
+    // Keras' (and Forja 0.1's) order: one stream shuffling the previous epoch's order again. A run resumed
+    // at epoch e replays the e shuffles from the seed, so it sees the same order as an uninterrupted one.
+    const order = Int32Array.from({ length: samples }, (_, i) => i);
+    let rng = new Rng(seed);
+    let shuffledThrough = -1;
+    const shuffleThrough = (epoch: number): void => {
+      if (!shuffle) return;
+      if (shuffledThrough >= epoch) {
+        rng = new Rng(seed);
+        order.forEach((_, i) => (order[i] = i));
+        shuffledThrough = -1;
+      }
+      for (; shuffledThrough < epoch; shuffledThrough++) rng.shuffle(order);
+    };
     const task: TrainingTask = {
       epochs,
       stepsInEpoch: () => steps,
-      startEpoch: ({ epoch }) => {
-        order = epochOrder(samples, { shuffle, seed, epoch });
-      },
+      startEpoch: ({ epoch }) => shuffleThrough(epoch),
       trainStep: async ({ step }: Position) => {
         const count = step === steps - 1 ? lastSize : batchSize;
         return { logs: await this.step(step === steps - 1 ? last : full, train, order, step * batchSize, count), weight: count };
@@ -256,6 +267,7 @@ export class ModelTrainer {
           throw new Error(`${where}: the backup is of another fit (${JSON.stringify(meta)}), not of ${samples} rows in batches of ${batchSize}`);
         }
         seed = meta.seed as number;
+        shuffledThrough = Number.MAX_SAFE_INTEGER; // replay from the restored seed
       },
     };
     const trainer = new Trainer(task, { callbacks: args.callbacks ?? [], ...(args.signal ? { signal: args.signal } : {}) });
