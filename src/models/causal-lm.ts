@@ -5,6 +5,7 @@
  */
 import type ort from 'onnxruntime-node';
 import { loadHfCheckpoint, type LoadCheckpointOptions } from '../io/hf-checkpoint.js';
+import type { EmitOptions } from '../onnx/emit.js';
 import { CompiledGraph, float32, int64 } from '../runtime/session.js';
 import type { ForwardInput, ForwardOutput, KVCache, LanguageModel } from '../text/language-model.js';
 import { loadCausalLmModel } from './registry.js';
@@ -37,8 +38,13 @@ export class CausalLM implements LanguageModel {
     return CausalLM.fromModel(model, ckpt.dir, ckpt.generationConfig);
   }
 
-  static async fromModel(model: CausalLmModel, dir?: string, generationConfig?: ConfigJson): Promise<CausalLM> {
-    const graph = await CompiledGraph.compile(inferenceGraph(model, { logits: 'selected' }));
+  /**
+   * `weights`: how Variables reach the session, default all as initializers. With
+   * { variables: 'inputs', frozen }, the frozen ones are baked in and the others are read
+   * from their Variables at each run (LoRA adapters switched without recompiling).
+   */
+  static async fromModel(model: CausalLmModel, dir?: string, generationConfig?: ConfigJson, weights: Partial<Pick<EmitOptions, 'variables' | 'frozen'>> = {}): Promise<CausalLM> {
+    const graph = await CompiledGraph.compile({ ...inferenceGraph(model, { logits: 'selected' }), ...weights });
     return new CausalLM(model, graph, dir, generationConfig);
   }
 

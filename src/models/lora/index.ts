@@ -6,3 +6,4 @@ export * from './merge.js';
 export * from './modules-to-save.js';
 export * from './peft-io.js';
 export * from './targets.js';
+export * from './switch.js';
