@@ -89,4 +89,5 @@ export { Tokenizer, CharTokenizer } from './text/tokenizer.js';
 export { generate, stream, type GenerateOptions } from './text/generate.js';
 export type { LanguageModel } from './text/language-model.js';
 export { CausalLM, exportOnnx } from './models/index.js';
+export * as lora from './models/lora/index.js';
 export { pipeline, type TextGenerationPipeline } from './apps/pipeline.js';

@@ -4,7 +4,9 @@ import { before, describe, test } from 'node:test';
 import { saveHfCheckpoint } from '../../../src/io/hf-save.js';
 import { loadF32 } from '../../../src/io/safetensors.js';
 import { CausalLM } from '../../../src/models/causal-lm.js';
+import { Rng } from '../../../src/core/rng.js';
 import { Gpt2 } from '../../../src/models/gpt2/model.js';
+import { Llama, llamaConfigJson, parseLlamaConfig } from '../../../src/models/llama/model.js';
 import { createLora } from '../../../src/models/lora/adapter.js';
 import { mergeAndUnload, plainCheckpoint } from '../../../src/models/lora/merge.js';
 import { loadLoraAdapter } from '../../../src/models/lora/peft-io.js';
@@ -68,6 +70,19 @@ describe('mergeAndUnload', () => {
     assertClose(await logitsOf(merged, ids), await logitsOf(lora, ids), 1e-4, 'merged vs unmerged');
     const { weights } = plainCheckpoint(merged, {});
     assert.deepEqual(weights.get('model.layers.0.mlp.down_proj.weight')!.shape, [32, 96]);
+  });
+
+  test("Qwen2's biased q/k/v projections keep their biases under the adapter and after merging", async () => {
+    const json = { ...llamaConfigJson({ layers: 2, heads: 4, embd: 32, blockSize: 32, dropout: 0 }, 300), architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2' };
+    const qwen = Llama.init(parseLlamaConfig(json, 'Qwen2ForCausalLM'), new Rng(3));
+    for (const [name, v] of qwen.weights) if (name.endsWith('.bias')) v.value.fill(0.05);
+    const lora = createLora(qwen, { r: 2, init_lora_weights: false }, { seed: 1 });
+    assert.deepEqual([...lora.layers.keys()].slice(0, 2), ['model.layers.0.self_attn.q_proj', 'model.layers.0.self_attn.v_proj']);
+    const ids = [3, 1, 4, 1, 5];
+    const merged = mergeAndUnload(lora);
+    assertClose(await logitsOf(merged, ids), await logitsOf(lora, ids), 1e-4, 'merged vs unmerged');
+    assert.equal(merged.weights.get('model.layers.0.self_attn.q_proj.bias'), qwen.weights.get('model.layers.0.self_attn.q_proj.bias'));
+    assert.ok(maxAbsDiff(await logitsOf(lora, ids), await logitsOf(qwen, ids)) > 1e-3);
   });
 
   test('an adapter on a tied head unties it when merged, so the embedding keeps its values', async () => {

@@ -91,6 +91,15 @@ describe('modules_to_save and added tokens', () => {
     });
   });
 
+  test('embeddings PEFT saved after a resize without modules_to_save (save_embedding_layers) are loaded as saved modules', () => {
+    const lora = createLora(base, { r: 2 }, { vocabSize: 50259 });
+    const tensors = new Map([...loraTensors(lora)].map(([k, t]) => [k, { shape: [...t.shape], data: t.data as Float32Array }]));
+    const loaded = loraFromTensors(base, { ...lora.config, modules_to_save: null }, tensors, 'f');
+    assert.equal(loaded.dims.vocabSize, 50259);
+    assert.deepEqual(loaded.saved, ['transformer.wte', 'lm_head']);
+    assert.deepEqual(loaded.config.modules_to_save, ['wte', 'lm_head'], 'and are saved through modules_to_save from then on');
+  });
+
   test('a tied base whose saved embedding and head differ (as PEFT trains them) is untied on load', async () => {
     const lora = createLora(base, { r: 2, modules_to_save: ['wte', 'lm_head'] });
     const tensors = new Map([...loraTensors(lora)].map(([k, t]) => [k, { shape: [...t.shape], data: Float32Array.from(t.data as Float32Array) }]));
