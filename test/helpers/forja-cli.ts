@@ -15,7 +15,7 @@ export function forja(args: readonly string[], env: Record<string, string> = {})
     execFile(
       process.execPath,
       [join(REPO_ROOT, 'bin/forja.js'), ...args],
-      { cwd: REPO_ROOT, timeout: 120_000, env: { ...process.env, ...env } },
+      { cwd: REPO_ROOT, timeout: 300_000, env: { ...process.env, ...env } },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, stdout, stderr });
