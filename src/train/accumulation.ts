@@ -72,6 +72,12 @@ export class GradientAccumulator<K extends SignatureKey> {
     return [...this.sums.values()];
   }
 
+  /** Compile, before training, the graphs steps of these signatures run (so the first step's time is the step's). */
+  async prepare(keys: readonly K[]): Promise<void> {
+    const kinds: Kind[] = this.spec.microBatches === 1 ? ['plain'] : ['accumulate', 'apply'];
+    for (const key of new Set(keys)) for (const kind of kinds) await this.runner(kind, key);
+  }
+
   /** One optimizer step over `micro` (1 to microBatches micro-batches, run in order). */
   async step(micro: readonly MicroBatch<K>[]): Promise<AccumulatedOutcome> {
     const n = micro.length;
@@ -96,9 +102,13 @@ export class GradientAccumulator<K extends SignatureKey> {
   }
 
   private async run(kind: Kind, batch: MicroBatch<K>): Promise<{ loss: number; committed: boolean }> {
-    const runner = await this.runners.get(`${kind}:${batch.key}`, () => this.compile(kind, batch.key));
+    const runner = await this.runner(kind, batch.key);
     batch.fill(runner.buffers);
     return runner.run();
+  }
+
+  private runner(kind: Kind, key: K): Promise<StepRunner> {
+    return this.runners.get(`${kind}:${key}`, () => this.compile(kind, key));
   }
 
   private compile(kind: Kind, key: K): Promise<StepRunner> {

@@ -22,7 +22,7 @@ export function decoderContext(where: string, dims: CausalLmDims, inputs: Causal
   const queryLength = dimOf(inputIds, 1);
   const pastKey = past?.[0]?.key;
   let totalLength = queryLength;
-  if (attentionMask) totalLength = dimOf(attentionMask, 1);
+  if (attentionMask) totalLength = dimOf(attentionMask, attentionMask.rank - 1);
   else if (pastKey) totalLength = F.add(dimOf(pastKey, 2), queryLength);
   const positionIds = inputs.positionIds ?? F.unsqueeze(F.range(F.sub(totalLength, queryLength), totalLength), [0]);
   const bias = attentionBias({ queryLength, totalLength, ...(attentionMask ? { attentionMask } : {}), ...(slidingWindow ? { slidingWindow } : {}) });

@@ -18,7 +18,7 @@ export interface MaskInputs {
   /** Runtime T (new tokens) and S (cached + new), int64 scalars. */
   queryLength: Tensor;
   totalLength: Tensor;
-  /** [B, S] int64, 1 for real tokens. */
+  /** [B, S] int64, 1 for real tokens; or [B, T, S], 1 where query t may see key s (packed sequences). */
   attentionMask?: Tensor;
   slidingWindow?: number;
 }
@@ -30,7 +30,7 @@ export function attentionBias({ queryLength, totalLength, attentionMask, sliding
   let allowed = F.lessOrEqual(keyPos, queryPos); // (T, S)
   if (slidingWindow !== undefined) allowed = F.and(allowed, F.greater(keyPos, F.sub(queryPos, slidingWindow)));
   if (attentionMask) {
-    const real = F.unsqueeze(F.cast(attentionMask, 'bool'), [1, 2]); // (B, 1, 1, S)
+    const real = F.unsqueeze(F.cast(attentionMask, 'bool'), attentionMask.rank === 3 ? [1] : [1, 2]); // (B, 1, 1 or T, S)
     return F.where(F.and(real, allowed), 0, MASKED); // (B, 1, T, S)
   }
   return F.where(F.unsqueeze(allowed, [0, 1]), 0, MASKED); // (1, 1, T, S)

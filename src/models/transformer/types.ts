@@ -17,7 +17,7 @@ export interface CausalLmInputs {
   inputIds: Tensor;
   /** [B, T] int64; default 0..T-1 after the cached positions. */
   positionIds?: Tensor;
-  /** [B, past + T] int64, 1 for real tokens; default: every position is real. */
+  /** [B, past + T] int64, 1 for real tokens, or [B, T, past + T], 1 where query t may see key s (packed sequences); default: every position is real. */
   attentionMask?: Tensor;
   /** One pair per layer; default: no cache. */
   past?: readonly KvPair[];
