@@ -40,7 +40,7 @@ export interface DownloadFileOptions {
   partial?: string | undefined;
   headers?: Record<string, string>;
   /** Called as bytes arrive. */
-  onProgress?: (bytesDone: number, bytesTotal: number | undefined) => void;
+  onProgress?: (downloadedBytes: number, totalBytes: number | undefined) => void;
   /** Retries after a dropped connection or network error (default 3). */
   retries?: number | undefined;
 }
