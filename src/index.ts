@@ -90,4 +90,5 @@ export { generate, stream, type GenerateOptions } from './text/generate.js';
 export type { LanguageModel } from './text/language-model.js';
 export { CausalLM, exportOnnx } from './models/index.js';
 export * as lora from './models/lora/index.js';
+export { finetune, type FinetuneOptions, type FinetuneResult, type FinetuneProgress, type FinetuneEvaluation, type TrainingArguments } from './models/finetune/index.js';
 export { pipeline, type TextGenerationPipeline } from './apps/pipeline.js';
