@@ -77,7 +77,7 @@ export async function recoverInterruptedSave(dir: string): Promise<boolean> {
   return true;
 }
 
-/** Refuse to replace a directory that holds something other than a checkpoint (e.g. `--out .`). */
+/** Refuse to replace a directory that holds something other than a checkpoint (e.g. the current directory). */
 async function checkReplaceable(dir: string): Promise<void> {
   let entries: string[];
   try {

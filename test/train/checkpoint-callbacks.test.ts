@@ -5,7 +5,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { backupAndRestore, HostTensor, layers, modelCheckpoint, optimizers, saveModel, sequential, setRandomSeed } from '../../src/index.js';
+import { REPO_ROOT } from '../helpers/fixtures.js';
 
 const root = await mkdtemp(join(tmpdir(), 'forja-backup-'));
 
@@ -64,4 +66,35 @@ describe('backupAndRestore with fit', () => {
     await m.fit(x, y, { epochs: 1, batchSize: 8, callbacks: [modelCheckpoint({ save: () => saveModel(m, dir) })] });
     assert.ok(existsSync(join(dir, 'model.safetensors')));
   });
+});
+
+describe('backupAndRestore across processes', () => {
+  /** Run the fit script; send `signal` once it has printed its first epoch. */
+  function runScript(backup: string, signal?: NodeJS.Signals): Promise<{ code: number | null; killedBy: NodeJS.Signals | null; stdout: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test/helpers/fit-script.ts'), backup, '4'], { cwd: REPO_ROOT });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        if (signal && stdout.includes('epoch 1\n') && !child.killed) child.kill(signal);
+      });
+      child.on('close', (code, killedBy) => resolve({ code, killedBy, stdout }));
+    });
+  }
+  const finalWeights = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!) as { interrupted: boolean; weights: number[][] };
+
+  for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+    test(`a fit ${signal === 'SIGINT' ? 'stopped by Ctrl-C' : 'killed (SIGKILL)'} after an epoch resumes to the same weights as an uninterrupted fit`, async () => {
+      const straight = finalWeights((await runScript('')).stdout);
+      const backup = join(root, `process-${signal}.safetensors`);
+      const cut = await runScript(backup, signal);
+      if (signal === 'SIGINT') assert.equal(finalWeights(cut.stdout).interrupted, true);
+      else assert.equal(cut.killedBy, 'SIGKILL');
+      assert.ok(existsSync(backup), 'the backup survives the interruption');
+      const resumed = await runScript(backup);
+      assert.equal(resumed.code, 0);
+      assert.ok(!resumed.stdout.startsWith('epoch 1\n'), 'the resumed run does not start over');
+      assert.deepEqual(finalWeights(resumed.stdout).weights, straight.weights);
+    });
+  }
 });
