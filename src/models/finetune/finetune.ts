@@ -19,7 +19,7 @@ import { resolveArgs, type FinetuneArgs, type TrainingArguments } from './args.j
 import { atSavePoints, progressCallback, resumableEarlyStopping, type FinetuneEvaluation, type FinetuneProgress } from './callbacks.js';
 import { fingerprintRows } from './data.js';
 import { FinetuneSettingsError } from './errors.js';
-import { checkSameRun, maxLengthFor, openBase, openData, resumedArgs, trainableModel, type DataRequest, type FinetuneDataInput, type RunFacts } from './open.js';
+import { checkSameRun, loadBase, maxLengthFor, openData, resolveBase, resumedArgs, trainableModel, type DataRequest, type FinetuneDataInput, type RunFacts } from './open.js';
 import { CHECKPOINT_FILE, checkFreshDir, copyTokenizerFiles, emptyDir, readFinetuneRun, writeFullModel } from './save.js';
 import { FinetuneTask } from './task.js';
 
@@ -107,10 +107,11 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
   if (resume && dir === undefined) throw new FinetuneSettingsError('resume_from_checkpoint', '{resume_from_checkpoint} needs {output_dir}, the directory of the run to continue');
   if (resume && options.overwrite_output_dir) throw new FinetuneSettingsError('overwrite_output_dir', '{resume_from_checkpoint} continues the run and {overwrite_output_dir} starts again: give one of them');
   const fresh = resolveArgs(options); // refuses bad arguments before any work
-  const base = await openBase(options.model, dir, options.hub);
+  const baseDir = await resolveBase(options.model, dir, options.hub);
   const saved = resume ? await readFinetuneRun(dir!) : undefined;
   if (resume && !saved) throw new FinetuneSettingsError('resume_from_checkpoint', `${dir} holds no fine-tuning run to continue (no ${CHECKPOINT_FILE})`);
   if (!resume && dir !== undefined) await checkFreshDir(dir, options.overwrite_output_dir === true);
+  const base = await loadBase(baseDir);
   const args = saved ? resumedArgs(saved, options, join(dir!, CHECKPOINT_FILE)) : { ...fresh, max_length: maxLengthFor(options, base.model) };
   const opened = await openData({ data: options.data, evalData: options.eval_data, validationSplit: options.validation_split, dataOptions: options.dataOptions }, base, args);
   const validationRows = opened.dataset.validation?.size ?? 0;
@@ -149,6 +150,9 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       );
     }
     trainer = new Trainer(task, { callbacks, ...(options.signal && { signal: options.signal }) });
+    if (saved && saved.position.globalStep >= task.plan.totalSteps) {
+      throw new FinetuneSettingsError('resume_from_checkpoint', `the run in ${dir} already finished its ${task.plan.totalSteps} steps`);
+    }
     // Compiling creates the AdamW moments, which the restore then fills.
     await task.prepare(saved?.position.globalStep ?? 0);
     if (saved) await trainer.restore(join(dir!, CHECKPOINT_FILE));

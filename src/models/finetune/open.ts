@@ -29,13 +29,18 @@ export interface LoadedBase extends BaseModel {
   configSha256: string;
 }
 
-/** Resolve and load the base model; `outputDir` is refused before loading if it is the base's directory. */
-export async function openBase(model: string, outputDir: string | undefined, hub: HubOptions = {}): Promise<LoadedBase> {
+/** The base model's directory (downloaded for a hub id); `outputDir` is refused if it is that directory or holds it. */
+export async function resolveBase(model: string, outputDir: string | undefined, hub: HubOptions = {}): Promise<string> {
   // A local directory is checked before anything is read; a hub id once its snapshot is known.
   if (outputDir !== undefined && existsSync(model)) checkNotBase(outputDir, model);
   const dir = await resolveModelDir(model, hub);
   if (outputDir !== undefined) checkNotBase(outputDir, dir);
-  const ckpt = await loadHfCheckpoint(dir, hub);
+  return dir;
+}
+
+/** Load the base model of `dir`. */
+export async function loadBase(dir: string): Promise<LoadedBase> {
+  const ckpt = await loadHfCheckpoint(dir);
   return {
     dir,
     config: ckpt.config,

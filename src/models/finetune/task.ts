@@ -9,6 +9,11 @@
  * "epoch" is an evaluation interval of eval_steps steps, as in models/lm; its
  * validation gives val_loss (the mean over the supervised tokens of the whole
  * validation split) and val_perplexity = exp(val_loss).
+ *
+ * The base model runs without dropout (transformers applies its config's in
+ * training): a dropout mask comes from a session's own random stream, which a
+ * resumed run could not continue bit for bit. LoRA's lora_dropout is applied
+ * when its config asks, at that cost.
  */
 import type { Variable } from '../../core/variable.js';
 import { allocate, type HostData } from '../../nn/index.js';

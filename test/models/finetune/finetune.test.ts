@@ -4,13 +4,17 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { pipeline } from '../../../src/apps/pipeline.js';
-import { readSafetensorsHeader } from '../../../src/io/safetensors.js';
+import { readSafetensors, readSafetensorsHeader } from '../../../src/io/safetensors.js';
 import { finetune, type FinetuneOptions } from '../../../src/models/finetune/finetune.js';
 import { FinetuneSettingsError, OutputIsBaseModelError } from '../../../src/models/finetune/errors.js';
 import { LoraModel } from '../../../src/models/lora/adapter.js';
 import { loadLoraAdapter } from '../../../src/models/lora/peft-io.js';
 import { CausalLM } from '../../../src/models/causal-lm.js';
-import { ResumeMismatchError } from '../../../src/train/errors.js';
+import type { FinetuneTask } from '../../../src/models/finetune/task.js';
+import type { Callback } from '../../../src/train/callbacks.js';
+import { readCheckpointRun } from '../../../src/train/checkpoint.js';
+import { ResumeMismatchError, TrainingDivergedError } from '../../../src/train/errors.js';
+import type { Trainer } from '../../../src/train/trainer.js';
 import { logitsOf } from '../lora/helpers.js';
 import { GPT2_TINY, gpt2Tiny } from './helpers.js';
 
@@ -91,6 +95,24 @@ describe('finetune', () => {
     assert.equal(resumed.steps, 5);
     for (const [name, v] of straight.model.weights) assert.deepEqual(resumed.model.weights.get(name)!.value, v.value, `${name} after 5 steps`);
     assert.deepEqual(resumed.history, straight.history);
+  });
+
+  test('a NaN loss stops the run naming the step; the last checkpoint on disk is the last good one, and the run resumes from it', async () => {
+    const output_dir = freshDir();
+    let trainer!: Trainer;
+    const poison: Callback = {
+      setTrainer: (t) => (trainer = t),
+      onBatchEnd: () => void (trainer.position.globalStep === 3 && (trainer.task as FinetuneTask).parts.trainable.trainable[0]!.value.fill(Number.NaN)),
+    };
+    await assert.rejects(finetune({ ...BASE, output_dir, callbacks: [poison] }), (err: unknown) => err instanceof TrainingDivergedError && err.position.globalStep === 3 && err.during === 'step');
+    const run = await readCheckpointRun(join(output_dir, 'checkpoint.safetensors'));
+    assert.equal(run.position.globalStep, 2, 'the checkpoint of the last save point');
+    const weights = await readSafetensors(join(output_dir, 'model.safetensors'));
+    for (const [name, t] of weights) assert.ok((t.data as Float32Array).every(Number.isFinite), `${name} on disk is finite`);
+    const resumed = await finetune({ ...BASE, output_dir, resume_from_checkpoint: true });
+    assert.equal(resumed.startStep, 2);
+    assert.equal(resumed.steps, 6);
+    await assert.rejects(finetune({ ...BASE, output_dir, resume_from_checkpoint: true }), (err: unknown) => err instanceof FinetuneSettingsError && /already finished its 6 steps/.test(err.message));
   });
 
   test('early stopping ends the run when the validation loss stops improving, and the model of that step is saved', async () => {

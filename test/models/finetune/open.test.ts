@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { resolveArgs } from '../../../src/models/finetune/args.js';
 import { FinetuneSettingsError } from '../../../src/models/finetune/errors.js';
-import { checkSameRun, maxLengthFor, openBase, resumedArgs, trainableModel, type RunFacts } from '../../../src/models/finetune/open.js';
+import { checkSameRun, loadBase, maxLengthFor, resolveBase, resumedArgs, trainableModel, type RunFacts } from '../../../src/models/finetune/open.js';
 import type { StoredRun } from '../../../src/train/checkpoint.js';
 import { ResumeMismatchError } from '../../../src/train/errors.js';
 import { GPT2_TINY } from './helpers.js';
 
-const base = await openBase(GPT2_TINY, undefined);
+const base = await loadBase(await resolveBase(GPT2_TINY, undefined));
 const run = (meta: Record<string, unknown>): StoredRun => ({ position: { epoch: 0, step: 0, globalStep: 3 }, history: [], epochSums: { sums: {}, weight: 0 }, optimizers: {}, rngs: {}, meta });
 
-describe('openBase and maxLengthFor', () => {
+describe('resolveBase, loadBase and maxLengthFor', () => {
   test('the default max_length shrinks to the model\'s positions; an explicit longer one is refused', () => {
     assert.equal(base.model.dims.maxPositions, 128);
     assert.equal(maxLengthFor({}, base.model), 128);

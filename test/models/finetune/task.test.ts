@@ -72,6 +72,22 @@ describe('FinetuneTask', () => {
     }
   });
 
+  test('packed rows train: several sequences per row, the loss over the same supervised tokens as one per row', async () => {
+    const examples = countingExamples(12, { minLength: 4, maxLength: 7, prompt: 1, seed: 8 });
+    const packed = splitOf(examples, 16, true);
+    const padded = splitOf(examples, 16);
+    assert.ok(packed.size < padded.size / 2);
+    assert.equal(packed.supervisedTokens, padded.supervisedTokens);
+    const task = await taskOf({ train: packed, validation: padded }, { learning_rate: 3e-3, per_device_train_batch_size: 2, max_steps: 4, lr_scheduler_type: 'constant' });
+    try {
+      const before = await task.evaluate(padded);
+      for (let s = 0; s < 4; s++) assert.ok(Number.isFinite((await task.trainStep(at(s))).logs.loss!));
+      assert.ok((await task.evaluate(padded)) < before - 0.5, 'what the packed rows taught shows on the same sequences one per row');
+    } finally {
+      await task.release();
+    }
+  });
+
   test("the rate follows transformers' linear schedule with warmup: 0 first, the peak after warmup, 0 at the end", async () => {
     const train = splitOf(countingExamples(4, { minLength: 4, maxLength: 6 }), 6);
     const task = await taskOf({ train }, { learning_rate: 1e-3, per_device_train_batch_size: 1, max_steps: 6, warmup_steps: 2 });
