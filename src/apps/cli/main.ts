@@ -29,6 +29,7 @@ const commands: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./commands/train-gpt.js'),
   () => import('./commands/sample.js'),
   () => import('./commands/eval.js'),
+  () => import('./commands/finetune.js'),
 ];
 
 for (const load of commands) (await load()).register(program);

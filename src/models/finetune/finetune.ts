@@ -14,6 +14,7 @@ import type { HistoryRow } from '../../train/history.js';
 import { Trainer } from '../../train/trainer.js';
 import { loraConfigJson, type LoraOptions } from '../lora/config.js';
 import { saveLoraAdapter } from '../lora/peft-io.js';
+import type { FinetuneDataSummary } from '../../text/finetune/dataset.js';
 import type { CausalLmModel } from '../transformer/types.js';
 import { resolveArgs, type FinetuneArgs, type TrainingArguments } from './args.js';
 import { atSavePoints, progressCallback, resumableEarlyStopping, type FinetuneEvaluation, type FinetuneProgress } from './callbacks.js';
@@ -60,6 +61,8 @@ export interface FinetuneStart {
   trainRows: number;
   validationRows: number;
   lora: boolean;
+  /** What loading read, kept and skipped, with the first bad records' file and line (undefined for rows given as they are). */
+  dataSummary?: FinetuneDataSummary | undefined;
 }
 
 export interface FinetuneResult {
@@ -162,7 +165,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       await copyTokenizerFiles(base.dir, dir);
     }
     const counts = task.parameterCounts;
-    await options.onStart?.({ args, step: startStep, totalSteps: task.plan.totalSteps, trainableParameters: counts.trainable, totalParameters: counts.total, trainRows: opened.dataset.train.size, validationRows, lora: lora !== undefined });
+    await options.onStart?.({ args, step: startStep, totalSteps: task.plan.totalSteps, trainableParameters: counts.trainable, totalParameters: counts.total, trainRows: opened.dataset.train.size, validationRows, lora: lora !== undefined, dataSummary: opened.summary });
     const outcome = await trainer.run();
     if (dir !== undefined) await save(); // an early stop between save points
     const history = trainer.history.rows();
