@@ -30,6 +30,7 @@ const commands: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./commands/sample.js'),
   () => import('./commands/eval.js'),
   () => import('./commands/finetune.js'),
+  () => import('./commands/merge.js'),
 ];
 
 for (const load of commands) (await load()).register(program);
