@@ -5,9 +5,13 @@
  * (the prompt included unless `return_full_text: false`; chat input gets the assistant reply
  * appended to the messages).
  */
-import type { LoadCheckpointOptions } from '../io/hf-checkpoint.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadHfCheckpoint, type LoadCheckpointOptions } from '../io/hf-checkpoint.js';
 import type { DownloadProgress } from '../io/hub.js';
 import { CausalLM } from '../models/causal-lm.js';
+import { loadLoraAdapter } from '../models/lora/peft-io.js';
+import { loadCausalLmModel } from '../models/registry.js';
 import type { ChatMessage } from '../text/chat-template.js';
 import { generate, stream as streamGenerate, type GenerateOptions } from '../text/generate.js';
 import { generationConfigFromJson, type GenerationConfig } from '../text/generation-config.js';
@@ -162,6 +166,8 @@ export type PipelineProgressInfo =
 export interface PipelineOptions extends LoadCheckpointOptions {
   /** Download progress, as transformers.js's option of that name. Without it (or onProgress) bars are drawn on stderr when it is a TTY. */
   progress_callback?: (info: PipelineProgressInfo) => void;
+  /** A PEFT adapter directory applied to the model unmerged; its tokenizer files, when it has them, are used. */
+  adapter?: string;
 }
 
 function progressInfo(name: string, p: DownloadProgress): PipelineProgressInfo {
@@ -171,7 +177,7 @@ function progressInfo(name: string, p: DownloadProgress): PipelineProgressInfo {
 }
 
 async function loadParts(model: string, options: PipelineOptions): Promise<TextGenerationParts> {
-  const { progress_callback: callback, onProgress, ...rest } = options;
+  const { progress_callback: callback, onProgress, adapter, ...rest } = options;
   const bars = callback || onProgress ? undefined : downloadBars();
   const report = (p: DownloadProgress): void => {
     onProgress?.(p);
@@ -180,14 +186,22 @@ async function loadParts(model: string, options: PipelineOptions): Promise<TextG
   };
   let lm: CausalLM;
   try {
-    lm = await CausalLM.load(model, { ...rest, onProgress: report });
+    lm = adapter === undefined ? await CausalLM.load(model, { ...rest, onProgress: report }) : await withAdapter(model, adapter, { ...rest, onProgress: report });
   } finally {
     bars?.stop();
   }
   if (lm.dir === undefined) throw new Error(`text-generation pipeline: "${model}" was loaded without a directory to read its tokenizer from`);
-  const tokenizer = await Tokenizer.fromDir(lm.dir);
+  // An adapter that added tokens carries the tokenizer that knows them.
+  const tokenizer = await Tokenizer.fromDir(adapter !== undefined && existsSync(join(adapter, 'tokenizer.json')) ? adapter : lm.dir);
   const generationConfig = lm.generationConfig ? generationConfigFromJson(lm.generationConfig, `${lm.dir}/generation_config.json`) : {};
   return { model: lm, tokenizer, generationConfig };
+}
+
+/** The base with a PEFT adapter over it, unmerged (the base's weights are shared, not copied). */
+async function withAdapter(model: string, adapter: string, options: LoadCheckpointOptions): Promise<CausalLM> {
+  const ckpt = await loadHfCheckpoint(model, options);
+  const base = loadCausalLmModel(ckpt.config, ckpt.weights, `${ckpt.dir}/config.json`);
+  return CausalLM.fromModel(await loadLoraAdapter(adapter, base), ckpt.dir, ckpt.generationConfig);
 }
 
 /**

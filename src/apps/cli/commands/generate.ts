@@ -12,10 +12,11 @@ import { normalizeGenerationOptions, resolveGenerationConfig, type GenerationOpt
 import type { LanguageModel } from '../../../text/language-model.js';
 import { decodeReply, pipeline, type TextGenerationPipeline } from '../../pipeline.js';
 import { CliError, cliErrorFrom } from '../errors.js';
-import { nonNegativeInt, numberInRange, positiveInt, positiveNumber } from '../options.js';
+import { existingDirectory, nonNegativeInt, numberInRange, positiveInt, positiveNumber } from '../options.js';
 
 interface GenerateFlags {
   model: string;
+  adapter?: string;
   maxNewTokens?: number;
   temperature?: number;
   topK?: number;
@@ -62,11 +63,11 @@ function generationOptions(flags: GenerateFlags): GenerationOptions {
   return options;
 }
 
-async function load(model: string): Promise<TextGenerationPipeline> {
+async function load(model: string, adapter: string | undefined): Promise<TextGenerationPipeline> {
   try {
-    return await pipeline('text-generation', model);
+    return await pipeline('text-generation', model, adapter === undefined ? {} : { adapter });
   } catch (err) {
-    throw cliErrorFrom(`generate --model ${model}`, err);
+    throw cliErrorFrom(`generate --model ${model}${adapter === undefined ? '' : ` --adapter ${adapter}`}`, err);
   }
 }
 
@@ -152,7 +153,7 @@ async function generateReport(
 
 async function run(prompt: string, flags: GenerateFlags): Promise<void> {
   const options = generationOptions(flags);
-  const generator = await load(flags.model);
+  const generator = await load(flags.model, flags.adapter);
   try {
     const promptIds = generator.encode(prompt);
     checkSizes(generator, promptIds.length, options, flags);
@@ -174,6 +175,7 @@ export function register(program: Command): void {
     .description('Generate text from a prompt with a causal language model (streams to the terminal)')
     .argument('<prompt>', 'text to continue')
     .requiredOption('--model <dir|id>', 'Hugging Face checkpoint directory or hub id')
+    .option('--adapter <dir>', 'a PEFT LoRA adapter directory (adapter_config.json, adapter_model.safetensors) applied to --model unmerged', existingDirectory('--adapter'))
     .option(
       '--max-new-tokens <n>',
       "tokens to generate, at most the model's context minus the prompt (default: generation_config.json, else 256, capped by the context)",
