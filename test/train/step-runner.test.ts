@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { currentGraph } from '../../src/core/graph.js';
+import { currentGraph, type Tensor } from '../../src/core/graph.js';
 import * as F from '../../src/core/ops/index.js';
 import { Variable } from '../../src/core/variable.js';
 import { sgd } from '../../src/optim/sgd.js';
@@ -18,7 +18,8 @@ function linearSpec(w: Variable, extra = false): StepGraphSpec {
     ],
     forward: ({ x, x_again }) => {
       const prod = F.mul(x!, currentGraph().param(w));
-      return { loss: F.sum(prod), outputs: extra ? { doubled: F.add(x!, x_again!) } : {} };
+      const outputs: Record<string, Tensor> = extra ? { doubled: F.add(x!, x_again!) } : {};
+      return { loss: F.sum(prod), outputs };
     },
     trainable: () => [w],
     optimizer,
