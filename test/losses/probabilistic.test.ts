@@ -1,42 +1,7 @@
-import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { grad } from '../../src/autodiff/grad.js';
-import { trace, type Tensor } from '../../src/core/graph.js';
 import * as F from '../../src/core/ops/index.js';
-import { CompiledGraph, float32 } from '../../src/runtime/session.js';
 import * as losses from '../../src/losses/index.js';
-
-interface Case {
-  yTrue: number[];
-  yPred: number[];
-  shape: number[];
-  /** Shape of yTrue when it differs (sparse labels). */
-  trueShape?: number[];
-}
-
-/** Runs `loss(yTrue, transform(yPred))` and returns the value and d loss / d yPred. */
-async function run(c: Case, loss: (t: Tensor, p: Tensor) => Tensor, transform: (p: Tensor) => Tensor = (p) => p): Promise<{ value: number[]; grad: number[] }> {
-  const { g, t, p, value, gp } = trace((g) => {
-    const t = g.input('t', c.trueShape ?? c.shape);
-    const p = g.input('p', c.shape);
-    const value = loss(t, transform(p));
-    return { g, t, p, value, gp: value.rank === 0 ? grad(value, [p])[0]! : value };
-  });
-  const cg = await CompiledGraph.compile({ graph: g, inputs: [t, p], outputs: { value, gp }, variables: 'inputs' });
-  const out = await cg.run({ t: float32(Float32Array.from(c.yTrue), c.trueShape ?? c.shape), p: float32(Float32Array.from(c.yPred), c.shape) });
-  return { value: Array.from(out.value!.data as Float32Array), grad: Array.from(out.gp!.data as Float32Array) };
-}
-
-const close = (actual: number[], expected: number[], tol = 1e-6): void => {
-  assert.equal(actual.length, expected.length);
-  actual.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) <= tol * Math.max(1, Math.abs(expected[i]!)), `[${i}] ${v} vs ${expected[i]}`));
-};
-
-const EPS = 1e-7;
-const clip = (p: number): number => Math.min(Math.max(p, EPS), 1 - EPS);
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
-const rows = (xs: number[], width: number): number[][] => Array.from({ length: xs.length / width }, (_, r) => xs.slice(r * width, r * width + width));
+import { clip, close, EPS, mean, rows, run, sigmoid, type Case } from '../helpers/losses.js';
 
 const binary: Case = { yTrue: [1, 0, 1, 0, 0, 1], yPred: [0.9, 0.2, 0.4, 1e-9, 0.7, 1], shape: [2, 3] };
 const bceRef = (c: Case): number => mean(c.yTrue.map((y, i) => -(y * Math.log(clip(c.yPred[i]!) + EPS) + (1 - y) * Math.log(1 - clip(c.yPred[i]!) + EPS))));
@@ -106,16 +71,7 @@ describe('categorical cross-entropies', () => {
   });
 });
 
-describe('regression losses and KL divergence', () => {
-  const c: Case = { yTrue: [1, 2, 3, -1], yPred: [1.5, 1, 3, 1], shape: [2, 2] };
-
-  test('meanSquaredError and meanAbsoluteError, with gradients', async () => {
-    const mse = await run(c, losses.meanSquaredError);
-    close(mse.value, [mean(c.yPred.map((p, i) => (p - c.yTrue[i]!) ** 2))]);
-    close(mse.grad, c.yPred.map((p, i) => (2 * (p - c.yTrue[i]!)) / 4));
-    close((await run(c, losses.meanAbsoluteError)).value, [mean(c.yPred.map((p, i) => Math.abs(p - c.yTrue[i]!)))]);
-  });
-
+describe('kld', () => {
   test('kld: Σ y·log(y/p) per example, both clipped to [ε, 1]', async () => {
     const k: Case = { yTrue: [0.2, 0.8, 0, 1], yPred: [0.5, 0.5, 0.3, 0.7], shape: [2, 2] };
     const term = (y: number, p: number): number => {
@@ -124,13 +80,5 @@ describe('regression losses and KL divergence', () => {
     };
     const expected = mean(rows(k.yTrue, 2).map((ys, r) => ys.reduce((a, y, j) => a + term(y, k.yPred[2 * r + j]!), 0)));
     close((await run(k, losses.kld)).value, [expected]);
-  });
-});
-
-describe('getLoss', () => {
-  test('resolves Keras names and aliases; unknown names list the known ones', () => {
-    assert.equal(losses.getLoss('mse'), losses.meanSquaredError);
-    assert.equal(losses.getLoss('binaryCrossentropy'), losses.binaryCrossentropy);
-    assert.throws(() => losses.getLoss('hinge' as losses.LossName), /unknown loss 'hinge'; known: binaryCrossentropy/);
   });
 });
