@@ -7,6 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline, type PipelineProgressInfo, type TextGenerationPipeline } from '../../src/apps/pipeline.js';
 import type { ChatMessage } from '../../src/text/chat-template.js';
+import { loadHfCheckpoint } from '../../src/io/hf-checkpoint.js';
+import { readSafetensors } from '../../src/io/safetensors.js';
+import { CausalLM } from '../../src/models/causal-lm.js';
+import { mergeAndUnload } from '../../src/models/lora/merge.js';
+import { loadLoraAdapter } from '../../src/models/lora/peft-io.js';
+import { loadCausalLmModel } from '../../src/models/registry.js';
 import { generate } from '../../src/text/generate.js';
 import { fixturePath } from '../helpers/fixtures.js';
 
@@ -168,5 +174,38 @@ test('progress_callback gets transformers.js-style progress, done and ready even
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
     rmSync(cacheDir, { recursive: true, force: true });
+  }
+});
+
+test("{ adapter }: a PEFT adapter unmerged over the base: golden logits, and the merged model's greedy ids", async () => {
+  const adapterDir = fixturePath('gpt2-tiny-lora');
+  const { input_ids: ids } = JSON.parse(readFileSync(join(adapterDir, 'golden.json'), 'utf8')) as { input_ids: number[] };
+  const expected = (await readSafetensors(join(adapterDir, 'golden.safetensors'))).get('logits_with_adapter')!.data as Float32Array;
+  const adapted = await pipeline('text-generation', fixturePath('gpt2-tiny'), { adapter: adapterDir });
+  const base = await pipeline('text-generation', fixturePath('gpt2-tiny'));
+  const ckpt = await loadHfCheckpoint(fixturePath('gpt2-tiny'));
+  const merged = mergeAndUnload(await loadLoraAdapter(adapterDir, loadCausalLmModel(ckpt.config, ckpt.weights)));
+  const mergedGen = await pipeline('text-generation', { model: await CausalLM.fromModel(merged), tokenizer: base.tokenizer });
+  try {
+    const n = ids.length;
+    const { logits } = await adapted.model.forward({
+      ids: BigInt64Array.from(ids, BigInt),
+      batch: 1,
+      attentionMask: new BigInt64Array(n).fill(1n),
+      positionIds: BigInt64Array.from(ids, (_, i) => BigInt(i)),
+      allLogits: true,
+    });
+    assert.equal(logits.length, expected.length);
+    let worst = 0;
+    for (let i = 0; i < logits.length; i++) worst = Math.max(worst, Math.abs(logits[i]! - expected[i]!));
+    assert.ok(worst < 1e-3, `max |Δ| ${worst}`);
+    const options = { max_new_tokens: 8, do_sample: false, return_full_text: false };
+    const [a] = await adapted('Once upon a time', options);
+    const [m] = await mergedGen('Once upon a time', options);
+    const [b] = await base('Once upon a time', options);
+    assert.equal(a!.generated_text, m!.generated_text);
+    assert.notEqual(a!.generated_text, b!.generated_text, 'the adapter changes the output');
+  } finally {
+    await Promise.all([adapted.dispose(), base.dispose(), mergedGen.dispose()]);
   }
 });
