@@ -52,6 +52,24 @@ describe('forja generate', () => {
     assert.ok(typeof report.tokens_per_second === 'number' && report.tokens_per_second > 0);
   });
 
+  test('--adapter: a PEFT adapter over the base changes the greedy continuation; a missing or non-adapter dir is refused', async () => {
+    const args = ['generate', '--model', MODEL, golden.prompts[0]!, '--max-new-tokens', '24', '--greedy', '--json'];
+    const [adapted, missing, notAdapter] = await Promise.all([
+      forja([...args, '--adapter', fixturePath('gpt2-tiny-lora')]),
+      forja([...args, '--adapter', join(scratch, 'no-such-adapter')]),
+      forja([...args, '--adapter', MODEL]),
+    ]);
+    assert.equal(adapted.code, 0, adapted.stderr);
+    const g = golden.greedy[0]!;
+    const ids = lastJsonLine(adapted.stdout).token_ids as number[];
+    assert.equal(ids.length, 24);
+    assert.notDeepEqual(ids, g.output_ids.slice(g.input_ids.length));
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--adapter '.*no-such-adapter' does not exist/);
+    assert.equal(notAdapter.code, 1);
+    assert.match(notAdapter.stderr, /--adapter .*no adapter_config\.json/);
+  });
+
   test('sampling with a seed is reproducible; without --json the text is printed', async () => {
     const args = ['generate', '--model', MODEL, 'Hola', '--max-new-tokens', '6', '--seed', '5', '--top-k', '20'];
     const [a, b, text] = await Promise.all([forja([...args, '--json']), forja([...args, '--json']), forja(args)]);
