@@ -49,6 +49,30 @@ export class ResumeMismatchError extends Error {
   }
 }
 
+/**
+ * Settings that contradict themselves, the data, the machine or the run being
+ * resumed: a usage error. `template` writes each setting it blames as {name},
+ * so an app can put its own names there (the CLI: flags); the library's own
+ * message uses the settings' names.
+ */
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+  constructor(
+    /** The setting at fault. */
+    readonly setting: string,
+    readonly template: string,
+  ) {
+    super(fillTemplate(template, (s) => s));
+  }
+
+  /** The message with every {setting} written as `nameOf` says. */
+  wordWith(nameOf: (setting: string) => string): string {
+    return fillTemplate(this.template, nameOf);
+  }
+}
+
+const fillTemplate = (template: string, nameOf: (setting: string) => string): string => template.replace(/\{(\w+)\}/g, (_, s: string) => nameOf(s));
+
 /** Logs → a readable list, for messages. */
 export function describeLogs(logs: Logs): string {
   return Object.entries(logs)

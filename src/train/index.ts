@@ -5,7 +5,7 @@ export { CallbackList, earlyStopping, lambdaCallback, type Callback, type EarlyS
 export { backupAndRestore, modelCheckpoint, type BackupAndRestore, type BackupAndRestoreArgs, type ModelCheckpointArgs } from './checkpoint-callbacks.js';
 export { csvLogger, jsonLogger, historyCsv } from './loggers.js';
 export { CHECKPOINT_FILE, readCheckpoint, readCheckpointRun, writeCheckpoint, type CheckpointContents, type LegacyReader, type StoredRun } from './checkpoint.js';
-export { CheckpointError, ResumeMismatchError, TrainingDivergedError } from './errors.js';
+export { CheckpointError, ResumeMismatchError, SettingsError, TrainingDivergedError } from './errors.js';
 export { TrainStep, type StepInput, type StepLoss, type StepResult, type TrainStepArgs } from './train-step.js';
 export { binaryAccuracy, categoricalAccuracy, sparseCategoricalAccuracy, type MetricName } from './metrics.js';
 export { StepRunner, type StepGraphSpec, type StepInputSpec, type StepOutcome } from './step-runner.js';

@@ -3,28 +3,22 @@
  * setting it blames as {name} in its template, so an app can put its own
  * names there (the CLI: flags); the library never names a flag.
  */
+import { SettingsError } from '../../train/errors.js';
 
 /** Every name a message can blame: a training argument, or one of finetune()'s other inputs. */
 export type FinetuneSettingName = string;
 
 /** Settings that contradict themselves, the data, the model or the run being resumed: a usage error. */
-export class FinetuneSettingsError extends Error {
+export class FinetuneSettingsError extends SettingsError {
   override name = 'FinetuneSettingsError';
   constructor(
     /** The setting at fault (learning_rate, output_dir, data...). */
-    readonly setting: FinetuneSettingName,
-    readonly template: string,
+    override readonly setting: FinetuneSettingName,
+    template: string,
   ) {
-    super(fillTemplate(template, (s) => s));
-  }
-
-  /** The message with every {setting} written as `nameOf` says. */
-  wordWith(nameOf: (setting: string) => string): string {
-    return fillTemplate(this.template, nameOf);
+    super(setting, template);
   }
 }
-
-const fillTemplate = (template: string, nameOf: (setting: string) => string): string => template.replace(/\{(\w+)\}/g, (_, s: string) => nameOf(s));
 
 /** output_dir is the base model's own directory: saving there would overwrite the model being fine-tuned. */
 export class OutputIsBaseModelError extends FinetuneSettingsError {

@@ -3,6 +3,7 @@
  * that refuse settings before any work starts. Errors name settings, never
  * flags: an app words them in its own terms (see LmSettingsError.wordWith).
  */
+import { SettingsError } from '../../train/errors.js';
 import { schedules } from '../../optim/index.js';
 import { SCRATCH_ARCHITECTURES, type ModelShape, type ScratchArchitecture } from '../registry.js';
 
@@ -59,28 +60,17 @@ export const LM_DEFAULTS: Readonly<LmTrainSettings> = {
 /** Everything a message can blame: a setting, or one of the run's other inputs. */
 export type LmSettingName = keyof LmTrainSettings | 'data' | 'tokenizer' | 'outDir' | 'resume' | 'overwrite';
 
-/**
- * Settings that contradict themselves, the data, the machine or the run being
- * resumed: a usage error. `template` writes each setting it mentions as
- * {name}, so an app can put its own names there (the CLI: flags).
- */
-export class LmSettingsError extends Error {
+/** Settings that contradict themselves, the data, the machine or the run being resumed (see SettingsError). */
+export class LmSettingsError extends SettingsError {
   override name = 'LmSettingsError';
   constructor(
     /** The setting at fault. */
-    readonly setting: LmSettingName,
-    readonly template: string,
+    override readonly setting: LmSettingName,
+    template: string,
   ) {
-    super(fillTemplate(template, (s) => s));
-  }
-
-  /** The message with every {setting} written as `nameOf` says. */
-  wordWith(nameOf: (setting: string) => string): string {
-    return fillTemplate(this.template, nameOf);
+    super(setting, template);
   }
 }
-
-const fillTemplate = (template: string, nameOf: (setting: string) => string): string => template.replace(/\{(\w+)\}/g, (_, s: string) => nameOf(s));
 
 const POSITIVE_INTEGERS = ['layers', 'heads', 'embd', 'blockSize', 'steps', 'batchSize', 'evalInterval', 'evalBatches', 'sampleTokens'] as const;
 
