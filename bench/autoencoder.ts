@@ -8,7 +8,7 @@
  *   npm run bench                 both engines and the comparison table
  *   FORJA_PYTHON=/path/python3    the interpreter with torch (default: python3, then /usr/bin/python3)
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { buildAutoencoder } from '../src/models/mnist/autoencoder.js';
 import { HostTensor, setRandomSeed } from '../src/nn/index.js';
 import { Adam } from '../src/optim/index.js';
 import { setThreads } from '../src/runtime/session.js';
+import { findTorchPython, pythonEnv } from './torch-python.js';
 import '../src/train/index.js';
 
 const SETTINGS = { epochs: 5, batchSize: 256, lr: 1e-3, threads: 2, seed: 0 };
@@ -66,23 +67,6 @@ function runForjaChild(dataPath: string): EngineResult {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return lastJson(out);
-}
-
-/** The environment PyTorch runs in: OpenBLAS tuning variables removed so it picks its own defaults. */
-function pythonEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  return env;
-}
-
-function findTorchPython(): string | null {
-  const candidates = [process.env.FORJA_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
-  for (const python of candidates) {
-    const probe = spawnSync(python, ['-c', 'import torch'], { env: pythonEnv(), stdio: 'ignore' });
-    if (probe.status === 0) return python;
-  }
-  return null;
 }
 
 function runTorchChild(python: string, dataPath: string): EngineResult {

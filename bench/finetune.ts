@@ -14,7 +14,7 @@
  *   npm run bench:finetune
  *   FORJA_PYTHON=/path/python3    the interpreter with torch (default: python3, then /usr/bin/python3)
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ import { trainableModel, type LoadedBase } from '../src/models/finetune/open.js'
 import { FinetuneTask } from '../src/models/finetune/task.js';
 import { Gpt2, gpt2ConfigJson, parseGpt2Config } from '../src/models/gpt2/model.js';
 import { setThreads } from '../src/runtime/session.js';
+import { findTorchPython, pythonEnv } from './torch-python.js';
 import { FinetuneSplit } from '../src/text/finetune/dataset.js';
 
 const S = { layers: 12, embd: 768, heads: 12, vocab: 50257, positions: 1024, batch: 1, seq: 128, warmup: 2, steps: 5, threads: 2, lr: 1e-4, weightDecay: 0.01, clip: 1.0, seed: 0 };
@@ -122,23 +123,6 @@ function runForjaChild(mode: Mode): Result {
     maxBuffer: 1 << 24,
   });
   return lastJson(out);
-}
-
-/** The environment PyTorch runs in: OpenBLAS tuning variables removed so it picks its own defaults. */
-function pythonEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  return env;
-}
-
-function findTorchPython(): string | null {
-  const candidates = [process.env.FORJA_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
-  for (const python of candidates) {
-    const probe = spawnSync(python, ['-c', 'import torch'], { env: pythonEnv(), stdio: 'ignore' });
-    if (probe.status === 0) return python;
-  }
-  return null;
 }
 
 function runTorchChild(python: string, mode: Mode): Result {
