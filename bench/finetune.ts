@@ -39,6 +39,8 @@ interface Result {
   mode: Mode;
   trainable_parameters: number;
   median_step_seconds: number;
+  /** Every step's time, warm-up included: a slow outlier shows here, not in the median. */
+  step_seconds: number[];
   tokens_per_second: number;
   first_loss: number;
   last_loss: number;
@@ -103,6 +105,7 @@ async function benchForja(mode: Mode): Promise<void> {
       mode,
       trainable_parameters: task.parameterCounts.trainable,
       median_step_seconds: seconds,
+      step_seconds: times,
       tokens_per_second: (S.batch * S.seq) / seconds,
       first_loss: losses[0]!,
       last_loss: losses.at(-1)!,
@@ -174,6 +177,8 @@ async function main(): Promise<void> {
     if (python) results.push(runTorchChild(python, m));
   }
   console.log(table(results));
+  console.log('\nEvery step (ms, warm-up first):');
+  for (const r of results) console.log(`  ${r.engine} ${r.mode}: ${r.step_seconds.map((t) => Math.round(1000 * t)).join(', ')}`);
   if (!python) {
     console.log('\nPyTorch: not measured (no python3 with `import torch`; apt-get install python3-torch, or set FORJA_PYTHON).');
     return;

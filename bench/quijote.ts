@@ -3,23 +3,19 @@
  * (`forja train gpt`, GPT-2 tokenizer) adapted to Don Quijote, once with full
  * fine-tuning and once with LoRA, on the same held-out Quijote blocks. Each
  * phase (the base's validation, full, LoRA) runs in its own child process, so
- * each peak RSS is that phase's own. Samples come from `forja generate` (seeded sampling, the same for every model); the
- * LoRA adapter is merged into a plain checkpoint for it (there is no
- * `--adapter` yet).
+ * each peak RSS is that phase's own. Samples come from `forja generate` (seeded sampling, the same for every model),
+ * the LoRA run's through `--adapter` on the unchanged base.
  *
  *   node --import tsx bench/quijote.ts --base DIR [--data FILE] [--out DIR] [--steps N]
- *     [--full-lr X] [--lora-lr X] [--batch-size N] [--val-blocks N] [--prompt TEXT] [--sample-tokens N]
+ *     [--full-lr X] [--lora-lr X] [--lora-r N] [--lora-targets LIST|all-linear] [--modules-to-save LIST]
+ *     [--batch-size N] [--val-blocks N] [--prompt TEXT] [--sample-tokens N] [--phase before|full|lora]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mergeAndUnload } from '../src/models/lora/merge.js';
-import type { LoraModel } from '../src/models/lora/adapter.js';
 import { resolveArgs, type TrainingArguments } from '../src/models/finetune/args.js';
 import { finetune } from '../src/models/finetune/finetune.js';
 import { loadBase, maxLengthFor, openData, trainableModel } from '../src/models/finetune/open.js';
-import { copyTokenizerFiles, writeFullModel } from '../src/models/finetune/save.js';
 import { FinetuneTask } from '../src/models/finetune/task.js';
 
 interface Options {
@@ -33,15 +29,23 @@ interface Options {
   valBlocks: number;
   prompt: string;
   sampleTokens: number;
+  loraR: number;
+  loraTargets?: string[] | 'all-linear';
+  modulesToSave?: string[];
   phase?: 'before' | 'full' | 'lora';
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Partial<Options> = { data: '../shared/data/quijote/quijote.txt', out: '/tmp/quijote', steps: 200, fullLr: 3e-4, loraLr: 1e-3, batchSize: 16, valBlocks: 256, prompt: 'En un lugar de la Mancha', sampleTokens: 40 };
+  const o: Partial<Options> = { data: '../shared/data/quijote/quijote.txt', out: '/tmp/quijote', steps: 200, fullLr: 3e-4, loraLr: 1e-3, batchSize: 16, valBlocks: 256, prompt: 'En un lugar de la Mancha', sampleTokens: 40, loraR: 8 };
   const num = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (!(n > 0) || !Number.isFinite(n)) throw new Error(`${flag} must be a positive number, got '${v}'`);
     return n;
+  };
+  const list = (flag: string, v: string | undefined): string[] => {
+    const names = (v ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+    if (names.length === 0) throw new Error(`${flag} needs a comma-separated list of module names`);
+    return names;
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -57,6 +61,9 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--batch-size') o.batchSize = num(a, v);
     else if (a === '--val-blocks') o.valBlocks = num(a, v);
     else if (a === '--sample-tokens') o.sampleTokens = num(a, v);
+    else if (a === '--lora-r') o.loraR = num(a, v);
+    else if (a === '--lora-targets') o.loraTargets = v === 'all-linear' ? v : list(a, v);
+    else if (a === '--modules-to-save') o.modulesToSave = list(a, v);
     else throw new Error(`unknown argument '${a}'`);
   }
   if (!o.base) throw new Error('--base DIR (a `forja train gpt --out` directory) is required');
@@ -88,13 +95,8 @@ async function phase(o: Options): Promise<Record<string, unknown>> {
   }
   const lora = o.phase === 'lora';
   const dir = join(o.out, o.phase!);
-  const r = await finetune({ model: o.base, data, output_dir: dir, overwrite_output_dir: true, ...given, ...(lora && { lora: { r: 8, lora_alpha: 16 } }) });
-  if (lora) {
-    const merged = join(o.out, 'lora-merged');
-    mkdirSync(merged, { recursive: true });
-    await writeFullModel(merged, base, mergeAndUnload(r.model as LoraModel));
-    await copyTokenizerFiles(o.base, merged);
-  }
+  const loraConfig = { r: o.loraR, lora_alpha: 2 * o.loraR, ...(o.loraTargets && { target_modules: o.loraTargets }), ...(o.modulesToSave && { modules_to_save: o.modulesToSave }) };
+  const r = await finetune({ model: o.base, data, output_dir: dir, overwrite_output_dir: true, ...given, ...(lora && { lora: loraConfig }) });
   return {
     phase: o.phase, ...validation, learningRate: given.learning_rate, steps: r.steps, valLoss: r.valLoss, valPerplexity: r.valPerplexity, trainLoss: r.trainLoss,
     tokensPerSecond: r.tokensPerSecond, trainableParameters: r.trainableParameters, totalParameters: r.totalParameters,
@@ -105,9 +107,9 @@ async function phase(o: Options): Promise<Record<string, unknown>> {
 
 const mb = (b: number): string => `${Math.round(b / 2 ** 20)} MB`;
 
-function sample(o: Options, model: string): string {
+function sample(o: Options, model: string, adapter?: string): string {
   const cli = fileURLToPath(new URL('../bin/forja.js', import.meta.url));
-  const out = execFileSync(process.execPath, [cli, 'generate', o.prompt, '--model', model, '--temperature', '0.8', '--top-k', '40', '--seed', '1', '--max-new-tokens', String(o.sampleTokens), '--json'], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [cli, 'generate', o.prompt, '--model', model, ...(adapter ? ['--adapter', adapter] : []), '--temperature', '0.8', '--top-k', '40', '--seed', '1', '--max-new-tokens', String(o.sampleTokens), '--json'], { encoding: 'utf8' });
   return (JSON.parse(out.trim().split('\n').at(-1)!) as { generated_text: string }).generated_text;
 }
 
@@ -131,13 +133,14 @@ async function main(): Promise<void> {
   console.log('| run | trainable params | lr | val ppl (Quijote) | tokens/s | peak RSS | wall time |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   console.log(`| base (TinyShakespeare only) | – | – | ${before!.valPerplexity!.toFixed(1)} | – | – | – |`);
-  for (const [name, r] of [['full fine-tuning', full!], ['LoRA r 8, alpha 16 (c_attn)', lora!]] as const) {
+  const loraName = `LoRA r ${o.loraR}, alpha ${2 * o.loraR} (${o.loraTargets ?? 'default targets'}${o.modulesToSave ? `; modules_to_save ${o.modulesToSave}` : ''})`;
+  for (const [name, r] of [['full fine-tuning', full!], [loraName, lora!]] as const) {
     console.log(`| ${name} | ${r.trainableParameters!.toLocaleString('en-US')} of ${r.totalParameters!.toLocaleString('en-US')} | ${r.learningRate} | ${r.valPerplexity!.toFixed(1)} | ${Math.round(r.tokensPerSecond!)} | ${mb(r.peakRssBytes!)} | ${r.seconds!.toFixed(0)} s |`);
   }
   console.log('');
-  for (const [name, dir] of [['base', o.base], ['full', join(o.out, 'full')], ['LoRA (merged)', join(o.out, 'lora-merged')]] as const) {
-    console.log(`${name}: ${JSON.stringify(sample(o, dir))}`);
-  }
+  console.log(`base: ${JSON.stringify(sample(o, o.base))}`);
+  console.log(`full: ${JSON.stringify(sample(o, join(o.out, 'full')))}`);
+  console.log(`LoRA: ${JSON.stringify(sample(o, o.base, join(o.out, 'lora')))}`);
 }
 
 await main();

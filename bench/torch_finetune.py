@@ -139,6 +139,7 @@ def main():
         "mode": a.mode,
         "trainable_parameters": sum(p.numel() for p in trainable),
         "median_step_seconds": seconds,
+        "step_seconds": times,
         "tokens_per_second": a.batch * a.seq / seconds,
         "first_loss": losses[0],
         "last_loss": losses[-1],
