@@ -92,3 +92,5 @@ export { CausalLM, exportOnnx } from './models/index.js';
 export * as lora from './models/lora/index.js';
 export { finetune, type FinetuneOptions, type FinetuneResult, type FinetuneProgress, type FinetuneEvaluation, type TrainingArguments } from './models/finetune/index.js';
 export { pipeline, type TextGenerationPipeline } from './apps/pipeline.js';
+export { loadSentenceEmbedder, loadCrossEncoder, SentenceEmbedder, CrossEncoder, sigmoid, type SentenceEmbedderOptions, type CrossEncoderOptions, type PoolingMode } from './models/index.js';
+export type { FeatureExtractionPipeline, Embeddings } from './apps/feature-extraction.js';

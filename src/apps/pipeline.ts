@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadHfCheckpoint, type LoadCheckpointOptions } from '../io/hf-checkpoint.js';
 import type { DownloadProgress } from '../io/hub.js';
+import type { SentenceEmbedder } from '../models/bert/embedder.js';
 import { CausalLM } from '../models/causal-lm.js';
 import { loadLoraAdapter } from '../models/lora/peft-io.js';
 import { loadCausalLmModel } from '../models/registry.js';
@@ -18,6 +19,7 @@ import { generationConfigFromJson, type GenerationConfig } from '../text/generat
 import type { LanguageModel } from '../text/language-model.js';
 import { Tokenizer, type TextTokenizer } from '../text/tokenizer.js';
 import { downloadBars } from './cli/download-progress.js';
+import { featureExtractionPipeline, type FeatureExtractionOptions, type FeatureExtractionPipeline } from './feature-extraction.js';
 
 export type PipelineTask = 'text-generation';
 
@@ -209,8 +211,17 @@ async function withAdapter(model: string, adapter: string, options: LoadCheckpoi
  * loaded parts; `options` are hub/loading options (revision, cacheDir, offline, ...) and
  * `progress_callback`.
  */
-export async function pipeline(task: PipelineTask, model: string | TextGenerationParts, options: PipelineOptions = {}): Promise<TextGenerationPipeline> {
-  if (task !== 'text-generation') throw new Error(`pipeline: task '${String(task)}' is not supported (supported: 'text-generation')`);
+export async function pipeline(task: 'feature-extraction', model: string | SentenceEmbedder, options?: FeatureExtractionOptions): Promise<FeatureExtractionPipeline>;
+export async function pipeline(task: PipelineTask, model: string | TextGenerationParts, options?: PipelineOptions): Promise<TextGenerationPipeline>;
+export async function pipeline(
+  task: PipelineTask | 'feature-extraction',
+  model: string | TextGenerationParts | SentenceEmbedder,
+  anyOptions: PipelineOptions | FeatureExtractionOptions = {},
+): Promise<TextGenerationPipeline | FeatureExtractionPipeline> {
+  if (task === 'feature-extraction') return featureExtractionPipeline(model as string | SentenceEmbedder, anyOptions as FeatureExtractionOptions);
+  if (task !== 'text-generation') throw new Error(`pipeline: task '${String(task)}' is not supported (supported: 'text-generation', 'feature-extraction')`);
+  const options = anyOptions as PipelineOptions;
+  model = model as string | TextGenerationParts;
   const parts = typeof model === 'string' ? await loadParts(model, options) : model;
   const impl = new TextGeneration(parts.model, parts.tokenizer, parts.generationConfig ?? {});
   const call = (input: unknown, callOptions?: TextGenerationCallOptions) => impl.run(input, callOptions);

@@ -1,7 +1,8 @@
-/** Model architectures. Causal LMs: GPT-2 and the Llama family, loaded from Hugging Face checkpoints. */
+/** Model architectures. Causal LMs: GPT-2 and the Llama family, loaded from Hugging Face checkpoints; BERT embedders and cross-encoders. */
 export * from './transformer/index.js';
 export * from './gpt2/index.js';
 export * from './llama/index.js';
 export * from './registry.js';
 export * from './causal-lm.js';
 export * from './export-onnx.js';
+export * from './bert/index.js';

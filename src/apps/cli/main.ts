@@ -31,6 +31,7 @@ const commands: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./commands/eval.js'),
   () => import('./commands/finetune.js'),
   () => import('./commands/merge.js'),
+  () => import('./commands/embed.js'),
 ];
 
 for (const load of commands) (await load()).register(program);

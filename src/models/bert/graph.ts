@@ -53,8 +53,11 @@ export const embeddingGraph = (model: Bert, head: EmbeddingHead = {}): EmitOptio
 /** input_ids, attention_mask, token_type_ids → logits (B, num_labels). */
 export const classifierGraph = (model: Bert): EmitOptions => bertGraph(model, { kind: 'classifier' });
 
-/** A compiled BERT graph fed with padded batches. */
+/** A compiled BERT graph fed with padded batches; concurrent calls run one after another. */
 export class BertSession {
+  // CompiledGraph reuses one feed record, so runs must not overlap.
+  private queue: Promise<unknown> = Promise.resolve();
+
   private constructor(private readonly graph: CompiledGraph) {}
 
   static async compile(opts: EmitOptions): Promise<BertSession> {
@@ -69,7 +72,9 @@ export class BertSession {
       attention_mask: int64(batch.attentionMask, dims),
       token_type_ids: int64(batch.tokenTypeIds, dims),
     };
-    const out = await this.graph.run(feeds, fetch);
+    const run = this.queue.then(() => this.graph.run(feeds, fetch));
+    this.queue = run.catch(() => undefined);
+    const out = await run;
     return Object.fromEntries(fetch.map((name) => [name, { data: out[name]!.data as Float32Array, dims: [...out[name]!.dims] }]));
   }
 

@@ -72,6 +72,9 @@ describe('SentenceEmbedder on bert-tiny-embed', () => {
       }
     }
     assert.deepEqual(await embedder.embed([]), []);
+    // Calls that overlap share one session and still get their own rows.
+    const [first, rest] = await Promise.all([embedder.embed(golden.sentences.slice(0, 3)), embedder.embed(golden.sentences.slice(3))]);
+    [...first, ...rest].forEach((v, i) => assertClose(v, expected.subarray(i * H, (i + 1) * H), EMBED_TOL, `concurrent, sentence ${i}`));
   });
 
   test('cls and max pooling, and normalisation off, match the same math on the golden hidden states', async () => {
