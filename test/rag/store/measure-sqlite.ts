@@ -1,0 +1,212 @@
+/**
+ * Measures the SQLite store at SciFact's size (not a test; numbers are noisy on a shared machine):
+ *   node --import tsx test/rag/store/measure-sqlite.ts [path/to/scifact]
+ * With a BEIR folder it indexes that corpus and runs its test queries; without one it builds a synthetic
+ * corpus of the same shape (5,183 chunks of ~300 Zipf-distributed terms). Vectors are random, 384-d.
+ * Reports index build time, lexicalStats and BM25 latency, and exact vector search in TypeScript against
+ * sqlite-vec's vec_distance_cosine over the same file.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
+import { SqliteStore } from '../../../src/rag/store/sqlite.js';
+import type { DocumentInput } from '../../../src/rag/store/types.js';
+
+const DIM = 384;
+const BATCH = 256;
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// A stand-in for src/rag/lexical's analyzer (no stemming; Lucene's English stop words): the numbers
+// depend on the shape of the term statistics, not on the exact terms.
+const STOP_WORDS = new Set('a an and are as at be but by for if in into is it no not of on or such that the their then there these they this to was will with'.split(' '));
+function terms(text: string): string[] {
+  return text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((t) => t.length > 0 && !STOP_WORDS.has(t));
+}
+
+function tf(list: string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const t of list) m.set(t, (m.get(t) ?? 0) + 1);
+  return m;
+}
+
+function randomVector(r: () => number): Float32Array {
+  const v = new Float32Array(DIM);
+  let n = 0;
+  for (let i = 0; i < DIM; i++) {
+    v[i] = r() * 2 - 1;
+    n += v[i]! * v[i]!;
+  }
+  for (let i = 0; i < DIM; i++) v[i]! /= Math.sqrt(n);
+  return v;
+}
+
+function corpus(dir: string | undefined): { docs: { id: string; text: string }[]; queries: string[] } {
+  if (dir) {
+    const docs = readFileSync(join(dir, 'corpus.jsonl'), 'utf8').trim().split('\n').map((l) => {
+      const o = JSON.parse(l) as { _id: string; title: string; text: string };
+      return { id: o._id, text: `${o.title}\n${o.text}` };
+    });
+    const testIds = new Set(readFileSync(join(dir, 'qrels', 'test.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t')[0]));
+    const queries = readFileSync(join(dir, 'queries.jsonl'), 'utf8').trim().split('\n')
+      .map((l) => JSON.parse(l) as { _id: string; text: string })
+      .filter((q) => testIds.has(q._id))
+      .map((q) => q.text);
+    return { docs, queries };
+  }
+  const r = rng(7);
+  const vocab = 30_000;
+  // Zipf(1) over the vocabulary by inverse transform on the harmonic CDF.
+  const cdf = new Float64Array(vocab);
+  let h = 0;
+  for (let i = 0; i < vocab; i++) cdf[i] = h += 1 / (i + 1);
+  const draw = () => {
+    const x = r() * h;
+    let lo = 0;
+    let hi = vocab - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return `t${lo}`;
+  };
+  const docs = Array.from({ length: 5183 }, (_, i) => ({
+    id: String(i),
+    text: Array.from({ length: 250 + Math.floor(r() * 100) }, draw).join(' '),
+  }));
+  const queries = Array.from({ length: 300 }, () => Array.from({ length: 8 + Math.floor(r() * 10) }, draw).join(' '));
+  return { docs, queries };
+}
+
+function percentiles(ms: number[]): string {
+  const s = [...ms].sort((a, b) => a - b);
+  const at = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
+  return `p50 ${at(0.5).toFixed(2)} ms, p95 ${at(0.95).toFixed(2)} ms, max ${at(1).toFixed(2)} ms`;
+}
+
+async function time<T>(fn: () => Promise<T> | T): Promise<[T, number]> {
+  const t0 = performance.now();
+  const v = await fn();
+  return [v, performance.now() - t0];
+}
+
+async function main(): Promise<void> {
+  const dir = process.argv[2] ?? (existsSync('../shared/data/scifact/corpus.jsonl') ? '../shared/data/scifact' : undefined);
+  const { docs, queries } = corpus(dir);
+  console.log(`corpus: ${dir ?? 'synthetic'}, ${docs.length} documents, ${queries.length} queries`);
+  const tmp = mkdtempSync(join(tmpdir(), 'forja-measure-'));
+  try {
+    const r = rng(1);
+    const inputs: DocumentInput[] = docs.map((d) => ({
+      id: d.id,
+      path: `corpus/${d.id}`,
+      hash: d.id,
+      chunks: [{ ordinal: 0, text: d.text, start: 0, end: d.text.length, headings: [], terms: tf(terms(d.text)), vector: randomVector(r) }],
+    }));
+    const postings = inputs.reduce((n, d) => n + d.chunks[0]!.terms.size, 0);
+    const tokens = inputs.reduce((n, d) => n + [...d.chunks[0]!.terms.values()].reduce((a, b) => a + b, 0), 0);
+    console.log(`${postings} postings, ${(tokens / docs.length).toFixed(0)} terms per chunk`);
+
+    for (const withVectors of [false, true]) {
+      const file = join(tmp, `store-${withVectors}.db`);
+      const store = await SqliteStore.open(file);
+      await store.bind(withVectors ? { analyzer: 'measure', embedModel: 'random', dimension: DIM } : { analyzer: 'measure' });
+      const batchDocs = withVectors ? inputs : inputs.map((d) => ({ ...d, chunks: d.chunks.map(({ vector: _v, ...c }) => c) }));
+      const [, ms] = await time(async () => {
+        for (let i = 0; i < batchDocs.length; i += BATCH) await store.writeDocuments(batchDocs.slice(i, i + BATCH));
+      });
+      await store.close();
+      console.log(`index build ${withVectors ? 'with' : 'without'} vectors: ${(ms / 1000).toFixed(2)} s (batches of ${BATCH}), file ${(statSync(file).size / 1e6).toFixed(1)} MB`);
+    }
+
+    // FTS5's share of the build, measured alone on the same texts.
+    {
+      const db = new Database(join(tmp, 'fts.db'));
+      db.pragma('journal_mode = WAL');
+      db.exec("CREATE VIRTUAL TABLE f USING fts5(text, content='', contentless_delete=1)");
+      const ins = db.prepare('INSERT INTO f(rowid, text) VALUES (?, ?)');
+      const [, ms] = await time(() => {
+        for (let i = 0; i < docs.length; i += BATCH) {
+          db.transaction(() => docs.slice(i, i + BATCH).forEach((d, j) => ins.run(i + j + 1, d.text)))();
+        }
+      });
+      db.close();
+      console.log(`of which FTS5 (contentless) alone: ${(ms / 1000).toFixed(2)} s`);
+    }
+
+    const file = join(tmp, 'store-true.db');
+    const store = await SqliteStore.open(file);
+    const qterms = queries.map((q) => [...new Set(terms(q))]);
+    const [, cold] = await time(() => store.lexicalStats(qterms[0]!));
+    console.log(`first lexicalStats (loads the catalog): ${cold.toFixed(1)} ms`);
+    for (const [label, filter] of [['unfiltered', undefined], ['pathGlob corpus/1*', { pathGlob: 'corpus/1*' }]] as const) {
+      const lex: number[] = [];
+      const bm25: number[] = [];
+      for (let round = 0; round < 2; round++) {
+        for (const q of qterms) {
+          const t0 = performance.now();
+          const stats = await store.lexicalStats(q, filter);
+          const t1 = performance.now();
+          // Lucene BM25 (k1 0.9, b 0.4) and a top-10, as the retrieval layer does it.
+          const scores = new Map<number, number>();
+          for (const list of stats.postings.values()) {
+            const idf = Math.log(1 + (stats.chunkCount - list.length + 0.5) / (list.length + 0.5));
+            for (const p of list) {
+              const s = (idf * p.tf) / (p.tf + 0.9 * (1 - 0.4 + (0.4 * p.length) / stats.averageLength));
+              scores.set(p.chunkId, (scores.get(p.chunkId) ?? 0) + s);
+            }
+          }
+          [...scores].sort((a, b) => b[1] - a[1]).slice(0, 10);
+          const t2 = performance.now();
+          if (round === 1) {
+            lex.push(t1 - t0);
+            bm25.push(t2 - t0);
+          }
+        }
+      }
+      console.log(`lexicalStats ${label}: ${percentiles(lex)}; with BM25 scoring + top-10: ${percentiles(bm25)}`);
+    }
+
+    const qr = rng(99);
+    const qvecs = Array.from({ length: 300 }, () => randomVector(qr));
+    const [, coldVec] = await time(() => store.vectorSearch(qvecs[0]!, 10));
+    console.log(`first vectorSearch (loads the matrix): ${coldVec.toFixed(1)} ms`);
+    const raw = new Database(file, { readonly: true });
+    sqliteVec.load(raw);
+    const sql = raw.prepare('SELECT id, vec_distance_cosine(embedding, ?) AS d FROM chunks ORDER BY d, id LIMIT ?').raw();
+    for (const k of [10, 100]) {
+      const ts: number[] = [];
+      const vec: number[] = [];
+      let disagree = 0;
+      for (const q of qvecs) {
+        const [hits, a] = await time(() => store.vectorSearch(q, k));
+        const [rows, b] = await time(() => sql.all(Buffer.from(q.buffer), k) as [number, number][]);
+        ts.push(a);
+        vec.push(b);
+        if (hits.map((h) => h.chunkId).join() !== rows.map((x) => x[0]).join()) disagree++;
+      }
+      console.log(`vectorSearch k=${k}: TypeScript exact ${percentiles(ts)}; sqlite-vec vec_distance_cosine ${percentiles(vec)}; rankings differ on ${disagree}/300`);
+    }
+    const filtered: number[] = [];
+    for (const q of qvecs) filtered.push((await time(() => store.vectorSearch(q, 10, { pathGlob: 'corpus/1*' })))[1]);
+    console.log(`vectorSearch k=10 pathGlob corpus/1*: ${percentiles(filtered)}`);
+    raw.close();
+    await store.close();
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();
