@@ -1,122 +1,31 @@
 /**
- * An in-memory Store for retrieval and evaluation tests, with exact statistics and exact cosine search,
- * filtered by the reference matcher. `beirStore` loads a BEIR corpus the way Anserini's flat index does:
- * one chunk per document, its title and text joined.
+ * Retrieval and evaluation test helpers over the shared in-memory Store (test/helpers/memory-store.ts):
+ * a store that records what retrieval asks it, one-chunk documents, and `beirStore`, which loads a BEIR
+ * corpus the way Anserini's flat index does: one chunk per document, its title and text joined.
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { termFrequencies } from '../../src/rag/lexical/analyzer.js';
-import { compileFilter } from '../../src/rag/retrieve/filters.js';
-import type { ChunkFilter, ChunkRecord, DocumentInput, LexicalStats, Posting, Store, StoreInfo, StoreSettings, VectorHit } from '../../src/rag/store/types.js';
+import { ANALYZER, termFrequencies } from '../../src/rag/lexical/analyzer.js';
+import type { ChunkFilter, DocumentInput, LexicalStats } from '../../src/rag/store/types.js';
+import { MemoryStore } from '../helpers/memory-store.js';
 
-interface Row {
-  record: ChunkRecord;
-  terms: ReadonlyMap<string, number>;
-  length: number;
-  vector?: Float32Array;
-}
+export { cosine } from '../helpers/memory-store.js';
 
-export class MemoryStore implements Store {
-  readonly location = 'memory:';
-  private settings: StoreSettings = { analyzer: '' };
-  private docs = new Map<string, { id: string; path: string; hash: string; chunkIds: number[] }>();
-  private rows = new Map<number, Row>();
-  private nextId = 1;
-  /** Every lexicalStats call, for tests that check what retrieval asked. */
+/** A MemoryStore that keeps every lexicalStats call. */
+export class RecordingStore extends MemoryStore {
   readonly lexicalCalls: { terms: readonly string[]; filter?: ChunkFilter }[] = [];
 
-  async info(): Promise<StoreInfo> {
-    return { ...this.settings, location: this.location, documents: this.docs.size, chunks: this.rows.size };
-  }
-
-  async bind(settings: StoreSettings): Promise<void> {
-    this.settings = { ...this.settings, ...settings };
-  }
-
-  async documents(): Promise<{ id: string; path: string; hash: string }[]> {
-    return [...this.docs.values()].map(({ id, path, hash }) => ({ id, path, hash }));
-  }
-
-  async writeDocuments(docs: readonly DocumentInput[]): Promise<void> {
-    for (const doc of docs) {
-      await this.deleteDocuments([doc.id]);
-      const chunkIds: number[] = [];
-      for (const c of doc.chunks) {
-        const id = this.nextId++;
-        chunkIds.push(id);
-        const record: ChunkRecord = { id, docId: doc.id, path: doc.path, title: doc.title, ordinal: c.ordinal, text: c.text, start: c.start, end: c.end, page: c.page, headings: c.headings };
-        let length = 0;
-        for (const n of c.terms.values()) length += n;
-        this.rows.set(id, { record, terms: c.terms, length, vector: c.vector });
-      }
-      this.docs.set(doc.id, { id: doc.id, path: doc.path, hash: doc.hash, chunkIds });
-    }
-  }
-
-  async deleteDocuments(ids: readonly string[]): Promise<void> {
-    for (const id of ids) {
-      for (const c of this.docs.get(id)?.chunkIds ?? []) this.rows.delete(c);
-      this.docs.delete(id);
-    }
-  }
-
-  private filtered(filter?: ChunkFilter): Row[] {
-    const pass = compileFilter(filter);
-    return [...this.rows.values()].filter((r) => pass(r.record));
-  }
-
-  async lexicalStats(terms: readonly string[], filter?: ChunkFilter): Promise<LexicalStats> {
+  override async lexicalStats(terms: readonly string[], filter?: ChunkFilter): Promise<LexicalStats> {
     this.lexicalCalls.push({ terms, filter });
-    const rows = this.filtered(filter);
-    let total = 0;
-    for (const r of rows) total += r.length;
-    const postings = new Map<string, Posting[]>();
-    for (const term of terms) {
-      const list: Posting[] = [];
-      for (const r of rows) {
-        const tf = r.terms.get(term);
-        if (tf) list.push({ chunkId: r.record.id, tf, length: r.length });
-      }
-      if (list.length) postings.set(term, list);
-    }
-    return { chunkCount: rows.length, averageLength: rows.length ? total / rows.length : 0, postings };
+    return super.lexicalStats(terms, filter);
   }
-
-  async vectorSearch(query: Float32Array, k: number, filter?: ChunkFilter): Promise<VectorHit[]> {
-    const hits: VectorHit[] = [];
-    for (const r of this.filtered(filter)) if (r.vector) hits.push({ chunkId: r.record.id, score: cosine(query, r.vector) });
-    return hits.sort((a, b) => b.score - a.score || a.chunkId - b.chunkId).slice(0, k);
-  }
-
-  async chunks(ids: readonly number[]): Promise<ChunkRecord[]> {
-    return ids.flatMap((id) => {
-      const r = this.rows.get(id);
-      return r ? [r.record] : [];
-    });
-  }
-
-  async vectors(ids: readonly number[]): Promise<Map<number, Float32Array>> {
-    const out = new Map<number, Float32Array>();
-    for (const id of ids) {
-      const v = this.rows.get(id)?.vector;
-      if (v) out.set(id, v);
-    }
-    return out;
-  }
-
-  async close(): Promise<void> {}
 }
 
-export function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return na && nb ? dot / Math.sqrt(na * nb) : 0;
+/** A store bound to the analyzer, and to a toy embedding model when `dimension` is given. */
+export async function boundStore(dimension?: number, embedModel = 'toy'): Promise<RecordingStore> {
+  const store = new RecordingStore();
+  await store.bind({ analyzer: ANALYZER, ...(dimension === undefined ? {} : { embedModel, dimension }) });
+  return store;
 }
 
 /** A document of one chunk holding `text` (and optionally a vector), indexed with the analyzer. */
@@ -131,8 +40,8 @@ export function textDocument(id: string, text: string, extra: { path?: string; t
 }
 
 /** A BEIR corpus.jsonl as a store of one chunk per document: `title + "\n" + text`, as Anserini's flat index. */
-export async function beirStore(corpusPath: string): Promise<MemoryStore> {
-  const store = new MemoryStore();
+export async function beirStore(corpusPath: string): Promise<RecordingStore> {
+  const store = await boundStore();
   const docs: DocumentInput[] = [];
   for await (const line of createInterface({ input: createReadStream(corpusPath), crlfDelay: Infinity })) {
     if (!line.trim()) continue;

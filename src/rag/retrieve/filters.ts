@@ -1,7 +1,8 @@
 /**
- * Metadata filters (src/rag/store/types.ts ChunkFilter): their checks and one reference matcher, so
- * that every backend and the in-memory test store agree on what a glob or a page range selects.
+ * Metadata filters (src/rag/store/types.ts ChunkFilter): retrieval's checks, which name the part at
+ * fault, and a reference matcher for in-memory stores, with the globs every backend shares (store/glob.ts).
  */
+import { globToRegExp } from '../store/glob.js';
 import type { ChunkFilter } from '../store/types.js';
 import { RetrievalSettingsError } from './errors.js';
 
@@ -10,33 +11,6 @@ export interface FilterableChunk {
   docId: string;
   path: string;
   page?: number;
-}
-
-/**
- * A glob over `/`-separated paths as a regular expression: `*` is any run within one segment, `?` one
- * character within a segment, `**` any run across segments (`a/**\/b` also matches `a/b`).
- */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; ) {
-    if (glob.startsWith('**/', i)) {
-      re += '(?:.*/)?';
-      i += 3;
-    } else if (glob.startsWith('**', i)) {
-      re += '.*';
-      i += 2;
-    } else if (glob[i] === '*') {
-      re += '[^/]*';
-      i += 1;
-    } else if (glob[i] === '?') {
-      re += '[^/]';
-      i += 1;
-    } else {
-      re += glob[i]!.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-      i += 1;
-    }
-  }
-  return new RegExp(`^${re}$`, 's');
 }
 
 /** Throws a RetrievalSettingsError naming the part of `filter` that cannot select anything sensible. */

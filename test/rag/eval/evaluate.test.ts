@@ -1,6 +1,5 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ANALYZER } from '../../../src/rag/lexical/analyzer.js';
 import { ANSERINI_BM25, LUCENE_BM25 } from '../../../src/rag/lexical/bm25.js';
 import { retrieve } from '../../../src/rag/retrieve.js';
 import { RetrievalSettingsError } from '../../../src/rag/retrieve/errors.js';
@@ -9,7 +8,7 @@ import { evaluate, quantile } from '../../../src/rag/eval/evaluate.js';
 import { evaluateRun } from '../../../src/rag/eval/metrics.js';
 import type { TextEmbedder, TextReranker } from '../../../src/text/embedder.js';
 import { dataPath } from '../../helpers/fixtures.js';
-import { MemoryStore, beirStore, textDocument } from '../memory-store.js';
+import { type RecordingStore, beirStore, boundStore, textDocument } from '../memory-store.js';
 
 const CORPUS: Record<string, string> = {
   q1: 'solar panels on roofs',
@@ -30,9 +29,8 @@ const DATASET: BeirDataset = {
   ]),
 };
 
-async function toyStore(withVectors = false): Promise<MemoryStore> {
-  const store = new MemoryStore();
-  await store.bind({ analyzer: ANALYZER, ...(withVectors ? { embedModel: 'toy', dimension: 2 } : {}) });
+async function toyStore(withVectors = false): Promise<RecordingStore> {
+  const store = await boundStore(withVectors ? 2 : undefined);
   await store.writeDocuments(Object.entries(CORPUS).map(([id, text]) => textDocument(id, text, { path: id, vector: withVectors ? toyVector(text) : undefined })));
   return store;
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ANSERINI_BM25, LUCENE_BM25, bm25Idf, bm25Search, luceneLength, queryTermCounts, scoreBm25 } from '../../../src/rag/lexical/bm25.js';
 import { RetrievalSettingsError } from '../../../src/rag/retrieve/errors.js';
 import type { LexicalStats } from '../../../src/rag/store/types.js';
-import { MemoryStore, textDocument } from '../memory-store.js';
+import { boundStore, textDocument } from '../memory-store.js';
 
 // Three chunks, 9 terms, avgdl 3: 1 = apple×2 banana, 2 = banana cherry, 3 = cherry×3 date.
 const STATS: LexicalStats = {
@@ -94,7 +94,7 @@ describe("Lucene's one-byte lengths", () => {
 
 describe('bm25Search', () => {
   test('analyzes the query as the index was and returns the top k, ties by chunk id', async () => {
-    const store = new MemoryStore();
+    const store = await boundStore();
     await store.writeDocuments([
       textDocument('a', 'Apples and bananas; an apple.'),
       textDocument('b', 'Banana with cherries'),
@@ -112,7 +112,7 @@ describe('bm25Search', () => {
   });
 
   test('a query of stop words only asks the store nothing', async () => {
-    const store = new MemoryStore();
+    const store = await boundStore();
     assert.deepEqual(await bm25Search(store, 'the and of', 5), []);
     assert.equal(store.lexicalCalls.length, 0);
   });
