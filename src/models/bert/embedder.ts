@@ -9,10 +9,12 @@ import { join } from 'node:path';
 import type { LoadCheckpointOptions } from '../../io/hf-checkpoint.js';
 import { CompileCache } from '../../runtime/session.js';
 import type { EmbeddingRole, TextEmbedder } from '../../text/embedder.js';
+import type { Tokenizer } from '../../text/tokenizer.js';
 import { ConfigError } from '../transformer/config.js';
 import { lengthBatches, padBatch, type BatchLimits, type EncodedText, type PaddedBatch } from './encoding.js';
 import { BertSession, embeddingGraph, LAST_HIDDEN_STATE, SENTENCE_EMBEDDING } from './graph.js';
 import { loadBertParts, maxTokensOf, resolveWithoutWeights, type BertParts } from './load.js';
+import type { Bert } from './model.js';
 import { isPoolingMode, POOLING_MODES, type PoolingMode } from './pooling.js';
 import { MODULES_FILE, promptFor, readModules, readSentenceTransformerLayout, SENTENCE_TRANSFORMERS_FILES, SentenceTransformersError } from './sentence-transformers.js';
 
@@ -62,6 +64,15 @@ export class SentenceEmbedder implements TextEmbedder {
     return this.parts.dir;
   }
 
+  /** The encoder and its weights (what fine-tuning trains). */
+  get model(): Bert {
+    return this.parts.model;
+  }
+
+  get tokenizer(): Tokenizer {
+    return this.parts.tokenizer;
+  }
+
   countTokens(text: string): number {
     return this.parts.tokenizer.encode(text, { addSpecialTokens: false }).length;
   }
@@ -100,7 +111,7 @@ export class SentenceEmbedder implements TextEmbedder {
     return { lastHiddenState: out[LAST_HIDDEN_STATE]!.data, sentenceEmbedding: out[SENTENCE_EMBEDDING]!.data };
   }
 
-  /** Pad token and special-token template, to build batches for `forward`. */
+  /** The pad token id, to build batches for `forward` with padBatch. */
   get padId(): number {
     return this.parts.padId;
   }
@@ -121,6 +132,10 @@ export class SentenceEmbedder implements TextEmbedder {
  */
 export async function loadSentenceEmbedder(dirOrId: string, opts: SentenceEmbedderOptions = {}): Promise<SentenceEmbedder> {
   const { prefixes, pooling, normalize, maxTokens, batchSize, maxBatchTokens, onTruncate, ...load } = opts;
+  const limits = { batchSize: batchSize ?? DEFAULT_LIMITS.batchSize, maxBatchTokens: maxBatchTokens ?? DEFAULT_LIMITS.maxBatchTokens };
+  for (const [key, v] of Object.entries(limits)) {
+    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`loadSentenceEmbedder ${dirOrId}: ${key} must be a positive integer, received ${v}`);
+  }
   const hubId = existsSync(dirOrId) ? undefined : dirOrId;
   const root = await resolveWithoutWeights(dirOrId, load, SENTENCE_TRANSFORMERS_FILES);
   const plain = !existsSync(join(root, MODULES_FILE)) && pooling !== undefined;
@@ -134,14 +149,10 @@ export async function loadSentenceEmbedder(dirOrId: string, opts: SentenceEmbedd
   const parts = await loadBertParts(layout?.transformerDir ?? root, hubId, { pooler: false, classifier: false }, load);
   const hidden = parts.model.config.hiddenSize;
   if (layout?.dimension !== undefined && layout.dimension !== hidden) {
-    throw new SentenceTransformersError(join(root, '1_Pooling', 'config.json'), `embedding_dimension ${layout.dimension} differs from the model's hidden_size ${hidden}`);
+    throw new SentenceTransformersError(layout.poolingFile, `embedding_dimension ${layout.dimension} differs from the model's hidden_size ${hidden}`);
   }
   const prompts = layout?.prompts ?? {};
   const defaultPrompt = layout?.defaultPromptName !== undefined ? (prompts[layout.defaultPromptName] ?? '') : '';
-  const limits = { batchSize: batchSize ?? DEFAULT_LIMITS.batchSize, maxBatchTokens: maxBatchTokens ?? DEFAULT_LIMITS.maxBatchTokens };
-  for (const [key, v] of Object.entries(limits)) {
-    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`loadSentenceEmbedder ${dirOrId}: ${key} must be a positive integer, received ${v}`);
-  }
   return new SentenceEmbedder(
     dirOrId,
     parts,

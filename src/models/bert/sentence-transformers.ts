@@ -34,8 +34,9 @@ export interface SentenceTransformerLayout {
   pooling: PoolingMode;
   /** The pipeline ends in a Normalize module. */
   normalize: boolean;
-  /** Pooling's embedding_dimension, when given. */
+  /** Pooling's embedding_dimension, when given, and the file that gives it. */
   dimension: number | undefined;
+  poolingFile: string;
   maxSeqLength: number | undefined;
   /** config_sentence_transformers.json prompts, by name. */
   prompts: Readonly<Record<string, string>>;
@@ -87,6 +88,7 @@ export async function readSentenceTransformerLayout(root: string): Promise<Sente
     pooling: poolingModeOf(poolingConfig, poolingFile),
     normalize: modules.length === 3,
     dimension: typeof dimension === 'number' ? dimension : undefined,
+    poolingFile,
     maxSeqLength: positiveIntOrUndefined(stConfig.max_seq_length, stFile, 'max_seq_length'),
     prompts: promptsOf(promptsConfig, promptsFile),
     defaultPromptName: typeof promptsConfig.default_prompt_name === 'string' ? promptsConfig.default_prompt_name : undefined,

@@ -7,7 +7,11 @@
  * ~1/‖pooled‖ (measured 2.8e-7), so they get 2e-6.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadF32 } from '../../../src/io/safetensors.js';
 import { loadSentenceEmbedder, type SentenceEmbedder } from '../../../src/models/bert/embedder.js';
@@ -188,6 +192,63 @@ describe('loadSentenceEmbedder options', () => {
       await assert.rejects(loadSentenceEmbedder(copy.dir), /1_Pooling\/config\.json: embedding_dimension 64 differs from the model's hidden_size 32/);
     } finally {
       copy.cleanup();
+    }
+  });
+});
+
+describe('from the hub', () => {
+  /** A static file server for fixtures at /forja-test/<fixture>/resolve/main/<path>, counting requests. */
+  async function hub(fn: (endpoint: string, requests: string[]) => Promise<void>): Promise<void> {
+    const requests: string[] = [];
+    const server = http.createServer((req, res) => {
+      const match = /^\/forja-test\/([\w-]+)\/resolve\/main\/([\w./-]+)$/.exec(req.url ?? '');
+      requests.push(req.url ?? '');
+      const path = match && !match[2]!.includes('..') ? fixturePath(match[1]!, match[2]!) : undefined;
+      if (!path || !existsSync(path) || statSync(path).isDirectory()) return void res.writeHead(404).end();
+      const body = readFileSync(path);
+      res.writeHead(200, { 'content-length': body.length }).end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  }
+
+  test('fetches modules.json and the module configs it names, then the weights', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'forja-bert-hub-'));
+    try {
+      await hub(async (endpoint, requests) => {
+        const e = await loadSentenceEmbedder('forja-test/bert-tiny-embed', { endpoint, cacheDir, offline: false });
+        try {
+          assert.deepEqual([e.pooling, e.normalize], ['mean', true]);
+          assert.ok(requests.some((r) => r.endsWith('/1_Pooling/config.json')) && requests.some((r) => r.endsWith('/modules.json')));
+          const expected = (await loadF32(fixturePath('bert-tiny-embed', 'golden.safetensors'))).get('sentence_embeddings')!.data;
+          const vectors = await e.embed(golden.sentences);
+          vectors.forEach((v, i) => assertClose(v, expected.subarray(i * H, (i + 1) * H), EMBED_TOL, `sentence ${i}`));
+        } finally {
+          await e.release();
+        }
+        // The cache now answers offline.
+        const cached = await loadSentenceEmbedder('forja-test/bert-tiny-embed', { cacheDir, offline: true });
+        await cached.release();
+      });
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a hub model that is not BERT is refused before its weights are downloaded', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'forja-bert-hub-'));
+    try {
+      await hub(async (endpoint, requests) => {
+        await assert.rejects(loadSentenceEmbedder('forja-test/gpt2-tiny', { endpoint, cacheDir, offline: false, pooling: 'mean' }), /architecture "GPT2LMHeadModel" \(model_type "gpt2"\) is not BERT/);
+        assert.ok(requests.some((r) => r.endsWith('/config.json')));
+        assert.ok(!requests.some((r) => r.endsWith('/model.safetensors')), requests.join(', '));
+      });
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
     }
   });
 });
