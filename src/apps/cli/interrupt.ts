@@ -5,11 +5,13 @@
  */
 import { EXIT } from './errors.js';
 
-export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+const SAVING = 'stopping after this step and saving a checkpoint (Ctrl-C again to quit without saving)';
+
+export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>, stopping = SAVING): Promise<T> {
   const stop = new AbortController();
   const onSigint = (): void => {
     if (stop.signal.aborted) process.exit(EXIT.interrupted);
-    process.stderr.write('\nforja: stopping after this step and saving a checkpoint (Ctrl-C again to quit without saving)\n');
+    process.stderr.write(`\nforja: ${stopping}\n`);
     stop.abort();
   };
   process.on('SIGINT', onSigint);

@@ -32,6 +32,7 @@ const commands: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./commands/finetune.js'),
   () => import('./commands/merge.js'),
   () => import('./commands/embed.js'),
+  () => import('./commands/rag.js'),
 ];
 
 for (const load of commands) (await load()).register(program);
