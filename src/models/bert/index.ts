@@ -7,3 +7,4 @@ export * from './graph.js';
 export * from './sentence-transformers.js';
 export * from './embedder.js';
 export * from './cross-encoder.js';
+export * from './contrastive/index.js';
