@@ -1,0 +1,193 @@
+/**
+ * Sentence-embedding throughput of a MiniLM-shaped BERT (6 layers, 384 wide, 12 heads,
+ * intermediate 1536, random seeded weights, mean pooling + Normalize, max 256 tokens):
+ * Forja's SentenceEmbedder against transformers.js's feature-extraction pipeline running
+ * Forja's ONNX graph of the same encoder (input_ids, attention_mask, token_type_ids →
+ * last_hidden_state), both on onnxruntime-node with the same intra-op threads, on SciFact
+ * queries and passages (../shared/data/scifact, read in place). Both use bert-tiny-embed's
+ * WordPiece tokenizer, so token counts are equal (and higher than a 30k vocabulary gives).
+ *
+ *   npm run bench:embed -- [--threads N] [--reps N] [--queries N] [--passages N] [--batch N]
+ *
+ * transformers.js pads each call to its longest input; a user calls it on chunks in input
+ * order, which is the main row. The "sorted" row hands it Forja's length-sorted chunks, so the
+ * difference between the two rows is what batching by length buys and the rest is the runtime.
+ * On inputs longer than the limit the vectors differ (~1e-3): transformers.js 4.3's truncation
+ * drops the final [SEP], which Python's tokenizers (and Forja) keep.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Rng } from '../src/core/rng.js';
+import { writeFileAtomic, writeJsonAtomic } from '../src/io/atomic.js';
+import { writeSafetensorsCheckpoint } from '../src/io/safetensors.js';
+import { bertConfigJson, parseBertConfig } from '../src/models/bert/config.js';
+import { loadSentenceEmbedder, type SentenceEmbedder } from '../src/models/bert/embedder.js';
+import { lengthBatches } from '../src/models/bert/encoding.js';
+import { embeddingGraph } from '../src/models/bert/graph.js';
+import { Bert, bertInitialWeights } from '../src/models/bert/model.js';
+import { emitModel } from '../src/onnx/emit.js';
+import { setThreads } from '../src/runtime/session.js';
+
+interface Options {
+  threads: number;
+  reps: number;
+  queries: number;
+  passages: number;
+  batch: number;
+}
+
+function parseArgs(argv: string[]): Options {
+  const opts: Options = { threads: Math.min(2, availableParallelism()), reps: 3, queries: 300, passages: 128, batch: 32 };
+  const flags: Record<string, keyof Options> = { '--threads': 'threads', '--reps': 'reps', '--queries': 'queries', '--passages': 'passages', '--batch': 'batch' };
+  for (let i = 0; i < argv.length; i++) {
+    const key = flags[argv[i]!];
+    const n = Number(argv[i + 1]);
+    if (!key) throw new Error(`unknown flag '${argv[i]}' (flags: ${Object.keys(flags).join(', ')})`);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${argv[i]} must be a positive integer, got '${argv[i + 1]}'`);
+    opts[key] = n;
+    i++;
+  }
+  return opts;
+}
+
+const SHARED = fileURLToPath(new URL('../../shared/', import.meta.url));
+const MAX_TOKENS = 256;
+const SHAPE = { layers: 6, hidden: 384, heads: 12, intermediate: 1536, vocabSize: 30522, maxPositions: 512 };
+
+/** A sentence-transformers directory with the random MiniLM-shaped model, plus onnx/model.onnx for transformers.js. */
+async function writeModel(dir: string): Promise<number> {
+  const config = bertConfigJson(SHAPE);
+  const heads = { pooler: false, classifier: false };
+  const weights = bertInitialWeights(parseBertConfig(config), heads, new Rng(1234));
+  await writeSafetensorsCheckpoint(dir, weights);
+  await writeJsonAtomic(join(dir, 'config.json'), { ...config, 'transformers.js_config': { dtype: 'fp32' } });
+  const tokenizer = join(SHARED, 'fixtures', 'bert-tiny-embed');
+  copyFileSync(join(tokenizer, 'tokenizer.json'), join(dir, 'tokenizer.json'));
+  const tokenizerConfig = JSON.parse(readFileSync(join(tokenizer, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+  await writeJsonAtomic(join(dir, 'tokenizer_config.json'), { ...tokenizerConfig, model_max_length: MAX_TOKENS });
+  await writeJsonAtomic(join(dir, 'modules.json'), [
+    { idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' },
+    { idx: 1, name: '1', path: '1_Pooling', type: 'sentence_transformers.models.Pooling' },
+    { idx: 2, name: '2', path: '2_Normalize', type: 'sentence_transformers.models.Normalize' },
+  ]);
+  mkdirSync(join(dir, '2_Normalize'), { recursive: true });
+  await writeJsonAtomic(join(dir, '1_Pooling', 'config.json'), { word_embedding_dimension: SHAPE.hidden, pooling_mode_mean_tokens: true });
+  await writeJsonAtomic(join(dir, 'sentence_bert_config.json'), { max_seq_length: MAX_TOKENS, do_lower_case: false });
+  const model = Bert.fromCheckpoint(config, weights, heads);
+  await writeFileAtomic(join(dir, 'onnx', 'model.onnx'), emitModel(embeddingGraph(model)).bytes);
+  return [...weights.values()].reduce((n, t) => n + t.data.length, 0);
+}
+
+function readJsonl(path: string, n: number, text: (row: Record<string, string>) => string): string[] {
+  const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean).slice(0, n);
+  return lines.map((l) => text(JSON.parse(l) as Record<string, string>));
+}
+
+type Embed = (texts: string[]) => Promise<Float32Array[]>;
+
+interface Runner {
+  name: string;
+  embed: Embed;
+  release(): Promise<void>;
+}
+
+function forjaRunner(embedder: SentenceEmbedder): Runner {
+  return { name: 'Forja', embed: (texts) => embedder.embed(texts), release: () => embedder.release() };
+}
+
+async function transformersJsRunner(dir: string, threads: number, order: (texts: string[]) => number[][], name: string): Promise<Runner> {
+  const { pipeline, env } = await import('@huggingface/transformers');
+  env.allowRemoteModels = false;
+  const extractor = await pipeline('feature-extraction', dir, {
+    dtype: 'fp32',
+    local_files_only: true,
+    session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
+  });
+  const embed: Embed = async (texts) => {
+    const out = new Array<Float32Array>(texts.length);
+    for (const rows of order(texts)) {
+      const result = await extractor(rows.map((i) => texts[i]!), { pooling: 'mean', normalize: true });
+      const data = result.data as Float32Array;
+      const d = data.length / rows.length;
+      rows.forEach((i, r) => (out[i] = data.slice(r * d, (r + 1) * d)));
+    }
+    return out;
+  };
+  return { name, embed, release: () => extractor.dispose() };
+}
+
+/** Chunks of `batch` in input order, as a user would call a pipeline. */
+const inOrder = (batch: number) => (texts: string[]) => Array.from({ length: Math.ceil(texts.length / batch) }, (_, b) => Array.from({ length: Math.min(batch, texts.length - b * batch) }, (_, i) => b * batch + i));
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function maxAbsDiff(a: Float32Array[], b: Float32Array[]): number {
+  let m = 0;
+  a.forEach((v, i) => v.forEach((x, j) => (m = Math.max(m, Math.abs(x - b[i]![j]!)))));
+  return m;
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const dir = mkdtempSync(join(tmpdir(), 'forja-bench-embed-'));
+  try {
+    const params = await writeModel(dir);
+    setThreads(opts.threads);
+    const embedder = await loadSentenceEmbedder(dir, { batchSize: opts.batch });
+    const scifact = join(SHARED, 'data', 'scifact');
+    const workloads = {
+      queries: readJsonl(join(scifact, 'queries.jsonl'), opts.queries, (r) => r.text!),
+      passages: readJsonl(join(scifact, 'corpus.jsonl'), opts.passages, (r) => `${r.title}. ${r.text}`),
+    };
+    const sorted = (texts: string[]) => lengthBatches(texts.map((t) => embedder.tokenize(t).ids.length), { batchSize: opts.batch, maxBatchTokens: Infinity });
+    const runners = [
+      forjaRunner(embedder),
+      await transformersJsRunner(dir, opts.threads, inOrder(opts.batch), 'transformers.js'),
+      await transformersJsRunner(dir, opts.threads, sorted, 'transformers.js, sorted'),
+    ];
+    console.log(`model: MiniLM shape (6 × 384, 12 heads, 1536), ${(params / 1e6).toFixed(1)}M random parameters, mean pooling + Normalize, max ${MAX_TOKENS} tokens`);
+    console.log(`threads: ${opts.threads} intra-op (both runtimes), batch ${opts.batch}, reps ${opts.reps} (median), load average before: ${loadavg()[0]!.toFixed(2)} on ${availableParallelism()} CPUs`);
+    const table: string[][] = [];
+    for (const [name, texts] of Object.entries(workloads)) {
+      const tokens = texts.map((t) => embedder.tokenize(t).ids.length);
+      const total = tokens.reduce((a, b) => a + b, 0);
+      console.log(`${name}: ${texts.length} texts, ${total} tokens (mean ${(total / texts.length).toFixed(1)}, ${tokens.filter((n) => n === MAX_TOKENS).length} cut at ${MAX_TOKENS})`);
+      const results: Float32Array[][] = [];
+      const seconds: number[][] = runners.map(() => []);
+      for (const r of runners) results.push(await r.embed(texts.slice(0, opts.batch))); // warm-up
+      for (let rep = 0; rep < opts.reps; rep++) {
+        // Alternate runtimes so that load from other processes falls on all of them alike.
+        for (const [i, r] of runners.entries()) {
+          // ORT's intra-op threads spin for a while after a run; let the previous runtime's go idle.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          const t0 = performance.now();
+          results[i] = await r.embed(texts);
+          seconds[i]!.push((performance.now() - t0) / 1000);
+        }
+      }
+      const rate = seconds.map((s) => texts.length / median(s));
+      const best = seconds.map((s) => texts.length / Math.min(...s));
+      runners.forEach((r, i) =>
+        table.push([name, r.name, rate[i]!.toFixed(1), `${(rate[i]! / rate[1]!).toFixed(2)}×`, best[i]!.toFixed(1), `${(best[i]! / best[1]!).toFixed(2)}×`, maxAbsDiff(results[i]!, results[0]!).toExponential(1)]),
+      );
+    }
+    const header = ['texts', 'runtime', 'sentences/s (median)', 'vs tjs', 'best run', 'vs tjs', 'max |diff| vs Forja'];
+    const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
+    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ');
+    console.log(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('-|-')}`);
+    for (const r of table) console.log(line(r));
+    console.log(`\nload average after: ${loadavg()[0]!.toFixed(2)}`);
+    for (const r of runners) await r.release();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
