@@ -165,7 +165,7 @@ export async function snapshot(store: Store) {
   const ids = [...keys.keys()].sort((a, b) => a - b);
   return {
     info: await store.info(),
-    documents: await store.documents(),
+    documents: (await store.documents()).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
     stats: normalizeStats(await store.lexicalStats([EVERY, 'w0', 'w1', 'w2', 'w3']), (id) => keys.get(id)!),
     chunks: await store.chunks(ids),
   };
