@@ -139,6 +139,8 @@ export class ContrastiveTask implements TrainingTask {
       excludeFromWeightDecay: (v) => v.shape.length < 2,
       ...(s.maxGradNorm > 0 && { clipNorm: s.maxGradNorm }),
     });
+    // The moments exist from the start, so a checkpoint can be restored before anything compiles.
+    for (const v of this.trainable) this.optimizer.slotsFor(v);
     this.accumulator = new GradientAccumulator<string>({
       name: 'contrastive',
       microBatches: 1,
