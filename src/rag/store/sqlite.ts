@@ -2,7 +2,8 @@
  * The embedded store: one SQLite file (better-sqlite3) in WAL mode, so one writer and many readers
  * share it. Writes take the write lock up front (BEGIN IMMEDIATE) and fail with StoreLockedError after
  * the busy timeout. BM25 statistics come from Forja's own term index (k1 and b are chosen above the
- * store); dense search is exact, over a float32 matrix cached in memory (./sqlite/vector-index.ts).
+ * store); dense search is exact, over a float32 matrix cached in memory (./sqlite/vector-index.ts), or
+ * goes through an HNSW graph once the store holds `annThreshold` chunks (./sqlite/ann-index.ts).
  */
 import Database from 'better-sqlite3';
 import { StoreCorruptError } from '../errors.js';
@@ -23,6 +24,7 @@ import { Catalog, type CatalogDoc } from './sqlite/catalog.js';
 import { type Db, mapError, openDatabase, type SqliteStoreOptions } from './sqlite/connection.js';
 import { type IndexedChunk, POSTING_FIELDS, TermIndex } from './sqlite/term-index.js';
 import { ExactVectorIndex, type VectorIndex } from './sqlite/vector-index.js';
+import { AnnIndexCache, checkAnnOptions } from './sqlite/ann-index.js';
 
 export type { SqliteStoreOptions } from './sqlite/connection.js';
 
@@ -89,21 +91,29 @@ export class SqliteStore implements Store {
   private catalogCache: Catalog | undefined;
   private vectorCache: { generation: number; index: VectorIndex } | undefined;
   private readonly terms: TermIndex;
+  private readonly ann: AnnIndexCache;
+  private readonly annThreshold: number;
 
   private constructor(
     readonly location: string,
     private readonly db: Db,
+    options: SqliteStoreOptions,
   ) {
     this.statements = prepareStatements(db);
     this.terms = new TermIndex(db);
+    this.annThreshold = options.annThreshold ?? 20000;
+    this.ann = new AnnIndexCache(db, location, options.hnsw ?? {});
   }
 
   /** Opens the store at `path`, creating the file (and its folder) when it does not exist. */
   static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
     if (typeof path !== 'string' || path.length === 0) throw new TypeError('SqliteStore.open: the path is empty');
+    const t = options.annThreshold;
+    if (t !== undefined && !(Number.isInteger(t) && t >= 0)) throw new RangeError(`SqliteStore option annThreshold must be a non-negative integer, got ${t}`);
+    checkAnnOptions(options.hnsw ?? {});
     const db = openDatabase(path, path, options);
     try {
-      return new SqliteStore(path, db);
+      return new SqliteStore(path, db, options);
     } catch (e) {
       db.close();
       // The file passed every check, so failing to compile statements against it means a damaged schema.
@@ -228,13 +238,15 @@ export class SqliteStore implements Store {
 
   async vectorSearch(query: Float32Array, k: number, filter?: ChunkFilter): Promise<VectorHit[]> {
     checkFilter(filter);
-    return this.read(() => {
+    const hits = this.read(() => {
       const settings = this.settings();
       checkQueryVector(this.location, query, k, settings);
       const catalog = this.catalog();
       if (k === 0 || catalog.size === 0) return [];
       return this.vectorIndex(catalog, settings!.dimension!).search(query, k, catalog.select(filter));
     });
+    this.ann.persist();
+    return hits;
   }
 
   async chunks(ids: readonly number[]): Promise<ChunkRecord[]> {
@@ -340,6 +352,10 @@ export class SqliteStore implements Store {
 
   /** Call inside a read transaction, with the catalog of the same snapshot. */
   private vectorIndex(catalog: Catalog, dimension: number): VectorIndex {
+    if (catalog.size >= this.annThreshold) {
+      this.vectorCache = undefined;
+      return this.ann.index(catalog, dimension);
+    }
     if (this.vectorCache?.generation === catalog.generation) return this.vectorCache.index;
     const matrix = new Float32Array(catalog.size * dimension);
     const bytes = new Uint8Array(matrix.buffer);

@@ -6,6 +6,7 @@
  * tombstone (still routed through, never returned); `purgeDeleted` unlinks tombstones and repairs the
  * lists that pointed at them, using only the vectors of live nodes.
  */
+import { Heap } from './heap.js';
 
 export interface HnswOptions {
   /** Links per node on the upper levels; level 0 keeps 2·m. Default 16. */
@@ -33,60 +34,6 @@ const LOST = 2;
 function positiveInt(value: number, name: string, min = 1): number {
   if (!(Number.isInteger(value) && value >= min)) throw new RangeError(`HNSW ${name} must be an integer >= ${min}, got ${value}`);
   return value;
-}
-
-/** Binary min-heap of (key, slot). */
-class Heap {
-  keys = new Float64Array(64);
-  vals = new Int32Array(64);
-  size = 0;
-
-  clear(): void {
-    this.size = 0;
-  }
-
-  push(key: number, val: number): void {
-    if (this.size === this.keys.length) {
-      const k = new Float64Array(this.size * 2);
-      k.set(this.keys);
-      this.keys = k;
-      const v = new Int32Array(this.size * 2);
-      v.set(this.vals);
-      this.vals = v;
-    }
-    const { keys, vals } = this;
-    let i = this.size++;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (keys[p]! <= key) break;
-      keys[i] = keys[p]!;
-      vals[i] = vals[p]!;
-      i = p;
-    }
-    keys[i] = key;
-    vals[i] = val;
-  }
-
-  /** Removes the top; read `keys[0]`/`vals[0]` first. */
-  pop(): void {
-    const { keys, vals } = this;
-    const n = --this.size;
-    if (n === 0) return;
-    const key = keys[n]!;
-    const val = vals[n]!;
-    let i = 0;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= n) break;
-      if (c + 1 < n && keys[c + 1]! < keys[c]!) c++;
-      if (keys[c]! >= key) break;
-      keys[i] = keys[c]!;
-      vals[i] = vals[c]!;
-      i = c;
-    }
-    keys[i] = key;
-    vals[i] = val;
-  }
 }
 
 export class Hnsw {

@@ -1,6 +1,6 @@
 /**
- * Vector search behind one seam: `ExactVectorIndex` scores every selected row; an ANN index (HNSW) for
- * stores too big for that will implement the same interface and be chosen where the store builds its index.
+ * Vector search behind one seam: `ExactVectorIndex` scores every selected row; for stores too big for
+ * that, the HNSW graph (./ann-index.ts) implements the same interface, chosen where the store builds its index.
  */
 import type { VectorHit } from '../types.js';
 
@@ -52,7 +52,7 @@ export class ExactVectorIndex implements VectorIndex {
 }
 
 /** A bounded min-heap of the best `k` (score desc, id asc). */
-class TopK {
+export class TopK {
   private readonly scores: number[] = [];
   private readonly ids: number[] = [];
 
