@@ -140,13 +140,17 @@ export class Hnsw {
     const o = slot * d;
     let s0 = 0;
     let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     let j = 0;
-    for (; j + 1 < d; j += 2) {
+    for (; j + 3 < d; j += 4) {
       s0 += q[j]! * v[o + j]!;
       s1 += q[j + 1]! * v[o + j + 1]!;
+      s2 += q[j + 2]! * v[o + j + 2]!;
+      s3 += q[j + 3]! * v[o + j + 3]!;
     }
-    if (j < d) s0 += q[j]! * v[o + j]!;
-    return s0 + s1;
+    for (; j < d; j++) s0 += q[j]! * v[o + j]!;
+    return s0 + s1 + s2 + s3;
   }
 
   idOf(slot: number): number {
@@ -360,7 +364,23 @@ export class Hnsw {
   }
 
   private sim(a: number, b: number): number {
-    return this.score(this.vectors.subarray(a * this.dimension, (a + 1) * this.dimension), b);
+    const v = this.vectors;
+    const d = this.dimension;
+    const oa = a * d;
+    const ob = b * d;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let j = 0;
+    for (; j + 3 < d; j += 4) {
+      s0 += v[oa + j]! * v[ob + j]!;
+      s1 += v[oa + j + 1]! * v[ob + j + 1]!;
+      s2 += v[oa + j + 2]! * v[ob + j + 2]!;
+      s3 += v[oa + j + 3]! * v[ob + j + 3]!;
+    }
+    for (; j < d; j++) s0 += v[oa + j]! * v[ob + j]!;
+    return s0 + s1 + s2 + s3;
   }
 
   private greedy(q: Float32Array, ep: number, best: number, level: number): [number, number] {
