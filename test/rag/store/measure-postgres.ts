@@ -1,0 +1,194 @@
+/**
+ * Measures the PostgreSQL store at SciFact's size over the wire (not a test; numbers are noisy on a shared
+ * machine):
+ *   node --import tsx test/rag/store/measure-postgres.ts [--url URL] [--scifact DIR] [--no-vectors]
+ * Without --url it starts the PGlite socket server (test/helpers/pg-server.ts). With --scifact it indexes
+ * that BEIR corpus with Forja's analyzer and runs its test queries; otherwise a synthetic corpus of the same
+ * shape (5,183 chunks of 250-350 Zipf-distributed terms). Vectors are random, 384-d.
+ * Reports ingest time (BM25 only, then with vectors), the HNSW index build, lexicalStats latency, and
+ * vectorSearch latency exact and through HNSW with its recall@10 against exact.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { termFrequencies } from '../../../src/rag/lexical/analyzer.js';
+import { PostgresStore } from '../../../src/rag/store/postgres.js';
+import type { ChunkFilter, DocumentInput } from '../../../src/rag/store/types.js';
+import { postgresUrl, stopPostgres } from '../../helpers/pg-server.js';
+
+const DIM = 384;
+const BATCH = 256;
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomVector(r: () => number): Float32Array {
+  const v = Float32Array.from({ length: DIM }, () => r() * 2 - 1);
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+
+function scifact(dir: string): { docs: { id: string; text: string }[]; queries: string[] } {
+  const lines = (f: string) => readFileSync(join(dir, f), 'utf8').trim().split('\n');
+  const docs = lines('corpus.jsonl').map((l) => {
+    const o = JSON.parse(l) as { _id: string; title: string; text: string };
+    return { id: o._id, text: `${o.title}\n${o.text}` };
+  });
+  const testIds = new Set(lines('qrels/test.tsv').slice(1).map((l) => l.split('\t')[0]));
+  const queries = lines('queries.jsonl')
+    .map((l) => JSON.parse(l) as { _id: string; text: string })
+    .filter((q) => testIds.has(q._id))
+    .map((q) => q.text);
+  return { docs, queries };
+}
+
+/** Term maps of a synthetic corpus: Zipf(1) over 30,000 terms, as measure-sqlite.ts draws them. */
+function synthetic(): { docs: Map<string, number>[]; queries: string[][] } {
+  const r = rng(7);
+  const vocab = 30_000;
+  const cdf = new Float64Array(vocab);
+  let h = 0;
+  for (let i = 0; i < vocab; i++) cdf[i] = h += 1 / (i + 1);
+  const draw = () => {
+    const x = r() * h;
+    let lo = 0;
+    let hi = vocab - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return `t${lo}`;
+  };
+  const docs = Array.from({ length: 5183 }, () => {
+    const m = new Map<string, number>();
+    for (let i = 250 + Math.floor(r() * 100); i > 0; i--) {
+      const t = draw();
+      m.set(t, (m.get(t) ?? 0) + 1);
+    }
+    return m;
+  });
+  const queries = Array.from({ length: 300 }, () => [...new Set(Array.from({ length: 8 + Math.floor(r() * 10) }, draw))]);
+  return { docs, queries };
+}
+
+function percentiles(ms: number[]): string {
+  const s = [...ms].sort((a, b) => a - b);
+  const at = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
+  return `p50 ${at(0.5).toFixed(2)} ms, p95 ${at(0.95).toFixed(2)} ms, max ${at(1).toFixed(2)} ms`;
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { url: { type: 'string' }, scifact: { type: 'string' }, 'no-vectors': { type: 'boolean' } } });
+  const base = values.url ?? (await postgresUrl());
+  const withVectors = !values['no-vectors'];
+  let inputs: DocumentInput[];
+  let queryTerms: string[][];
+  if (values.scifact) {
+    const { docs, queries } = scifact(values.scifact);
+    inputs = docs.map((d) => ({
+      id: d.id, path: `corpus/${d.id}`, hash: d.id,
+      chunks: [{ ordinal: 0, text: d.text, start: 0, end: d.text.length, headings: [], terms: termFrequencies(d.text) }],
+    }));
+    queryTerms = queries.map((q) => [...termFrequencies(q).keys()]);
+  } else {
+    const { docs, queries } = synthetic();
+    inputs = docs.map((terms, i) => ({
+      id: String(i), path: `corpus/${i}`, hash: String(i),
+      chunks: [{ ordinal: 0, text: [...terms.keys()].join(' '), start: 0, end: 1, headings: [], terms }],
+    }));
+    queryTerms = queries;
+  }
+  const postings = inputs.reduce((n, d) => n + d.chunks[0]!.terms.size, 0);
+  console.log(`server ${base.replace(/:[^:@/]*@/, '@')}; corpus ${values.scifact ?? 'synthetic'}: ${inputs.length} chunks, ${postings} postings, ${queryTerms.length} queries`);
+
+  const schemas: string[] = [];
+  const urlFor = (schema: string) => {
+    schemas.push(schema);
+    const u = new URL(base);
+    u.searchParams.set('schema', schema);
+    return u.toString();
+  };
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  try {
+    const bm25Url = urlFor(`measure_bm25_${process.pid}`);
+    const bm25 = await PostgresStore.open(bm25Url);
+    await bm25.bind({ analyzer: 'measure' });
+    const bm25Ms = await timed(async () => {
+      for (let i = 0; i < inputs.length; i += BATCH) await bm25.writeDocuments(inputs.slice(i, i + BATCH));
+    });
+    console.log(`ingest BM25 only: ${(bm25Ms / 1000).toFixed(2)} s (batches of ${BATCH}; ${((inputs.length * 1000) / bm25Ms).toFixed(0)} docs/s, ${((postings * 1000) / bm25Ms / 1000).toFixed(0)}k postings/s)`);
+
+    const filter: ChunkFilter = { pathGlob: 'corpus/1*' };
+    for (const [label, f] of [['unfiltered', undefined], [`pathGlob ${filter.pathGlob}`, filter]] as const) {
+      for (const q of queryTerms.slice(0, 20)) await bm25.lexicalStats(q, f);
+      const ms: number[] = [];
+      let rows = 0;
+      for (const q of queryTerms) {
+        ms.push(await timed(async () => {
+          const s = await bm25.lexicalStats(q, f);
+          for (const l of s.postings.values()) rows += l.length;
+        }));
+      }
+      console.log(`lexicalStats ${label}: ${percentiles(ms)} (${(rows / queryTerms.length).toFixed(0)} postings per query)`);
+    }
+    await bm25.close();
+
+    if (withVectors) {
+      const r = rng(1);
+      const dense = inputs.map((d) => ({ ...d, chunks: d.chunks.map((c) => ({ ...c, vector: randomVector(r) })) }));
+      const denseUrl = urlFor(`measure_dense_${process.pid}`);
+      const exact = await PostgresStore.open(denseUrl);
+      await exact.bind({ analyzer: 'measure', embedModel: 'random', dimension: DIM });
+      const denseMs = await timed(async () => {
+        for (let i = 0; i < dense.length; i += BATCH) await exact.writeDocuments(dense.slice(i, i + BATCH));
+      });
+      console.log(`ingest with ${DIM}-d vectors (below the exact-search limit: no index): ${(denseMs / 1000).toFixed(2)} s (${((dense.length * 1000) / denseMs).toFixed(0)} docs/s)`);
+      // A handle whose limit the store now exceeds builds the HNSW index on its first write.
+      const ann = await PostgresStore.open(denseUrl, { exactSearchLimit: 0 });
+      const buildMs = await timed(() => ann.writeDocuments(dense.slice(-1)));
+      console.log(`HNSW index build over ${dense.length} chunks (one write): ${(buildMs / 1000).toFixed(2)} s`);
+      const qr = rng(99);
+      const qvecs = Array.from({ length: 300 }, () => randomVector(qr));
+      for (const [label, f] of [['unfiltered', undefined], [`pathGlob ${filter.pathGlob}`, filter]] as const) {
+        for (const q of qvecs.slice(0, 10)) await Promise.all([exact.vectorSearch(q, 10, f), ann.vectorSearch(q, 10, f)]);
+        const te: number[] = [];
+        const ta: number[] = [];
+        let found = 0;
+        for (const q of qvecs) {
+          let want: number[] = [];
+          let got: number[] = [];
+          te.push(await timed(async () => (want = (await exact.vectorSearch(q, 10, f)).map((h) => h.chunkId))));
+          ta.push(await timed(async () => (got = (await ann.vectorSearch(q, 10, f)).map((h) => h.chunkId))));
+          const w = new Set(want);
+          found += got.filter((id) => w.has(id)).length;
+        }
+        console.log(`vectorSearch k=10 ${label}: exact ${percentiles(te)}; HNSW ${percentiles(ta)}, recall@10 ${(found / (10 * qvecs.length)).toFixed(3)}`);
+      }
+      await exact.close();
+      await ann.close();
+    }
+  } finally {
+    for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+    await admin.end();
+    await stopPostgres();
+  }
+}
+
+await main();
