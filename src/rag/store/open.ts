@@ -26,11 +26,9 @@ export async function createStore(location: string, options: StoreOptions = {}):
   return SqliteStore.open(location, options);
 }
 
-// The seam for the PostgreSQL backend: once ./postgres.ts exists, this body becomes
-//   const { PostgresStore } = await import('./postgres.js');
-//   return PostgresStore.open(url, options);
-// (a lazy import, so SQLite users never load `pg`).
+// A lazy import, so SQLite users never load `pg`. busyTimeoutMs means the same there: how long a write
+// waits for another writer.
 async function openPostgres(url: string, options: StoreOptions): Promise<Store> {
-  void options;
-  throw new Error(`${redactUrl(url)}: the PostgreSQL store backend is not available yet`);
+  const { PostgresStore } = await import('./postgres.js');
+  return PostgresStore.open(url, { lockTimeoutMs: options.busyTimeoutMs });
 }
