@@ -15,21 +15,15 @@
  * On inputs longer than the limit the vectors differ (~1e-3): transformers.js 4.3's truncation
  * drops the final [SEP], which Python's tokenizers (and Forja) keep.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Rng } from '../src/core/rng.js';
-import { writeFileAtomic, writeJsonAtomic } from '../src/io/atomic.js';
-import { writeSafetensorsCheckpoint } from '../src/io/safetensors.js';
-import { bertConfigJson, parseBertConfig } from '../src/models/bert/config.js';
 import { loadSentenceEmbedder, type SentenceEmbedder } from '../src/models/bert/embedder.js';
 import { lengthBatches } from '../src/models/bert/encoding.js';
-import { embeddingGraph } from '../src/models/bert/graph.js';
-import { Bert, bertInitialWeights } from '../src/models/bert/model.js';
-import { emitModel } from '../src/onnx/emit.js';
 import { setThreads } from '../src/runtime/session.js';
+import { MINILM_MAX_TOKENS, writeRandomMiniLm } from './random-minilm.js';
 
 interface Options {
   threads: number;
@@ -54,33 +48,6 @@ function parseArgs(argv: string[]): Options {
 }
 
 const SHARED = fileURLToPath(new URL('../../shared/', import.meta.url));
-const MAX_TOKENS = 256;
-const SHAPE = { layers: 6, hidden: 384, heads: 12, intermediate: 1536, vocabSize: 30522, maxPositions: 512 };
-
-/** A sentence-transformers directory with the random MiniLM-shaped model, plus onnx/model.onnx for transformers.js. */
-async function writeModel(dir: string): Promise<number> {
-  const config = bertConfigJson(SHAPE);
-  const heads = { pooler: false, classifier: false };
-  const weights = bertInitialWeights(parseBertConfig(config), heads, new Rng(1234));
-  await writeSafetensorsCheckpoint(dir, weights);
-  await writeJsonAtomic(join(dir, 'config.json'), { ...config, 'transformers.js_config': { dtype: 'fp32' } });
-  const tokenizer = join(SHARED, 'fixtures', 'bert-tiny-embed');
-  copyFileSync(join(tokenizer, 'tokenizer.json'), join(dir, 'tokenizer.json'));
-  const tokenizerConfig = JSON.parse(readFileSync(join(tokenizer, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
-  await writeJsonAtomic(join(dir, 'tokenizer_config.json'), { ...tokenizerConfig, model_max_length: MAX_TOKENS });
-  await writeJsonAtomic(join(dir, 'modules.json'), [
-    { idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' },
-    { idx: 1, name: '1', path: '1_Pooling', type: 'sentence_transformers.models.Pooling' },
-    { idx: 2, name: '2', path: '2_Normalize', type: 'sentence_transformers.models.Normalize' },
-  ]);
-  mkdirSync(join(dir, '2_Normalize'), { recursive: true });
-  await writeJsonAtomic(join(dir, '1_Pooling', 'config.json'), { word_embedding_dimension: SHAPE.hidden, pooling_mode_mean_tokens: true });
-  await writeJsonAtomic(join(dir, 'sentence_bert_config.json'), { max_seq_length: MAX_TOKENS, do_lower_case: false });
-  const model = Bert.fromCheckpoint(config, weights, heads);
-  await writeFileAtomic(join(dir, 'onnx', 'model.onnx'), emitModel(embeddingGraph(model)).bytes);
-  return [...weights.values()].reduce((n, t) => n + t.data.length, 0);
-}
-
 function readJsonl(path: string, n: number, text: (row: Record<string, string>) => string): string[] {
   const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean).slice(0, n);
   return lines.map((l) => text(JSON.parse(l) as Record<string, string>));
@@ -138,7 +105,7 @@ async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const dir = mkdtempSync(join(tmpdir(), 'forja-bench-embed-'));
   try {
-    const params = await writeModel(dir);
+    const params = await writeRandomMiniLm(dir, { onnx: true });
     setThreads(opts.threads);
     const embedder = await loadSentenceEmbedder(dir, { batchSize: opts.batch });
     const scifact = join(SHARED, 'data', 'scifact');
@@ -154,14 +121,14 @@ async function main(): Promise<void> {
       await transformersJsRunner(dir, opts.threads, inOrder(opts.batch), 'transformers.js'),
       await transformersJsRunner(dir, opts.threads, sorted, 'transformers.js, sorted'),
     ];
-    console.log(`model: MiniLM shape (6 × 384, 12 heads, 1536), ${(params / 1e6).toFixed(1)}M random parameters, mean pooling + Normalize, max ${MAX_TOKENS} tokens`);
+    console.log(`model: MiniLM shape (6 × 384, 12 heads, 1536), ${(params / 1e6).toFixed(1)}M random parameters, mean pooling + Normalize, max ${MINILM_MAX_TOKENS} tokens`);
     console.log(`threads: ${opts.threads} intra-op (both runtimes), batch ${opts.batch}, reps ${opts.reps} (median), load average before: ${loadavg()[0]!.toFixed(2)} on ${availableParallelism()} CPUs`);
     const table: string[][] = [];
     for (const [name, texts] of Object.entries(workloads)) {
       const tokens = texts.map((t) => embedder.tokenize(t).ids.length);
       orders.set(texts, sorted(texts));
       const total = tokens.reduce((a, b) => a + b, 0);
-      console.log(`${name}: ${texts.length} texts, ${total} tokens (mean ${(total / texts.length).toFixed(1)}, ${tokens.filter((n) => n === MAX_TOKENS).length} cut at ${MAX_TOKENS})`);
+      console.log(`${name}: ${texts.length} texts, ${total} tokens (mean ${(total / texts.length).toFixed(1)}, ${tokens.filter((n) => n === MINILM_MAX_TOKENS).length} cut at ${MINILM_MAX_TOKENS})`);
       const results: Float32Array[][] = [];
       const seconds: number[][] = runners.map(() => []);
       for (const r of runners) results.push(await r.embed(texts.slice(0, opts.batch))); // warm-up
