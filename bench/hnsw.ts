@@ -6,6 +6,7 @@
  */
 import { Hnsw } from '../src/rag/store/sqlite/hnsw.js';
 import { ExactVectorIndex } from '../src/rag/store/sqlite/vector-index.js';
+import { Rng } from '../src/core/rng.js';
 
 const N = Number(process.argv[2] ?? 50_000);
 const EF_CONSTRUCTION = Number(process.argv[3] ?? 200);
@@ -15,15 +16,10 @@ const CLUSTERS = 1000;
 const QUERIES = 200;
 const K = 10;
 
+/** Uniform [0, 1) numbers from Forja's seeded Rng. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 // Clusters of different spreads around Gaussian centres, queries drawn the same way.

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ChunkFilter, ChunkInput, DocumentInput, LexicalStats, Store, StoreSettings } from '../../src/rag/store/types.js';
+import { Rng } from '../../src/core/rng.js';
 
 export const DIM = 8;
 export const DENSE: StoreSettings = { analyzer: 'conformance-1', embedModel: 'test-embedder', dimension: DIM, chunkSize: 128, overlap: 16 };
@@ -11,15 +12,10 @@ export const LEXICAL: StoreSettings = { analyzer: 'conformance-1' };
 /** Every generated chunk holds this term once, so its postings list every chunk. */
 export const EVERY = 'every';
 
+/** Uniform [0, 1) numbers from Forja's seeded Rng. */
 export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 export function randomVector(r: () => number, dim = DIM): Float32Array {

@@ -15,19 +15,15 @@ import { analyze } from '../../../src/rag/lexical/analyzer.js';
 import { ANSERINI_BM25, bm25Search } from '../../../src/rag/lexical/bm25.js';
 import { SqliteStore } from '../../../src/rag/store/sqlite.js';
 import type { DocumentInput } from '../../../src/rag/store/types.js';
+import { Rng } from '../../../src/core/rng.js';
 
 const DIM = 384;
 const BATCH = 256;
 
+/** Uniform [0, 1) numbers from Forja's seeded Rng. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 // The real analyzer for BEIR text; synthetic text is already terms.

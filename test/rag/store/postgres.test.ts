@@ -9,6 +9,7 @@ import { parseStoreUrl, redactPostgresUrl } from '../../../src/rag/store/postgre
 import type { DocumentInput } from '../../../src/rag/store/types.js';
 import { postgresUrl, stopPostgres } from '../../helpers/pg-server.js';
 import { storeConformance } from '../../helpers/store-conformance.js';
+import { Rng } from '../../../src/core/rng.js';
 
 let baseUrl = '';
 let admin: pg.Client;
@@ -46,15 +47,10 @@ function schemaOf(url: string): string {
   return new URL(url).searchParams.get('schema')!;
 }
 
+/** Uniform [0, 1) numbers from Forja's seeded Rng. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 function doc(id: string, chunks: number, options: { dim?: number; r?: () => number; path?: string } = {}): DocumentInput {

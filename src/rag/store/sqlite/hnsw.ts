@@ -6,6 +6,7 @@
  * tombstone (still routed through, never returned); `purgeDeleted` unlinks tombstones and repairs the
  * lists that pointed at them, using only the vectors of live nodes.
  */
+import { Rng } from '../../../core/rng.js';
 import { Heap } from './heap.js';
 
 export interface HnswOptions {
@@ -42,7 +43,8 @@ export class Hnsw {
   readonly efConstruction: number;
   private readonly mMax0: number;
   private readonly levelMult: number;
-  private rngState: number;
+  /** Draws node levels; its state is saved with the graph so insertion continues the same stream. */
+  private readonly rng: Rng;
   private slots = 0;
   private vectors: Float32Array;
   private ids: Float64Array;
@@ -65,7 +67,7 @@ export class Hnsw {
     this.dimension = positiveInt(dimension, 'dimension');
     this.m = positiveInt(options.m ?? 16, 'm', 2);
     this.efConstruction = positiveInt(options.efConstruction ?? 200, 'efConstruction');
-    this.rngState = (positiveInt(options.seed ?? 1, 'seed', 0) >>> 0) || 1;
+    this.rng = new Rng((positiveInt(options.seed ?? 1, 'seed', 0) >>> 0) || 1);
     this.mMax0 = 2 * this.m;
     this.levelMult = 1 / Math.log(this.m);
     this.vectors = new Float32Array(0);
@@ -234,7 +236,7 @@ export class Hnsw {
     const bytes = HEADER_INTS * 4 + n * 8 + n * 4 + n * (this.mMax0 + 1) * 4 + upperInts * 4;
     const buf = Buffer.alloc(bytes);
     const header = new Int32Array(buf.buffer, buf.byteOffset, HEADER_INTS);
-    header.set([MAGIC, FORMAT, this.dimension, this.m, this.efConstruction, this.rngState | 0, n, this.entry, this.maxLevel, 0]);
+    header.set([MAGIC, FORMAT, this.dimension, this.m, this.efConstruction, this.rng.state | 0, n, this.entry, this.maxLevel, 0]);
     let o = HEADER_INTS * 4;
     buf.set(new Uint8Array(this.ids.buffer, 0, n * 8), o);
     o += n * 8;
@@ -265,7 +267,7 @@ export class Hnsw {
     const [, , dim, m, efC, rng, n, entry, maxLevel] = h as unknown as number[];
     if (!(dim! > 0 && m! >= 2 && efC! > 0 && n! >= 0)) return undefined;
     const g = new Hnsw(dim!, { m: m!, efConstruction: efC! });
-    g.rngState = rng! >>> 0;
+    g.rng.state = rng! >>> 0;
     const stride = g.mMax0 + 1;
     let o = HEADER_INTS * 4;
     if (bytes.byteLength < o + n! * (8 + 4 + stride * 4)) return undefined;
@@ -307,12 +309,7 @@ export class Hnsw {
   }
 
   private randomLevel(): number {
-    // mulberry32
-    this.rngState = (this.rngState + 0x6d2b79f5) >>> 0;
-    let t = this.rngState;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const u = (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297; // in (0, 1)
+    const u = 1 - this.rng.next(); // in (0, 1]: the log stays finite
     return Math.min(Math.floor(-Math.log(u) * this.levelMult), 30);
   }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../../../src/rag/store/sqlite.js';
 import type { DocumentInput, StoreSettings } from '../../../../src/rag/store/types.js';
+import { Rng } from '../../../../src/core/rng.js';
 
 const root = mkdtempSync(join(tmpdir(), 'forja-ann-index-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -16,15 +17,10 @@ const DIM = 32;
 const SETTINGS: StoreSettings = { analyzer: 'ann-test', embedModel: 'clustered', dimension: DIM };
 const CHUNKS_PER_DOC = 5;
 
+/** Uniform [0, 1) numbers from Forja's seeded Rng. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 const r = rng(17);

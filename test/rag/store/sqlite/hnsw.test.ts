@@ -1,16 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Hnsw } from '../../../../src/rag/store/sqlite/hnsw.js';
+import { Rng } from '../../../../src/core/rng.js';
 
+/** Uniform [0, 1) numbers from Forja's seeded Rng. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** `n` vectors around `clusters` random centres (spread 0.35 of a centre's scale), as a row-major matrix. */
