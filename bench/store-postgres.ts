@@ -1,7 +1,7 @@
 /**
  * Measures the PostgreSQL store at SciFact's size over the wire (not a test; numbers are noisy on a shared
  * machine):
- *   node --import tsx test/rag/store/measure-postgres.ts [--url URL] [--scifact DIR] [--no-vectors]
+ *   node --import tsx bench/store-postgres.ts [--url URL] [--scifact DIR] [--no-vectors]
  * Without --url it starts the PGlite socket server (test/helpers/pg-server.ts). With --scifact it indexes
  * that BEIR corpus with Forja's analyzer and runs its test queries; otherwise a synthetic corpus of the same
  * shape (5,183 chunks of 250-350 Zipf-distributed terms). Vectors are random, 384-d.
@@ -12,11 +12,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { termFrequencies } from '../../../src/rag/lexical/analyzer.js';
-import { PostgresStore } from '../../../src/rag/store/postgres.js';
-import type { ChunkFilter, DocumentInput } from '../../../src/rag/store/types.js';
-import { postgresUrl, stopPostgres } from '../../helpers/pg-server.js';
-import { Rng } from '../../../src/core/rng.js';
+import { termFrequencies } from '../src/rag/lexical/analyzer.js';
+import { PostgresStore } from '../src/rag/store/postgres.js';
+import type { ChunkFilter, DocumentInput } from '../src/rag/store/types.js';
+import { postgresUrl, stopPostgres } from '../test/helpers/pg-server.js';
+import { Rng } from '../src/core/rng.js';
 
 const DIM = 384;
 const BATCH = 256;
@@ -47,7 +47,7 @@ function scifact(dir: string): { docs: { id: string; text: string }[]; queries: 
   return { docs, queries };
 }
 
-/** Term maps of a synthetic corpus: Zipf(1) over 30,000 terms, as measure-sqlite.ts draws them. */
+/** Term maps of a synthetic corpus: Zipf(1) over 30,000 terms, as bench/store-sqlite.ts draws them. */
 function synthetic(): { docs: Map<string, number>[]; queries: string[][] } {
   const r = rng(7);
   const vocab = 30_000;

@@ -1,6 +1,6 @@
 /**
  * Measures the SQLite store at SciFact's size (not a test; numbers are noisy on a shared machine):
- *   node --import tsx test/rag/store/measure-sqlite.ts [path/to/scifact]
+ *   node --import tsx bench/store-sqlite.ts [path/to/scifact]
  * With a BEIR folder it indexes that corpus and runs its test queries; without one it builds a synthetic
  * corpus of the same shape (5,183 chunks of ~300 Zipf-distributed terms). Vectors are random, 384-d.
  * Reports index build time, lexicalStats and BM25 latency, and exact vector search in TypeScript against
@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
-import { analyze } from '../../../src/rag/lexical/analyzer.js';
-import { ANSERINI_BM25, bm25Search } from '../../../src/rag/lexical/bm25.js';
-import { SqliteStore } from '../../../src/rag/store/sqlite.js';
-import type { DocumentInput } from '../../../src/rag/store/types.js';
-import { Rng } from '../../../src/core/rng.js';
+import { analyze } from '../src/rag/lexical/analyzer.js';
+import { ANSERINI_BM25, bm25Search } from '../src/rag/lexical/bm25.js';
+import { SqliteStore } from '../src/rag/store/sqlite.js';
+import type { DocumentInput } from '../src/rag/store/types.js';
+import { Rng } from '../src/core/rng.js';
 
 const DIM = 384;
 const BATCH = 256;
