@@ -7,5 +7,6 @@ export { chunkText } from './chunk/splitter.js';
 export { retrieve, RETRIEVAL_MODES, type RetrieveOptions, type RetrievalResult, type RetrievalMode, type RetrievalWarning } from './retrieve.js';
 export { ask, AskError, type AskOptions, type AskResult, type AnswerGenerator, type SourceRef } from './answer/ask.js';
 export { evaluate, loadBeirDataset, evaluateRun, writeTrecRun, readTrecRun, EVAL_MODES, type EvaluateOptions, type EvaluationReport, type EvalMode } from './eval/index.js';
+export { loadBeirPairs, type BeirPairOptions } from './eval/training-pairs.js';
 export { ANALYZER, analyze, termFrequencies } from './lexical/analyzer.js';
 export { ANSERINI_BM25, type Bm25Params } from './lexical/bm25.js';
