@@ -137,22 +137,7 @@ export class Hnsw {
 
   /** Cosine of a normalised query with a slot's vector. */
   score(q: Float32Array, slot: number): number {
-    const v = this.vectors;
-    const d = this.dimension;
-    const o = slot * d;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    let j = 0;
-    for (; j + 3 < d; j += 4) {
-      s0 += q[j]! * v[o + j]!;
-      s1 += q[j + 1]! * v[o + j + 1]!;
-      s2 += q[j + 2]! * v[o + j + 2]!;
-      s3 += q[j + 3]! * v[o + j + 3]!;
-    }
-    for (; j < d; j++) s0 += q[j]! * v[o + j]!;
-    return s0 + s1 + s2 + s3;
+    return dot(q, 0, this.vectors, slot * this.dimension, this.dimension);
   }
 
   idOf(slot: number): number {
@@ -361,23 +346,7 @@ export class Hnsw {
   }
 
   private sim(a: number, b: number): number {
-    const v = this.vectors;
-    const d = this.dimension;
-    const oa = a * d;
-    const ob = b * d;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    let j = 0;
-    for (; j + 3 < d; j += 4) {
-      s0 += v[oa + j]! * v[ob + j]!;
-      s1 += v[oa + j + 1]! * v[ob + j + 1]!;
-      s2 += v[oa + j + 2]! * v[ob + j + 2]!;
-      s3 += v[oa + j + 3]! * v[ob + j + 3]!;
-    }
-    for (; j < d; j++) s0 += v[oa + j]! * v[ob + j]!;
-    return s0 + s1 + s2 + s3;
+    return dot(this.vectors, a * this.dimension, this.vectors, b * this.dimension, this.dimension);
   }
 
   private greedy(q: Float32Array, ep: number, best: number, level: number): [number, number] {
@@ -493,4 +462,21 @@ export class Hnsw {
       this.maxLevel = level;
     }
   }
+}
+
+/** x[xo..xo+d) · y[yo..yo+d), in four running sums (the hot loop of every search and insert). */
+function dot(x: Float32Array, xo: number, y: Float32Array, yo: number, d: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let j = 0;
+  for (; j + 3 < d; j += 4) {
+    s0 += x[xo + j]! * y[yo + j]!;
+    s1 += x[xo + j + 1]! * y[yo + j + 1]!;
+    s2 += x[xo + j + 2]! * y[yo + j + 2]!;
+    s3 += x[xo + j + 3]! * y[yo + j + 3]!;
+  }
+  for (; j < d; j++) s0 += x[xo + j]! * y[yo + j]!;
+  return s0 + s1 + s2 + s3;
 }
