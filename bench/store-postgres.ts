@@ -8,80 +8,16 @@
  * Reports ingest time (BM25 only, then with vectors), the HNSW index build, lexicalStats latency, and
  * vectorSearch latency exact and through HNSW with its recall@10 against exact.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { termFrequencies } from '../src/rag/lexical/analyzer.js';
 import { PostgresStore } from '../src/rag/store/postgres.js';
 import type { ChunkFilter, DocumentInput } from '../src/rag/store/types.js';
 import { postgresUrl, stopPostgres } from '../test/helpers/pg-server.js';
-import { Rng } from '../src/core/rng.js';
+import { percentiles, randomUnitVector, rng, scifactCorpus, zipfCorpus } from './store-corpus.js';
 
 const DIM = 384;
 const BATCH = 256;
-
-/** Uniform [0, 1) numbers from Forja's seeded Rng. */
-function rng(seed: number): () => number {
-  const r = new Rng(seed);
-  return () => r.next();
-}
-
-function randomVector(r: () => number): Float32Array {
-  const v = Float32Array.from({ length: DIM }, () => r() * 2 - 1);
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-}
-
-function scifact(dir: string): { docs: { id: string; text: string }[]; queries: string[] } {
-  const lines = (f: string) => readFileSync(join(dir, f), 'utf8').trim().split('\n');
-  const docs = lines('corpus.jsonl').map((l) => {
-    const o = JSON.parse(l) as { _id: string; title: string; text: string };
-    return { id: o._id, text: `${o.title}\n${o.text}` };
-  });
-  const testIds = new Set(lines('qrels/test.tsv').slice(1).map((l) => l.split('\t')[0]));
-  const queries = lines('queries.jsonl')
-    .map((l) => JSON.parse(l) as { _id: string; text: string })
-    .filter((q) => testIds.has(q._id))
-    .map((q) => q.text);
-  return { docs, queries };
-}
-
-/** Term maps of a synthetic corpus: Zipf(1) over 30,000 terms, as bench/store-sqlite.ts draws them. */
-function synthetic(): { docs: Map<string, number>[]; queries: string[][] } {
-  const r = rng(7);
-  const vocab = 30_000;
-  const cdf = new Float64Array(vocab);
-  let h = 0;
-  for (let i = 0; i < vocab; i++) cdf[i] = h += 1 / (i + 1);
-  const draw = () => {
-    const x = r() * h;
-    let lo = 0;
-    let hi = vocab - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid]! < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return `t${lo}`;
-  };
-  const docs = Array.from({ length: 5183 }, () => {
-    const m = new Map<string, number>();
-    for (let i = 250 + Math.floor(r() * 100); i > 0; i--) {
-      const t = draw();
-      m.set(t, (m.get(t) ?? 0) + 1);
-    }
-    return m;
-  });
-  const queries = Array.from({ length: 300 }, () => [...new Set(Array.from({ length: 8 + Math.floor(r() * 10) }, draw))]);
-  return { docs, queries };
-}
-
-function percentiles(ms: number[]): string {
-  const s = [...ms].sort((a, b) => a - b);
-  const at = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
-  return `p50 ${at(0.5).toFixed(2)} ms, p95 ${at(0.95).toFixed(2)} ms, max ${at(1).toFixed(2)} ms`;
-}
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
@@ -96,19 +32,21 @@ async function main(): Promise<void> {
   let inputs: DocumentInput[];
   let queryTerms: string[][];
   if (values.scifact) {
-    const { docs, queries } = scifact(values.scifact);
+    const { docs, queries } = scifactCorpus(values.scifact);
     inputs = docs.map((d) => ({
       id: d.id, path: `corpus/${d.id}`, hash: d.id,
       chunks: [{ ordinal: 0, text: d.text, start: 0, end: d.text.length, headings: [], terms: termFrequencies(d.text) }],
     }));
     queryTerms = queries.map((q) => [...termFrequencies(q).keys()]);
   } else {
-    const { docs, queries } = synthetic();
-    inputs = docs.map((terms, i) => ({
-      id: String(i), path: `corpus/${i}`, hash: String(i),
-      chunks: [{ ordinal: 0, text: [...terms.keys()].join(' '), start: 0, end: 1, headings: [], terms }],
-    }));
-    queryTerms = queries;
+    // The synthetic terms are the tokens themselves, not analyzed.
+    const { docs, queries } = zipfCorpus();
+    inputs = docs.map((d, i) => {
+      const terms = new Map<string, number>();
+      for (const t of d.text.split(' ')) terms.set(t, (terms.get(t) ?? 0) + 1);
+      return { id: String(i), path: `corpus/${i}`, hash: String(i), chunks: [{ ordinal: 0, text: [...terms.keys()].join(' '), start: 0, end: 1, headings: [], terms }] };
+    });
+    queryTerms = queries.map((q) => [...new Set(q.split(' '))]);
   }
   const postings = inputs.reduce((n, d) => n + d.chunks[0]!.terms.size, 0);
   console.log(`server ${base.replace(/:[^:@/]*@/, '@')}; corpus ${values.scifact ?? 'synthetic'}: ${inputs.length} chunks, ${postings} postings, ${queryTerms.length} queries`);
@@ -148,7 +86,7 @@ async function main(): Promise<void> {
 
     if (withVectors) {
       const r = rng(1);
-      const dense = inputs.map((d) => ({ ...d, chunks: d.chunks.map((c) => ({ ...c, vector: randomVector(r) })) }));
+      const dense = inputs.map((d) => ({ ...d, chunks: d.chunks.map((c) => ({ ...c, vector: randomUnitVector(r, DIM) })) }));
       const denseUrl = urlFor(`measure_dense_${process.pid}`);
       const exact = await PostgresStore.open(denseUrl);
       await exact.bind({ analyzer: 'measure', embedModel: 'random', dimension: DIM });
@@ -161,7 +99,7 @@ async function main(): Promise<void> {
       const buildMs = await timed(() => ann.writeDocuments(dense.slice(-1)));
       console.log(`HNSW index build over ${dense.length} chunks (one write): ${(buildMs / 1000).toFixed(2)} s`);
       const qr = rng(99);
-      const qvecs = Array.from({ length: 300 }, () => randomVector(qr));
+      const qvecs = Array.from({ length: 300 }, () => randomUnitVector(qr, DIM));
       for (const [label, f] of [['unfiltered', undefined], [`pathGlob ${filter.pathGlob}`, filter]] as const) {
         for (const q of qvecs.slice(0, 10)) await Promise.all([exact.vectorSearch(q, 10, f), ann.vectorSearch(q, 10, f)]);
         const te: number[] = [];

@@ -6,7 +6,7 @@
  * Reports index build time, lexicalStats and BM25 latency, and exact vector search in TypeScript against
  * sqlite-vec's vec_distance_cosine over the same file.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -15,16 +15,10 @@ import { analyze } from '../src/rag/lexical/analyzer.js';
 import { ANSERINI_BM25, bm25Search } from '../src/rag/lexical/bm25.js';
 import { SqliteStore } from '../src/rag/store/sqlite.js';
 import type { DocumentInput } from '../src/rag/store/types.js';
-import { Rng } from '../src/core/rng.js';
+import { type Corpus, percentiles, randomUnitVector, rng, scifactCorpus, zipfCorpus } from './store-corpus.js';
 
 const DIM = 384;
 const BATCH = 256;
-
-/** Uniform [0, 1) numbers from Forja's seeded Rng. */
-function rng(seed: number): () => number {
-  const r = new Rng(seed);
-  return () => r.next();
-}
 
 // The real analyzer for BEIR text; synthetic text is already terms.
 function terms(text: string, synthetic: boolean): string[] {
@@ -37,59 +31,8 @@ function tf(list: string[]): Map<string, number> {
   return m;
 }
 
-function randomVector(r: () => number): Float32Array {
-  const v = new Float32Array(DIM);
-  let n = 0;
-  for (let i = 0; i < DIM; i++) {
-    v[i] = r() * 2 - 1;
-    n += v[i]! * v[i]!;
-  }
-  for (let i = 0; i < DIM; i++) v[i]! /= Math.sqrt(n);
-  return v;
-}
-
-function corpus(dir: string | undefined): { docs: { id: string; text: string }[]; queries: string[] } {
-  if (dir) {
-    const docs = readFileSync(join(dir, 'corpus.jsonl'), 'utf8').trim().split('\n').map((l) => {
-      const o = JSON.parse(l) as { _id: string; title: string; text: string };
-      return { id: o._id, text: `${o.title}\n${o.text}` };
-    });
-    const testIds = new Set(readFileSync(join(dir, 'qrels', 'test.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t')[0]));
-    const queries = readFileSync(join(dir, 'queries.jsonl'), 'utf8').trim().split('\n')
-      .map((l) => JSON.parse(l) as { _id: string; text: string })
-      .filter((q) => testIds.has(q._id))
-      .map((q) => q.text);
-    return { docs, queries };
-  }
-  const r = rng(7);
-  const vocab = 30_000;
-  // Zipf(1) over the vocabulary by inverse transform on the harmonic CDF.
-  const cdf = new Float64Array(vocab);
-  let h = 0;
-  for (let i = 0; i < vocab; i++) cdf[i] = h += 1 / (i + 1);
-  const draw = () => {
-    const x = r() * h;
-    let lo = 0;
-    let hi = vocab - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid]! < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return `t${lo}`;
-  };
-  const docs = Array.from({ length: 5183 }, (_, i) => ({
-    id: String(i),
-    text: Array.from({ length: 250 + Math.floor(r() * 100) }, draw).join(' '),
-  }));
-  const queries = Array.from({ length: 300 }, () => Array.from({ length: 8 + Math.floor(r() * 10) }, draw).join(' '));
-  return { docs, queries };
-}
-
-function percentiles(ms: number[]): string {
-  const s = [...ms].sort((a, b) => a - b);
-  const at = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
-  return `p50 ${at(0.5).toFixed(2)} ms, p95 ${at(0.95).toFixed(2)} ms, max ${at(1).toFixed(2)} ms`;
+function corpus(dir: string | undefined): Corpus {
+  return dir ? scifactCorpus(dir) : zipfCorpus();
 }
 
 async function time<T>(fn: () => Promise<T> | T): Promise<[T, number]> {
@@ -137,7 +80,7 @@ async function main(): Promise<void> {
       id: d.id,
       path: `corpus/${d.id}`,
       hash: d.id,
-      chunks: [{ ordinal: 0, text: d.text, start: 0, end: d.text.length, headings: [], terms: tf(terms(d.text, !dir)), vector: randomVector(r) }],
+      chunks: [{ ordinal: 0, text: d.text, start: 0, end: d.text.length, headings: [], terms: tf(terms(d.text, !dir)), vector: randomUnitVector(r, DIM) }],
     }));
     const postings = inputs.reduce((n, d) => n + d.chunks[0]!.terms.size, 0);
     const tokens = inputs.reduce((n, d) => n + [...d.chunks[0]!.terms.values()].reduce((a, b) => a + b, 0), 0);
@@ -184,7 +127,7 @@ async function main(): Promise<void> {
     }
 
     const qr = rng(99);
-    const qvecs = Array.from({ length: 300 }, () => randomVector(qr));
+    const qvecs = Array.from({ length: 300 }, () => randomUnitVector(qr, DIM));
     const [, coldVec] = await time(() => store.vectorSearch(qvecs[0]!, 10));
     console.log(`first vectorSearch (loads the matrix): ${coldVec.toFixed(1)} ms`);
     const raw = new Database(file, { readonly: true });
