@@ -8,6 +8,7 @@
  */
 import { StoreMismatchError } from '../../src/rag/errors.js';
 import { compileFilter } from '../../src/rag/retrieve/filters.js';
+import { cosineSimilarity } from '../../src/rag/retrieve/mmr.js';
 import type { ChunkFilter, ChunkRecord, DocumentInput, LexicalStats, Posting, Store, StoreInfo, StoreSettings, VectorHit } from '../../src/rag/store/types.js';
 
 interface Row {
@@ -166,7 +167,7 @@ export class MemoryStore implements Store {
     if (dimension === undefined) throw new Error(`${this.location} holds no vectors: it has no embedding model bound`);
     if (query.length !== dimension) throw new StoreMismatchError(this.location, 'dimension', dimension, query.length);
     const hits: VectorHit[] = [];
-    for (const r of this.filtered(filter)) if (r.vector) hits.push({ chunkId: r.record.id, score: cosine(query, r.vector) });
+    for (const r of this.filtered(filter)) if (r.vector) hits.push({ chunkId: r.record.id, score: cosineSimilarity(query, r.vector) });
     return hits.sort((a, b) => b.score - a.score || a.chunkId - b.chunkId).slice(0, k);
   }
 
@@ -199,14 +200,3 @@ function remove(s: State, id: string): void {
   s.docs.delete(id);
 }
 
-export function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return na && nb ? dot / Math.sqrt(na * nb) : 0;
-}

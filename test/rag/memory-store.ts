@@ -9,7 +9,7 @@ import { ANALYZER, termFrequencies } from '../../src/rag/lexical/analyzer.js';
 import type { ChunkFilter, DocumentInput, LexicalStats } from '../../src/rag/store/types.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 
-export { cosine } from '../helpers/memory-store.js';
+export { cosine } from '../helpers/store-reference.js';
 
 /** A MemoryStore that keeps every lexicalStats call. */
 export class RecordingStore extends MemoryStore {
