@@ -6,7 +6,6 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { TextItem } from 'pdfjs-dist/types/src/display/api.js';
 import { SourceSkipError, type PageSpan } from './types.js';
 
@@ -75,6 +74,8 @@ function unreadable(path: string, err: unknown): SourceSkipError {
 
 /** The text of a PDF, page by page. An encrypted or broken PDF throws a SourceSkipError. */
 export async function pdfText(bytes: Uint8Array, path: string): Promise<PdfText> {
+  // pdf.js takes ~0.2 s to load: only ingesting a PDF pays it, not every command that imports Forja.
+  const { getDocument } = await import('pdfjs-dist/legacy/build/pdf.mjs');
   const task = getDocument({
     // pdf.js may transfer (detach) the buffer it is given.
     data: new Uint8Array(bytes),
