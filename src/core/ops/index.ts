@@ -8,3 +8,4 @@ export { int64s, scalar, type Operand } from './util.js';
 export * from './sequence.js';
 export * from './nn.js';
 export * from './random.js';
+export * from './image.js';
