@@ -9,3 +9,4 @@ export * from './sequence.js';
 export * from './nn.js';
 export * from './random.js';
 export * from './image.js';
+export * from './quantized.js';

@@ -199,7 +199,7 @@ export class Gpt2 implements CausalLmModel {
     const drop = (x: Tensor, site: DropoutSite) => (inputs.dropout ? inputs.dropout(x, site) : x);
     const act = ACTIVATIONS[c.activation]!;
 
-    const tokens = F.gather(this.param(`${PREFIX}wte.weight`), inputs.inputIds); // (B, T, C)
+    const tokens = inputs.overrides?.embedding(`${PREFIX}wte`)?.(inputs.inputIds) ?? F.gather(this.param(`${PREFIX}wte.weight`), inputs.inputIds); // (B, T, C)
     const positions = F.gather(this.param(`${PREFIX}wpe.weight`), ctx.positionIds); // (B or 1, T, C)
     let x = drop(F.add(positions, tokens), 'embedding');
     const present: KvPair[] = [];
@@ -213,7 +213,7 @@ export class Gpt2 implements CausalLmModel {
       });
     }
     x = this.layerNorm(`${PREFIX}ln_f`, selectPositions(x, inputs.logitsIndex)); // (B, K, C)
-    const head = c.tieWordEmbeddings ? F.transposeLast(this.param(`${PREFIX}wte.weight`)) : this.param('lm_head.weight'); // (C, V)
+    const head = inputs.overrides?.linear('lm_head') ?? (c.tieWordEmbeddings ? F.transposeLast(this.param(`${PREFIX}wte.weight`)) : this.param('lm_head.weight')); // (C, V)
     return { logits: linear(x, { weight: head, adapter: inputs.adapters?.('lm_head') }), present }; // (B, K, V)
   }
 
@@ -235,7 +235,7 @@ export class Gpt2 implements CausalLmModel {
   }
 
   private linear(name: string, inputs: CausalLmInputs): Linear {
-    return { weight: this.param(`${name}.weight`), bias: this.param(`${name}.bias`), adapter: inputs.adapters?.(name) };
+    return { weight: inputs.overrides?.linear(name) ?? this.param(`${name}.weight`), bias: this.param(`${name}.bias`), adapter: inputs.adapters?.(name) };
   }
 
   private layerNorm(name: string, x: Tensor): Tensor {

@@ -231,7 +231,8 @@ export class Llama implements CausalLmModel {
     const drop = (x: Tensor, site: DropoutSite) => (inputs.dropout ? inputs.dropout(x, site) : x);
     const act = ACTIVATIONS[c.hiddenAct]!;
 
-    let x = drop(F.gather(this.param('model.embed_tokens.weight'), inputs.inputIds), 'embedding'); // (B, T, C)
+    const tokens = inputs.overrides?.embedding('model.embed_tokens')?.(inputs.inputIds) ?? F.gather(this.param('model.embed_tokens.weight'), inputs.inputIds);
+    let x = drop(tokens, 'embedding'); // (B, T, C)
     const present: KvPair[] = [];
     for (let i = 0; i < c.numLayers; i++) {
       currentGraph().scope(`layers.${i}`, () => {
@@ -245,7 +246,7 @@ export class Llama implements CausalLmModel {
       });
     }
     x = this.rmsNorm('model.norm', selectPositions(x, inputs.logitsIndex)); // (B, K, C)
-    const head = c.tieWordEmbeddings ? F.transposeLast(this.param('model.embed_tokens.weight')) : this.param('lm_head.weight'); // (C, V)
+    const head = inputs.overrides?.linear('lm_head') ?? (c.tieWordEmbeddings ? F.transposeLast(this.param('model.embed_tokens.weight')) : this.param('lm_head.weight')); // (C, V)
     return { logits: linear(x, { weight: head, adapter: inputs.adapters?.('lm_head') }), present }; // (B, K, V)
   }
 
@@ -271,6 +272,6 @@ export class Llama implements CausalLmModel {
   }
 
   private linear(name: string, bias: boolean, inputs: CausalLmInputs): Linear {
-    return { weight: this.param(`${name}.weight`), ...(bias ? { bias: this.param(`${name}.bias`) } : {}), adapter: inputs.adapters?.(name) };
+    return { weight: inputs.overrides?.linear(name) ?? this.param(`${name}.weight`), ...(bias ? { bias: this.param(`${name}.bias`) } : {}), adapter: inputs.adapters?.(name) };
   }
 }

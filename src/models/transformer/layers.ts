@@ -10,15 +10,30 @@ export type LinearAdapter = (x: Tensor, y: Tensor) => Tensor;
 /** The adapter of each linear map, by HF module name (e.g. "transformer.h.0.attn.c_attn"), if it has one. */
 export type LinearAdapters = (module: string) => LinearAdapter | undefined;
 
+/** x ↦ x·W of a linear map computed from other weights than its float Variable (a quantized copy, say). */
+export type LinearProduct = (x: Tensor) => Tensor;
+/** ids ↦ rows of an embedding table computed from other weights than its float Variable. */
+export type EmbeddingLookup = (ids: Tensor) => Tensor;
+
+/**
+ * Linear maps and embeddings a model computes from weights kept outside it
+ * (models/quantize/), by HF module name ("transformer.h.0.attn.c_attn",
+ * "lm_head", "transformer.wte"); undefined: the model's own weight.
+ */
+export interface ModuleOverrides {
+  linear(module: string): LinearProduct | undefined;
+  embedding(module: string): EmbeddingLookup | undefined;
+}
+
 export interface Linear {
-  /** [in, out]. */
-  weight: Tensor;
+  /** [in, out], or the product replacing x·W. */
+  weight: Tensor | LinearProduct;
   bias?: Tensor;
   adapter?: LinearAdapter | undefined;
 }
 
 export function linear(x: Tensor, { weight, bias, adapter }: Linear): Tensor {
-  const xw = F.matmul(x, weight);
+  const xw = typeof weight === 'function' ? weight(x) : F.matmul(x, weight);
   const y = bias ? F.add(xw, bias) : xw;
   return adapter ? adapter(x, y) : y;
 }

@@ -1,7 +1,7 @@
 /** What every causal-LM architecture builds, and what its graphs take and give. */
 import type { Tensor } from '../../core/graph.js';
 import type { Variable } from '../../core/variable.js';
-import type { LinearAdapters } from './layers.js';
+import type { LinearAdapters, ModuleOverrides } from './layers.js';
 
 /** One layer's attention cache, [B, n_kv_heads, positions, head_dim]. */
 export interface KvPair {
@@ -27,6 +27,8 @@ export interface CausalLmInputs {
   dropout?: (x: Tensor, site: DropoutSite) => Tensor;
   /** Adapters (LoRA) of the linear maps, by HF module name; default none. */
   adapters?: LinearAdapters;
+  /** Linear maps and embeddings computed from other weights (quantized ones), by HF module name; default the model's own. */
+  overrides?: ModuleOverrides;
 }
 
 export interface CausalLmOutputs {
