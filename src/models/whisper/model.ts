@@ -1,0 +1,145 @@
+/**
+ * Whisper's forward passes, traced into the current graph. The encoder runs once per 30 s window and
+ * also computes every decoder layer's cross-attention keys and values, so decoding steps only read
+ * them. Pre-LayerNorm blocks; queries scaled by 1/√head_dim; k_proj has no bias.
+ */
+import { currentGraph, type Tensor } from '../../core/graph.js';
+import * as F from '../../core/ops/index.js';
+import type { Rng } from '../../core/rng.js';
+import type { Variable } from '../../core/variable.js';
+import { cachedAttention, splitHeads } from '../transformer/attention.js';
+import type { ConfigJson } from '../transformer/config.js';
+import { keyValueHeads, unmaskedAttention } from '../transformer/cross-attention.js';
+import { ACTIVATIONS, linear, mlp, type Linear } from '../transformer/layers.js';
+import { attentionBias, dimOf } from '../transformer/mask.js';
+import type { KvPair } from '../transformer/types.js';
+import { bindWeights, weightOf, type CheckpointWeights } from '../transformer/weights.js';
+import { ignoredWhisperTensors, parseWhisperConfig, WHISPER_ARCHITECTURE, whisperInitialWeights, whisperTensors, type WhisperConfig } from './config.js';
+
+const LN_EPS = 1e-5;
+
+export interface EncoderOutputs {
+  /** (B, 1500, d) */
+  hidden: Tensor;
+  /** Per decoder layer, (B, heads, 1500, head_dim) each. */
+  cross: KvPair[];
+}
+
+export interface DecoderInputs {
+  /** (B, T) int64 */
+  inputIds: Tensor;
+  /** (B, T) int64 */
+  positionIds: Tensor;
+  /** (B, past + T) int64, 1 for real tokens. */
+  attentionMask: Tensor;
+  /** Per layer, (B, heads, past, head_dim). */
+  past: readonly KvPair[];
+  cross: readonly KvPair[];
+  /** (K) int64 positions whose logits to compute (negative from the end); default all. */
+  logitsIndex?: Tensor;
+}
+
+export interface DecoderOutputs {
+  /** (B, K or T, vocab) */
+  logits: Tensor;
+  present: KvPair[];
+}
+
+export class Whisper {
+  readonly architecture = WHISPER_ARCHITECTURE;
+
+  constructor(
+    readonly config: WhisperConfig,
+    /** By checkpoint name. */
+    readonly weights: ReadonlyMap<string, Variable>,
+  ) {}
+
+  static fromCheckpoint(json: ConfigJson, weights: CheckpointWeights, where?: string): Whisper {
+    const config = parseWhisperConfig(json, where);
+    return new Whisper(config, bindWeights(WHISPER_ARCHITECTURE, whisperTensors(config), weights, ignoredWhisperTensors(config)));
+  }
+
+  /** Random weights (benchmarks, tests). */
+  static init(config: WhisperConfig, rng: Rng): Whisper {
+    return new Whisper(config, bindWeights(WHISPER_ARCHITECTURE, whisperTensors(config), whisperInitialWeights(config, rng)));
+  }
+
+  get headDim(): number {
+    return this.config.dModel / this.config.decoderHeads;
+  }
+
+  /** input_features (B, mels, 2·1500) → encoder states and the decoder's cross K/V. */
+  encode(features: Tensor): EncoderOutputs {
+    const c = this.config;
+    const act = ACTIVATIONS[c.activation]!;
+    const [batch, mels, frames] = features.shape;
+    const conv = (x: Tensor, name: string, inChannels: number, strides: [number, number]) =>
+      act(F.conv2d(x, F.reshape(this.param(`${name}.weight`), [c.dModel, inChannels, 1, 3]), this.param(`${name}.bias`), { strides, pads: [0, 1, 0, 1] }));
+    let x = F.reshape(features, [batch!, mels!, 1, frames!]); // (B, mels, 1, 3000)
+    x = conv(x, 'model.encoder.conv1', c.melBins, [1, 1]);
+    x = conv(x, 'model.encoder.conv2', c.dModel, [1, 2]); // (B, d, 1, 1500)
+    x = F.transpose(F.squeeze(x, [2]), [0, 2, 1]); // (B, 1500, d)
+    x = F.add(x, this.param('model.encoder.embed_positions.weight'));
+    const heads = c.encoderHeads;
+    const hs = c.dModel / heads;
+    for (let i = 0; i < c.encoderLayers; i++) {
+      currentGraph().scope(`encoder.layers.${i}`, () => {
+        const p = `model.encoder.layers.${i}`;
+        const h = this.layerNorm(`${p}.self_attn_layer_norm`, x);
+        const q = splitHeads(linear(h, this.linear(`${p}.self_attn.q_proj`)), heads, hs);
+        const kv = keyValueHeads(linear(h, this.linear(`${p}.self_attn.k_proj`, false)), linear(h, this.linear(`${p}.self_attn.v_proj`)), heads, hs);
+        x = F.add(x, linear(unmaskedAttention(q, kv, { scale: 1 / Math.sqrt(hs) }), this.linear(`${p}.self_attn.out_proj`)));
+        x = F.add(x, mlp(this.layerNorm(`${p}.final_layer_norm`, x), this.linear(`${p}.fc1`), this.linear(`${p}.fc2`), act));
+      });
+    }
+    const hidden = this.layerNorm('model.encoder.layer_norm', x);
+    const cross = Array.from({ length: c.decoderLayers }, (_, i) => {
+      const p = `model.decoder.layers.${i}.encoder_attn`;
+      return keyValueHeads(linear(hidden, this.linear(`${p}.k_proj`, false)), linear(hidden, this.linear(`${p}.v_proj`)), c.decoderHeads, this.headDim);
+    });
+    return { hidden, cross };
+  }
+
+  /** One decoder call over T new tokens, with the self-attention cache and the precomputed cross K/V. */
+  decode(inputs: DecoderInputs): DecoderOutputs {
+    const c = this.config;
+    const act = ACTIVATIONS[c.activation]!;
+    const heads = c.decoderHeads;
+    const hs = this.headDim;
+    const embed = this.param('model.decoder.embed_tokens.weight');
+    const tokens = F.gather(embed, inputs.inputIds); // (B, T, d)
+    let x = F.add(c.scaleEmbedding ? F.mul(tokens, Math.sqrt(c.dModel)) : tokens, F.gather(this.param('model.decoder.embed_positions.weight'), inputs.positionIds));
+    const bias = attentionBias({ queryLength: dimOf(inputs.inputIds, 1), totalLength: dimOf(inputs.attentionMask, 1), attentionMask: inputs.attentionMask });
+    const present: KvPair[] = [];
+    for (let i = 0; i < c.decoderLayers; i++) {
+      currentGraph().scope(`decoder.layers.${i}`, () => {
+        const p = `model.decoder.layers.${i}`;
+        let h = this.layerNorm(`${p}.self_attn_layer_norm`, x);
+        const [q, k, v] = (['q_proj', 'k_proj', 'v_proj'] as const).map((n) => splitHeads(linear(h, this.linear(`${p}.self_attn.${n}`, n !== 'k_proj')), heads, hs)) as [Tensor, Tensor, Tensor];
+        const self = cachedAttention({ heads, kvHeads: heads, headDim: hs }, { q, k, v, past: inputs.past[i]!, bias, scale: 1 / Math.sqrt(hs) });
+        present.push(self.present);
+        x = F.add(x, linear(self.out, this.linear(`${p}.self_attn.out_proj`)));
+        h = this.layerNorm(`${p}.encoder_attn_layer_norm`, x);
+        const cq = splitHeads(linear(h, this.linear(`${p}.encoder_attn.q_proj`)), heads, hs);
+        x = F.add(x, linear(unmaskedAttention(cq, inputs.cross[i]!, { scale: 1 / Math.sqrt(hs) }), this.linear(`${p}.encoder_attn.out_proj`)));
+        x = F.add(x, mlp(this.layerNorm(`${p}.final_layer_norm`, x), this.linear(`${p}.fc1`), this.linear(`${p}.fc2`), act));
+      });
+    }
+    if (inputs.logitsIndex) x = F.gather(x, inputs.logitsIndex, 1);
+    x = this.layerNorm('model.decoder.layer_norm', x);
+    const head = c.tieWordEmbeddings ? F.transposeLast(embed) : this.param('proj_out.weight'); // (d, V)
+    return { logits: F.matmul(x, head), present };
+  }
+
+  private param(name: string): Tensor {
+    return currentGraph().param(weightOf(this.weights, name));
+  }
+
+  private linear(name: string, bias = true): Linear {
+    return bias ? { weight: this.param(`${name}.weight`), bias: this.param(`${name}.bias`) } : { weight: this.param(`${name}.weight`) };
+  }
+
+  private layerNorm(name: string, x: Tensor): Tensor {
+    return F.layerNorm(x, this.param(`${name}.weight`), this.param(`${name}.bias`), { epsilon: LN_EPS });
+  }
+}
