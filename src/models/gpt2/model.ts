@@ -9,6 +9,7 @@ import { elementCount } from '../../core/shape.js';
 import type { Rng } from '../../core/rng.js';
 import type { Variable } from '../../core/variable.js';
 import { cachedAttention, splitHeads } from '../transformer/attention.js';
+import { keyValueHeads, unmaskedAttention } from '../transformer/cross-attention.js';
 import { ConfigReader, type ConfigJson } from '../transformer/config.js';
 import { decoderContext, selectPositions, type DecoderContext } from '../transformer/decoder.js';
 import { ACTIVATIONS, linear, mlp, type Linear } from '../transformer/layers.js';
@@ -30,6 +31,8 @@ export interface Gpt2Config {
   scaleAttnWeights: boolean;
   scaleAttnByInverseLayerIdx: boolean;
   tieWordEmbeddings: boolean;
+  /** Cross-attention after each self-attention (the decoder of an encoder-decoder). */
+  addCrossAttention: boolean;
   /** Std of the normal weight init. */
   initializerRange: number;
 }
@@ -40,7 +43,6 @@ export function parseGpt2Config(json: ConfigJson): Gpt2Config {
   const nHead = c.int('n_head');
   if (nEmbd % nHead !== 0) throw new Error(`${c.where}: n_embd ${nEmbd} is not divisible by n_head ${nHead}`);
   c.require('activation_function', Object.keys(ACTIVATIONS), 'gelu_new');
-  c.require('add_cross_attention', [false], false);
   return {
     vocabSize: c.int('vocab_size'),
     nPositions: c.int('n_positions'),
@@ -53,6 +55,7 @@ export function parseGpt2Config(json: ConfigJson): Gpt2Config {
     scaleAttnWeights: c.bool('scale_attn_weights', true),
     scaleAttnByInverseLayerIdx: c.bool('scale_attn_by_inverse_layer_idx', false),
     tieWordEmbeddings: c.bool('tie_word_embeddings', true),
+    addCrossAttention: c.bool('add_cross_attention', false),
     initializerRange: c.number('initializer_range', 0.02),
   };
 }
@@ -82,6 +85,18 @@ export function gpt2Tensors(c: Gpt2Config): ExpectedTensor[] {
       { name: `${h}mlp.c_proj.weight`, shape: [c.nInner, d] },
       { name: `${h}mlp.c_proj.bias`, shape: [d] },
     );
+    if (c.addCrossAttention) {
+      out.push(
+        { name: `${h}ln_cross_attn.weight`, shape: [d] },
+        { name: `${h}ln_cross_attn.bias`, shape: [d] },
+        { name: `${h}crossattention.q_attn.weight`, shape: [d, d] },
+        { name: `${h}crossattention.q_attn.bias`, shape: [d] },
+        { name: `${h}crossattention.c_attn.weight`, shape: [d, 2 * d] },
+        { name: `${h}crossattention.c_attn.bias`, shape: [2 * d] },
+        { name: `${h}crossattention.c_proj.weight`, shape: [d, d] },
+        { name: `${h}crossattention.c_proj.bias`, shape: [d] },
+      );
+    }
   }
   out.push({ name: `${PREFIX}ln_f.weight`, shape: [d] }, { name: `${PREFIX}ln_f.bias`, shape: [d] });
   // nn.Linear [vocab, n_embd], kept as [n_embd, vocab].
@@ -98,7 +113,7 @@ export function gpt2InitialWeights(c: Gpt2Config, rng: Rng): Map<string, Checkpo
   const out = new Map<string, CheckpointTensor>();
   for (const { name, shape } of gpt2Tensors(c)) {
     const data = new Float32Array(elementCount(shape));
-    if (/ln_(1|2|f)\.weight$/.test(name)) data.fill(1);
+    if (/ln_(1|2|f|cross_attn)\.weight$/.test(name)) data.fill(1);
     else if (!name.endsWith('.bias')) {
       const std = name.endsWith('c_proj.weight') ? c.initializerRange / Math.sqrt(2 * c.nLayer) : c.initializerRange;
       for (let i = 0; i < data.length; i++) data[i] = std * rng.normal();
@@ -198,6 +213,9 @@ export class Gpt2 implements CausalLmModel {
     const ctx = decoderContext(GPT2_ARCHITECTURE, this.dims, inputs);
     const drop = (x: Tensor, site: DropoutSite) => (inputs.dropout ? inputs.dropout(x, site) : x);
     const act = ACTIVATIONS[c.activation]!;
+    const cross = inputs.cross;
+    if (cross && !c.addCrossAttention) throw new Error(`${GPT2_ARCHITECTURE}: cross-attention inputs were given but the config has no add_cross_attention`);
+    if (cross && cross.length !== c.nLayer) throw new Error(`${GPT2_ARCHITECTURE}: expected cross-attention keys and values for each of the ${c.nLayer} layers, received ${cross.length}`);
 
     const tokens = inputs.overrides?.embedding(`${PREFIX}wte`)?.(inputs.inputIds) ?? F.gather(this.param(`${PREFIX}wte.weight`), inputs.inputIds); // (B, T, C)
     const positions = F.gather(this.param(`${PREFIX}wpe.weight`), ctx.positionIds); // (B or 1, T, C)
@@ -209,6 +227,7 @@ export class Gpt2 implements CausalLmModel {
         const a = this.attention(h, this.layerNorm(`${h}ln_1`, x), i, ctx, inputs);
         present.push(a.present);
         x = F.add(x, drop(a.out, 'residual'));
+        if (cross) x = F.add(x, drop(this.crossAttention(h, this.layerNorm(`${h}ln_cross_attn`, x), i, cross[i]!, inputs), 'residual'));
         x = F.add(x, drop(mlp(this.layerNorm(`${h}ln_2`, x), this.linear(`${h}mlp.c_fc`, inputs), this.linear(`${h}mlp.c_proj`, inputs), act), 'residual'));
       });
     }
@@ -230,11 +249,29 @@ export class Gpt2 implements CausalLmModel {
     return { out: linear(out, this.linear(`${h}attn.c_proj`, inputs)), present };
   }
 
+  /** Each layer's cross-attention K/V (B, nh, S, hs) over encoder states (B, S, n_embd), computed once per input. */
+  crossKeyValues(encoderHidden: Tensor): KvPair[] {
+    const { nLayer, nHead, nEmbd } = this.config;
+    return Array.from({ length: nLayer }, (_, i) => {
+      const [k, v] = F.splitEqual(linear(encoderHidden, this.linear(`${PREFIX}h.${i}.crossattention.c_attn`)), 2, -1) as [Tensor, Tensor]; // 2 × (B, S, C)
+      return keyValueHeads(k, v, nHead, nEmbd / nHead);
+    });
+  }
+
+  /** HF GPT2Attention with is_cross_attention: queries from q_attn, no causal mask, the same scaling as self-attention. */
+  private crossAttention(h: string, x: Tensor, layer: number, kv: KvPair, inputs: CausalLmInputs): Tensor {
+    const { nHead, nEmbd, scaleAttnWeights, scaleAttnByInverseLayerIdx } = this.config;
+    const hs = nEmbd / nHead;
+    const q = splitHeads(linear(x, this.linear(`${h}crossattention.q_attn`, inputs)), nHead, hs); // (B, T, nh, hs)
+    const scale = (scaleAttnWeights ? 1 / Math.sqrt(hs) : 1) / (scaleAttnByInverseLayerIdx ? layer + 1 : 1);
+    return linear(unmaskedAttention(q, kv, { scale }), this.linear(`${h}crossattention.c_proj`, inputs));
+  }
+
   private param(name: string): Tensor {
     return currentGraph().param(weightOf(this.weights, name));
   }
 
-  private linear(name: string, inputs: CausalLmInputs): Linear {
+  private linear(name: string, inputs: Pick<CausalLmInputs, 'adapters' | 'overrides'> = {}): Linear {
     return { weight: inputs.overrides?.linear(name) ?? this.param(`${name}.weight`), bias: this.param(`${name}.bias`), adapter: inputs.adapters?.(name) };
   }
 

@@ -29,6 +29,8 @@ export interface CausalLmInputs {
   adapters?: LinearAdapters;
   /** Linear maps and embeddings computed from other weights (quantized ones), by HF module name; default the model's own. */
   overrides?: ModuleOverrides;
+  /** Encoder-decoder models: each layer's cross-attention keys and values over the encoder output, (B, heads, S, hs); default none. */
+  cross?: readonly KvPair[];
 }
 
 export interface CausalLmOutputs {

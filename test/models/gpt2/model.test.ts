@@ -141,7 +141,7 @@ describe('parseGpt2Config', () => {
     assert.deepEqual(c, {
       vocabSize: 50, nPositions: 32, nEmbd: 12, nLayer: 2, nHead: 3, nInner: 48,
       layerNormEpsilon: 1e-5, activation: 'gelu_new', scaleAttnWeights: true, scaleAttnByInverseLayerIdx: false,
-      tieWordEmbeddings: true, initializerRange: 0.02,
+      tieWordEmbeddings: true, addCrossAttention: false, initializerRange: 0.02,
     });
     assert.equal(parseGpt2Config({ ...SIZES, n_inner: 20 }).nInner, 20);
   });
@@ -151,7 +151,7 @@ describe('parseGpt2Config', () => {
     assert.throws(() => parseGpt2Config(noLayers), /^ConfigError: GPT2LMHeadModel config\.json: "n_layer" must be a positive integer, received nothing$/);
     assert.throws(() => parseGpt2Config({ ...SIZES, n_head: 5 }), /GPT2LMHeadModel config\.json: n_embd 12 is not divisible by n_head 5/);
     assert.throws(() => parseGpt2Config({ ...SIZES, activation_function: 'mish' }), /"activation_function" = "mish" is not supported \(supported: "gelu", "gelu_new"/);
-    assert.throws(() => parseGpt2Config({ ...SIZES, add_cross_attention: true }), /"add_cross_attention" = true is not supported \(supported: false\)/);
+    assert.throws(() => parseGpt2Config({ ...SIZES, add_cross_attention: 1 }), /"add_cross_attention" must be true or false, received 1/);
     assert.throws(() => parseGpt2Config({ ...SIZES, scale_attn_weights: 'yes' }), /"scale_attn_weights" must be true or false, received "yes"/);
   });
 
