@@ -1,0 +1,190 @@
+/**
+ * Resampling as Pillow's Image.resize does it on 8-bit RGB (libImaging/Resample.c, Geometry.c), so
+ * that pixel values match transformers' PIL-based image processors: a separable convolution whose
+ * support widens with the downscale factor (antialiasing), coefficients normalised and rounded to
+ * 22-bit fixed point, a horizontal pass rounded to 8 bits, then a vertical pass. NEAREST is Pillow's
+ * affine scale (pixel centres, accumulated in double).
+ */
+import type { RgbImage } from './types.js';
+
+export type Resample = 'nearest' | 'box' | 'bilinear' | 'hamming' | 'bicubic' | 'lanczos';
+
+/** PIL.Image.Resampling values, as preprocessor_config.json stores "resample". */
+export const PIL_RESAMPLE: Readonly<Record<number, Resample>> = { 0: 'nearest', 1: 'lanczos', 2: 'bilinear', 3: 'bicubic', 4: 'box', 5: 'hamming' };
+
+interface Filter {
+  support: number;
+  weight(x: number): number;
+}
+
+const sinc = (x: number): number => (x === 0 ? 1 : Math.sin(x * Math.PI) / (x * Math.PI));
+// Pillow writes these two constants as C floats.
+const HAMMING_A = Math.fround(0.54);
+const HAMMING_B = Math.fround(0.46);
+
+const FILTERS: Readonly<Record<Exclude<Resample, 'nearest'>, Filter>> = {
+  box: { support: 0.5, weight: (x) => (x > -0.5 && x <= 0.5 ? 1 : 0) },
+  bilinear: { support: 1, weight: (x) => (Math.abs(x) < 1 ? 1 - Math.abs(x) : 0) },
+  hamming: {
+    support: 1,
+    weight: (x) => {
+      const a = Math.abs(x);
+      if (a === 0) return 1;
+      if (a >= 1) return 0;
+      return (Math.sin(a * Math.PI) / (a * Math.PI)) * (HAMMING_A + HAMMING_B * Math.cos(a * Math.PI));
+    },
+  },
+  bicubic: {
+    support: 2,
+    weight: (x) => {
+      const a = Math.abs(x);
+      const c = -0.5;
+      if (a < 1) return ((c + 2) * a - (c + 3)) * a * a + 1;
+      if (a < 2) return (((a - 5) * a + 8) * a - 4) * c;
+      return 0;
+    },
+  },
+  lanczos: { support: 3, weight: (x) => (x >= -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0) },
+};
+
+const PRECISION_BITS = 32 - 8 - 2;
+const ONE = 2 ** PRECISION_BITS;
+
+interface Coefficients {
+  /** Taps per output sample. */
+  ksize: number;
+  /** First input index of each output sample. */
+  start: Int32Array;
+  /** Taps actually used by each output sample. */
+  count: Int32Array;
+  /** ksize fixed-point weights per output sample. */
+  weights: Int32Array;
+}
+
+/** Resample.c's precompute_coeffs + normalize_coeffs_8bpc for inSize → outSize. */
+function coefficients(inSize: number, outSize: number, filter: Filter): Coefficients {
+  const scale = inSize / outSize;
+  const filterScale = Math.max(scale, 1);
+  const support = filter.support * filterScale;
+  const ksize = Math.ceil(support) * 2 + 1;
+  const start = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weights = new Int32Array(outSize * ksize);
+  const k = new Float64Array(ksize);
+  for (let xx = 0; xx < outSize; xx++) {
+    const center = (xx + 0.5) * scale;
+    // C's (int) cast truncates toward zero.
+    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
+    const xmax = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
+    let sum = 0;
+    for (let x = 0; x < xmax; x++) {
+      k[x] = filter.weight((x + xmin - center + 0.5) / filterScale);
+      sum += k[x]!;
+    }
+    for (let x = 0; x < ksize; x++) {
+      const w = x < xmax ? (sum !== 0 ? k[x]! / sum : k[x]!) : 0;
+      weights[xx * ksize + x] = w < 0 ? Math.trunc(-0.5 + w * ONE) : Math.trunc(0.5 + w * ONE);
+    }
+    start[xx] = xmin;
+    count[xx] = xmax;
+  }
+  return { ksize, start, count, weights };
+}
+
+/** One 8-bit result from a fixed-point sum (clip8 of Resample.c). */
+const clip8 = (ss: number): number => {
+  const v = Math.floor(ss / ONE);
+  return v < 0 ? 0 : v > 255 ? 255 : v;
+};
+
+/** Resize to width × height with a Pillow filter. */
+export function resize(image: RgbImage, width: number, height: number, resample: Resample): RgbImage {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new RangeError(`resize: the size must be positive integers, received ${width}×${height}`);
+  }
+  if (width === image.width && height === image.height) return { width, height, data: image.data.slice() };
+  if (resample === 'nearest') return nearest(image, width, height);
+  const filter = FILTERS[resample];
+  if (!filter) throw new RangeError(`resize: unknown resample "${String(resample)}" (known: nearest, ${Object.keys(FILTERS).join(', ')})`);
+  let src = image;
+  const vertical = coefficients(image.height, height, filter);
+  if (width !== image.width) {
+    // Only the rows the vertical pass reads.
+    const first = vertical.start[0]!;
+    const last = vertical.start[height - 1]! + vertical.count[height - 1]!;
+    src = horizontalPass(image, first, last, coefficients(image.width, width, filter));
+    for (let i = 0; i < height; i++) vertical.start[i]! -= first;
+  }
+  return height !== image.height ? verticalPass(src, vertical) : src;
+}
+
+function horizontalPass(image: RgbImage, firstRow: number, lastRow: number, c: Coefficients): RgbImage {
+  const out = c.start.length;
+  const rows = lastRow - firstRow;
+  const data = new Uint8Array(out * rows * 3);
+  const { data: inp, width: inW } = image;
+  for (let y = 0; y < rows; y++) {
+    const rowIn = (y + firstRow) * inW * 3;
+    for (let xx = 0; xx < out; xx++) {
+      const k0 = xx * c.ksize;
+      const n = c.count[xx]!;
+      let p = rowIn + c.start[xx]! * 3;
+      let s0 = ONE / 2;
+      let s1 = ONE / 2;
+      let s2 = ONE / 2;
+      for (let x = 0; x < n; x++, p += 3) {
+        const w = c.weights[k0 + x]!;
+        s0 += inp[p]! * w;
+        s1 += inp[p + 1]! * w;
+        s2 += inp[p + 2]! * w;
+      }
+      const o = (y * out + xx) * 3;
+      data[o] = clip8(s0);
+      data[o + 1] = clip8(s1);
+      data[o + 2] = clip8(s2);
+    }
+  }
+  return { width: out, height: rows, data };
+}
+
+function verticalPass(image: RgbImage, c: Coefficients): RgbImage {
+  const out = c.start.length;
+  const { width, data: inp } = image;
+  const stride = width * 3;
+  const data = new Uint8Array(width * out * 3);
+  for (let yy = 0; yy < out; yy++) {
+    const k0 = yy * c.ksize;
+    const n = c.count[yy]!;
+    const base = c.start[yy]! * stride;
+    for (let i = 0; i < stride; i++) {
+      let s = ONE / 2;
+      for (let y = 0, p = base + i; y < n; y++, p += stride) s += inp[p]! * c.weights[k0 + y]!;
+      data[yy * stride + i] = clip8(s);
+    }
+  }
+  return { width, height: out, data };
+}
+
+/** Geometry.c's ImagingScaleAffine: source x of output pixel x is ⌊(x + ½)·in/out⌋, the position accumulated in double. */
+function nearest(image: RgbImage, width: number, height: number): RgbImage {
+  const indexAlong = (inSize: number, outSize: number): Int32Array => {
+    const step = inSize / outSize;
+    const idx = new Int32Array(outSize);
+    let pos = step * 0.5;
+    for (let i = 0; i < outSize; i++, pos += step) idx[i] = Math.min(Math.trunc(pos), inSize - 1);
+    return idx;
+  };
+  const xs = indexAlong(image.width, width);
+  const ys = indexAlong(image.height, height);
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0, o = 0; y < height; y++) {
+    const row = ys[y]! * image.width;
+    for (let x = 0; x < width; x++, o += 3) {
+      const s = (row + xs[x]!) * 3;
+      data[o] = image.data[s]!;
+      data[o + 1] = image.data[s + 1]!;
+      data[o + 2] = image.data[s + 2]!;
+    }
+  }
+  return { width, height, data };
+}
