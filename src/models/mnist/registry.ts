@@ -2,6 +2,7 @@
 import { autoencoder } from './autoencoder.js';
 import { convAutoencoder } from './conv-autoencoder.js';
 import { dcgan } from './dcgan.js';
+import { diffusion } from './diffusion/model.js';
 import { gan } from './gan.js';
 import { vae } from './vae.js';
 import { readRunInfo } from './run.js';
@@ -13,6 +14,7 @@ export const mnistModels: Record<MnistModelName, MnistModelSpec> = {
   vae,
   gan,
   dcgan,
+  diffusion,
 };
 
 export function isMnistModelName(name: string): name is MnistModelName {

@@ -107,6 +107,7 @@ export async function trainRun(spec: MnistModelSpec, options: RunOptions): Promi
 function mnistTask(model: MnistTrainer, s: RunSettings, train: ImageDataset, val: ImageDataset): TrainingTask {
   const steps = batchCount(train.count, s.batchSize);
   const buffer = new Float32Array(s.batchSize * MNIST_PIXELS);
+  const labels = new Uint8Array(s.batchSize);
   let order: Int32Array = new Int32Array(0);
   return {
     epochs: s.epochs,
@@ -117,11 +118,12 @@ function mnistTask(model: MnistTrainer, s: RunSettings, train: ImageDataset, val
     },
     async trainStep({ step }) {
       const indices = order.subarray(step * s.batchSize, Math.min((step + 1) * s.batchSize, train.count));
-      const logs = await model.trainBatch(gatherRows(train.images, MNIST_PIXELS, indices, buffer), indices.length);
+      indices.forEach((row, i) => (labels[i] = train.labels[row]!));
+      const logs = await model.trainBatch(gatherRows(train.images, MNIST_PIXELS, indices, buffer), indices.length, labels.subarray(0, indices.length));
       // Weighted by rows so a short last batch counts for what it is, as in Keras.
       return { logs, weight: indices.length };
     },
-    validate: () => model.validate(val.images, val.count),
+    validate: () => model.validate(val.images, val.count, val.labels),
     state: () => trainingState(model.state),
     meta: () => ({ ...s }),
   };

@@ -10,7 +10,7 @@ import type { Optimizer } from '../../optim/index.js';
 
 export const MNIST_PIXELS = 784;
 
-export type MnistModelName = 'autoencoder' | 'conv-autoencoder' | 'vae' | 'gan' | 'dcgan';
+export type MnistModelName = 'autoencoder' | 'conv-autoencoder' | 'vae' | 'gan' | 'dcgan' | 'diffusion';
 
 /** Per-batch or per-epoch numbers by name: loss, g_loss, d_loss, val_loss... */
 export type Metrics = Record<string, number>;
@@ -34,6 +34,22 @@ export interface MnistModel {
   reconstruct?(images: Float32Array, count: number): Promise<Float32Array>;
   /** VAE and GANs: `count` new images from seeded noise. */
   sample?(count: number, seed: number): Promise<Float32Array>;
+  /** Class-conditional models: one new image of each requested digit (0–9). */
+  sampleDigits?(labels: ArrayLike<number>, options: ConditionalSampleOptions): Promise<Float32Array>;
+}
+
+/** How a class-conditional model samples; unset fields take the model's defaults. */
+export interface ConditionalSampleOptions {
+  seed: number;
+  /** Classifier-free guidance scale (0: unconditional, 1: conditional, above: guided). */
+  guidance?: number;
+  /** Denoising steps (DDIM). */
+  steps?: number;
+  sampler?: 'ddim' | 'ddpm';
+  /** DDIM's η: 0 deterministic, 1 as noisy as DDPM. */
+  eta?: number;
+  /** Progress: network steps done of the total. */
+  onStep?: (done: number, total: number) => void;
 }
 
 /**
@@ -52,10 +68,10 @@ export interface TrainingState {
 export interface MnistTrainer extends MnistModel {
   /** Called before the first batch of each epoch (0-based), so random draws can follow (seed, epoch). Not called when a run resumes inside an epoch: the checkpoint restores the streams. */
   startEpoch?(epoch: number): void;
-  /** One optimisation step on `count` rows; returns the batch's metrics (finite unless training diverged). */
-  trainBatch(images: Float32Array, count: number): Promise<Metrics>;
+  /** One optimisation step on `count` rows (and their digits' labels); returns the batch's metrics (finite unless training diverged). */
+  trainBatch(images: Float32Array, count: number, labels?: Uint8Array): Promise<Metrics>;
   /** Held-out metrics; always includes val_loss (see each model for what it measures). */
-  validate(images: Float32Array, count: number): Promise<Metrics>;
+  validate(images: Float32Array, count: number, labels?: Uint8Array): Promise<Metrics>;
   /** What a checkpoint holds to resume exactly: see TrainingState. */
   readonly state: TrainingState;
   /** Weights and config (saveModel) into `dir`, for loadModel/`spec.load`. */
