@@ -14,7 +14,7 @@ import {
   type ResolvedGenerationConfig,
 } from './generation-config.js';
 import type { ForwardInput, KVCache, LanguageModel } from './language-model.js';
-import { applyLogitsProcessors, buildLogitsProcessors } from './logits-processors.js';
+import { applyLogitsProcessors, buildLogitsProcessors, type LogitsProcessor } from './logits-processors.js';
 import { argmax, sampleCategorical, softmax } from './sampling.js';
 import { anyCriterion, eosCriterion, maxLengthCriterion, stopStringCriterion, type StoppingCriterion } from './stopping.js';
 import { AsyncChannel, IncrementalDetokenizer } from './streamer.js';
@@ -46,6 +46,8 @@ export interface GenerateOptions extends GenerationOptions {
   skip_special_tokens?: boolean;
   /** Stops generation between steps; generate then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** More processors (a model's own, e.g. Whisper's timestamp rules), run after the built-in ones and before sampling warpers, as transformers merges `logits_processor`. */
+  logits_processor?: readonly LogitsProcessor[];
 }
 
 export interface GenerateOutput {
@@ -275,11 +277,11 @@ export async function generate(model: LanguageModel, promptIds: number[][], opti
   let result: { sequences: number[][]; newTokens: number[][] };
   if (config.numBeams > 1) {
     // Warping beams keeps at least one non-EOS token (transformers: #eos + 1, or 2 without EOS).
-    const processors = buildLogitsProcessors(config, config.eosTokenIds.length > 0 ? config.eosTokenIds.length + 1 : 2);
+    const processors = buildLogitsProcessors(config, config.eosTokenIds.length > 0 ? config.eosTokenIds.length + 1 : 2, options.logits_processor);
     result = await beamSearch({ ...common, prompts: prompts.rows, processors });
     if (emitter) for (const [row, tokens] of result.newTokens.entries()) await emitter.push(row, tokens);
   } else {
-    result = await decodeLoop({ ...common, prompts, processors: buildLogitsProcessors(config), emitter });
+    result = await decodeLoop({ ...common, prompts, processors: buildLogitsProcessors(config, 1, options.logits_processor), emitter });
   }
   await emitter?.flush();
   return { ...result, promptLength: prompts.rows[0]!.length, config };

@@ -123,13 +123,15 @@ export function minP(p: number, minTokensToKeep = 1): LogitsProcessor {
 
 /**
  * The processors transformers' `_get_logits_processor` builds, in its order: repetition penalty,
- * no-repeat n-gram, min length; then, only when sampling, temperature, top-k, top-p and min-p.
+ * no-repeat n-gram, min length, then `extra` (the caller's `logits_processor`); then, only when
+ * sampling, temperature, top-k, top-p and min-p.
  */
-export function buildLogitsProcessors(config: ResolvedGenerationConfig, minTokensToKeep = 1): LogitsProcessor[] {
+export function buildLogitsProcessors(config: ResolvedGenerationConfig, minTokensToKeep = 1, extra: readonly LogitsProcessor[] = []): LogitsProcessor[] {
   const processors: LogitsProcessor[] = [];
   if (config.repetitionPenalty !== 1) processors.push(repetitionPenalty(config.repetitionPenalty));
   if (config.noRepeatNgramSize > 0) processors.push(noRepeatNgram(config.noRepeatNgramSize));
   if (config.minLength > 0 && config.eosTokenIds.length > 0) processors.push(minLength(config.minLength, config.eosTokenIds));
+  processors.push(...extra);
   if (!config.doSample) return processors;
   if (config.temperature !== 1) processors.push(temperature(config.temperature));
   if (config.topK !== 0) processors.push(topK(config.topK, minTokensToKeep));
