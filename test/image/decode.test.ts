@@ -50,7 +50,7 @@ test('files, file: URLs, http URLs, data: URLs, Buffers and ArrayBuffers all dec
     await loadImage(pathToFileURL(path)),
     await loadImage(pathToFileURL(path).href),
     await loadImage(jpg.bytes),
-    await loadImage(jpg.bytes.buffer.slice(jpg.bytes.byteOffset, jpg.bytes.byteOffset + jpg.bytes.byteLength)),
+    await loadImage(new Uint8Array(jpg.bytes).buffer),
   ]) {
     assert.deepEqual(im.data, fromFile.data);
   }
