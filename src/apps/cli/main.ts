@@ -33,6 +33,7 @@ const commands: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./commands/merge.js'),
   () => import('./commands/embed.js'),
   () => import('./commands/rag.js'),
+  () => import('./commands/transcribe.js'),
 ];
 
 for (const load of commands) (await load()).register(program);
