@@ -11,6 +11,7 @@ import { loadHfCheckpoint, type LoadCheckpointOptions } from '../io/hf-checkpoin
 import type { DownloadProgress } from '../io/hub.js';
 import type { SentenceEmbedder } from '../models/bert/embedder.js';
 import { CausalLM } from '../models/causal-lm.js';
+import type { CausalLmLoadOptions } from '../models/quantize/load.js';
 import { loadLoraAdapter } from '../models/lora/peft-io.js';
 import { loadCausalLmModel } from '../models/registry.js';
 import type { ChatMessage } from '../text/chat-template.js';
@@ -20,6 +21,8 @@ import type { LanguageModel } from '../text/language-model.js';
 import { Tokenizer, type TextTokenizer } from '../text/tokenizer.js';
 import { downloadBars } from './cli/download-progress.js';
 import { featureExtractionPipeline, type FeatureExtractionOptions, type FeatureExtractionPipeline } from './feature-extraction.js';
+import { speechRecognitionPipeline, type SpeechRecognitionOptions, type SpeechRecognitionPipeline } from './speech-recognition.js';
+import type { WhisperTranscriber } from '../models/whisper/transcribe.js';
 
 export type PipelineTask = 'text-generation';
 
@@ -165,7 +168,7 @@ export type PipelineProgressInfo =
   | { status: 'done'; name: string; file: string }
   | { status: 'ready'; task: PipelineTask; model: string };
 
-export interface PipelineOptions extends LoadCheckpointOptions {
+export interface PipelineOptions extends CausalLmLoadOptions {
   /** Download progress, as transformers.js's option of that name. Without it (or onProgress) bars are drawn on stderr when it is a TTY. */
   progress_callback?: (info: PipelineProgressInfo) => void;
   /** A PEFT adapter directory applied to the model unmerged; its tokenizer files, when it has them, are used. */
@@ -180,6 +183,7 @@ function progressInfo(name: string, p: DownloadProgress): PipelineProgressInfo {
 
 async function loadParts(model: string, options: PipelineOptions): Promise<TextGenerationParts> {
   const { progress_callback: callback, onProgress, adapter, ...rest } = options;
+  if (adapter !== undefined && rest.loadIn !== undefined) throw new Error('text-generation pipeline: loadIn cannot be combined with adapter yet; merge the adapter into its base first, then quantize');
   const bars = callback || onProgress ? undefined : downloadBars();
   const report = (p: DownloadProgress): void => {
     onProgress?.(p);
@@ -212,14 +216,16 @@ async function withAdapter(model: string, adapter: string, options: LoadCheckpoi
  * `progress_callback`.
  */
 export async function pipeline(task: 'feature-extraction', model: string | SentenceEmbedder, options?: FeatureExtractionOptions): Promise<FeatureExtractionPipeline>;
+export async function pipeline(task: 'automatic-speech-recognition', model: string | WhisperTranscriber, options?: SpeechRecognitionOptions): Promise<SpeechRecognitionPipeline>;
 export async function pipeline(task: PipelineTask, model: string | TextGenerationParts, options?: PipelineOptions): Promise<TextGenerationPipeline>;
 export async function pipeline(
-  task: PipelineTask | 'feature-extraction',
-  model: string | TextGenerationParts | SentenceEmbedder,
-  anyOptions: PipelineOptions | FeatureExtractionOptions = {},
-): Promise<TextGenerationPipeline | FeatureExtractionPipeline> {
+  task: PipelineTask | 'feature-extraction' | 'automatic-speech-recognition',
+  model: string | TextGenerationParts | SentenceEmbedder | WhisperTranscriber,
+  anyOptions: PipelineOptions | FeatureExtractionOptions | SpeechRecognitionOptions = {},
+): Promise<TextGenerationPipeline | FeatureExtractionPipeline | SpeechRecognitionPipeline> {
   if (task === 'feature-extraction') return featureExtractionPipeline(model as string | SentenceEmbedder, anyOptions as FeatureExtractionOptions);
-  if (task !== 'text-generation') throw new Error(`pipeline: task '${String(task)}' is not supported (supported: 'text-generation', 'feature-extraction')`);
+  if (task === 'automatic-speech-recognition') return speechRecognitionPipeline(model as string | WhisperTranscriber, anyOptions as SpeechRecognitionOptions);
+  if (task !== 'text-generation') throw new Error(`pipeline: task '${String(task)}' is not supported (supported: 'text-generation', 'feature-extraction', 'automatic-speech-recognition')`);
   const options = anyOptions as PipelineOptions;
   model = model as string | TextGenerationParts;
   const parts = typeof model === 'string' ? await loadParts(model, options) : model;
