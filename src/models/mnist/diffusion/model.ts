@@ -70,7 +70,15 @@ function toPixels(x: Float32Array): Float32Array {
   return x.map((v) => Math.min(1, Math.max(0, (v + 1) / 2)));
 }
 
-export function diffusionSampler(net: Model, schedule: NoiseSchedule): MnistModel {
+/** Sampling settings used when a caller gives none. */
+export interface SamplingDefaults {
+  steps: number;
+  guidance: number;
+}
+
+export const DEFAULT_SAMPLING: SamplingDefaults = { steps: DEFAULT_STEPS, guidance: DEFAULT_GUIDANCE };
+
+export function diffusionSampler(net: Model, schedule: NoiseSchedule, defaults: SamplingDefaults = DEFAULT_SAMPLING): MnistModel {
   const sampleDigits = async (labels: ArrayLike<number>, options: ConditionalSampleOptions): Promise<Float32Array> => {
     for (let i = 0; i < labels.length; i++) {
       const l = labels[i]!;
@@ -83,13 +91,13 @@ export function diffusionSampler(net: Model, schedule: NoiseSchedule): MnistMode
       const common = {
         labels: chunk,
         nullClass: NULL_CLASS,
-        guidance: options.guidance ?? DEFAULT_GUIDANCE,
+        guidance: options.guidance ?? defaults.guidance,
         // Each chunk its own stream, so a chunk's digits do not depend on the chunks before it.
         seed: (options.seed + c * 0x9e3779b9) >>> 0,
         pixels: MNIST_PIXELS,
         ...(options.onStep ? { onStep: (done: number, steps: number) => options.onStep!(c * steps + done, total * steps) } : {}),
       };
-      const x = options.sampler === 'ddpm' ? await sampleDdpm(schedule, predictor(net), common) : await sampleDdim(schedule, predictor(net), { ...common, steps: options.steps ?? DEFAULT_STEPS, eta: options.eta ?? 0 });
+      const x = options.sampler === 'ddpm' ? await sampleDdpm(schedule, predictor(net), common) : await sampleDdim(schedule, predictor(net), { ...common, steps: options.steps ?? defaults.steps, eta: options.eta ?? 0 });
       out.set(toPixels(x), c * SAMPLE_CHUNK * MNIST_PIXELS);
     }
     return out;
@@ -142,7 +150,7 @@ function weightedMse(prediction: Tensor, eps: Tensor, weight: Tensor): Tensor {
   return F.mean(F.mul(F.square(F.sub(prediction, eps)), weight));
 }
 
-export function diffusionTrainer(lr: number, seed: number, config: UNetConfig = DEFAULT_UNET): MnistTrainer {
+export function diffusionTrainer(lr: number, seed: number, config: UNetConfig = DEFAULT_UNET, defaults: SamplingDefaults = DEFAULT_SAMPLING): MnistTrainer {
   setRandomSeed(seed);
   const schedule = new NoiseSchedule(DEFAULT_SCHEDULE);
   const weights = lossWeights(schedule);
@@ -168,7 +176,7 @@ export function diffusionTrainer(lr: number, seed: number, config: UNetConfig = 
       for (let i = 0; i < dst.length; i++) dst[i] = decay * dst[i]! + (1 - decay) * src[i]!;
     }
   };
-  const sampler = diffusionSampler(ema, schedule);
+  const sampler = diffusionSampler(ema, schedule, defaults);
   return {
     ...sampler,
     state: { models: { diffusion: net, ema }, optimizers: { adam: { optimizer, trains: net } }, rngs: { noise: noise.rng } },
@@ -193,7 +201,7 @@ export function diffusionTrainer(lr: number, seed: number, config: UNetConfig = 
     },
     async save(dir) {
       await saveModel(ema, dir);
-      const file: DiffusionFile = { format: 'forja-diffusion', schedule: schedule.config, nullClass: NULL_CLASS, defaults: { steps: DEFAULT_STEPS, guidance: DEFAULT_GUIDANCE } };
+      const file: DiffusionFile = { format: 'forja-diffusion', schedule: schedule.config, nullClass: NULL_CLASS, defaults: { ...defaults } };
       await writeJsonAtomic(join(dir, DIFFUSION_FILE), file, { indent: 2 });
     },
   };
@@ -215,14 +223,19 @@ async function readDiffusionFile(dir: string): Promise<DiffusionFile> {
 
 export async function loadDiffusion(dir: string): Promise<MnistModel> {
   const file = await readDiffusionFile(dir);
-  return diffusionSampler(await loadModel(dir), new NoiseSchedule(file.schedule));
+  return diffusionSampler(await loadModel(dir), new NoiseSchedule(file.schedule), file.defaults);
 }
 
-export const diffusion: MnistModelSpec = {
-  name: 'diffusion',
-  description: `class-conditional DDPM: U-Net ${DEFAULT_UNET.channels.join('/')} channels (28→14→7, GroupNorm, SiLU, attention at 7×7), T ${DEFAULT_SCHEDULE.timesteps}, label dropout ${P_UNCOND}; sampled with DDIM ${DEFAULT_STEPS} steps, guidance ${DEFAULT_GUIDANCE}`,
-  defaults: { epochs: 10, batchSize: 64, lr: 1e-3 },
-  lossDoc: `loss is the Min-SNR(γ ${MIN_SNR_GAMMA})-weighted MSE of the predicted noise; val_loss the unweighted noise MSE of the averaged (EMA) weights on the 1,000 held-out digits at fixed timesteps and noise.`,
-  create: ({ lr, seed }) => diffusionTrainer(lr, seed),
-  load: loadDiffusion,
-};
+/** The spec of a diffusion model with this U-Net and these sampling defaults (tests train tiny ones). */
+export function diffusionSpec(unet: UNetConfig = DEFAULT_UNET, sampling: SamplingDefaults = DEFAULT_SAMPLING): MnistModelSpec {
+  return {
+    name: 'diffusion',
+    description: `class-conditional DDPM: U-Net ${unet.channels.join('/')} channels (28→14→7, GroupNorm, SiLU, attention at 7×7), T ${DEFAULT_SCHEDULE.timesteps}, label dropout ${P_UNCOND}; sampled with DDIM ${sampling.steps} steps, guidance ${sampling.guidance}`,
+    defaults: { epochs: 10, batchSize: 64, lr: 1e-3 },
+    lossDoc: `loss is the Min-SNR(γ ${MIN_SNR_GAMMA})-weighted MSE of the predicted noise; val_loss the unweighted noise MSE of the averaged (EMA) weights on the 1,000 held-out digits at fixed timesteps and noise.`,
+    create: ({ lr, seed }) => diffusionTrainer(lr, seed, unet, sampling),
+    load: loadDiffusion,
+  };
+}
+
+export const diffusion: MnistModelSpec = diffusionSpec();
