@@ -21,6 +21,7 @@ import type { LanguageModel } from '../text/language-model.js';
 import { Tokenizer, type TextTokenizer } from '../text/tokenizer.js';
 import { downloadBars } from './cli/download-progress.js';
 import { featureExtractionPipeline, type FeatureExtractionOptions, type FeatureExtractionPipeline } from './feature-extraction.js';
+import { imageToTextPipeline, type ImageToTextOptions, type ImageToTextParts, type ImageToTextPipeline } from './image-to-text.js';
 import { speechRecognitionPipeline, type SpeechRecognitionOptions, type SpeechRecognitionPipeline } from './speech-recognition.js';
 import type { WhisperTranscriber } from '../models/whisper/transcribe.js';
 
@@ -217,15 +218,17 @@ async function withAdapter(model: string, adapter: string, options: LoadCheckpoi
  */
 export async function pipeline(task: 'feature-extraction', model: string | SentenceEmbedder, options?: FeatureExtractionOptions): Promise<FeatureExtractionPipeline>;
 export async function pipeline(task: 'automatic-speech-recognition', model: string | WhisperTranscriber, options?: SpeechRecognitionOptions): Promise<SpeechRecognitionPipeline>;
+export async function pipeline(task: 'image-to-text', model: string | ImageToTextParts, options?: ImageToTextOptions): Promise<ImageToTextPipeline>;
 export async function pipeline(task: PipelineTask, model: string | TextGenerationParts, options?: PipelineOptions): Promise<TextGenerationPipeline>;
 export async function pipeline(
-  task: PipelineTask | 'feature-extraction' | 'automatic-speech-recognition',
-  model: string | TextGenerationParts | SentenceEmbedder | WhisperTranscriber,
-  anyOptions: PipelineOptions | FeatureExtractionOptions | SpeechRecognitionOptions = {},
-): Promise<TextGenerationPipeline | FeatureExtractionPipeline | SpeechRecognitionPipeline> {
+  task: PipelineTask | 'feature-extraction' | 'automatic-speech-recognition' | 'image-to-text',
+  model: string | TextGenerationParts | SentenceEmbedder | WhisperTranscriber | ImageToTextParts,
+  anyOptions: PipelineOptions | FeatureExtractionOptions | SpeechRecognitionOptions | ImageToTextOptions = {},
+): Promise<TextGenerationPipeline | FeatureExtractionPipeline | SpeechRecognitionPipeline | ImageToTextPipeline> {
   if (task === 'feature-extraction') return featureExtractionPipeline(model as string | SentenceEmbedder, anyOptions as FeatureExtractionOptions);
   if (task === 'automatic-speech-recognition') return speechRecognitionPipeline(model as string | WhisperTranscriber, anyOptions as SpeechRecognitionOptions);
-  if (task !== 'text-generation') throw new Error(`pipeline: task '${String(task)}' is not supported (supported: 'text-generation', 'feature-extraction', 'automatic-speech-recognition')`);
+  if (task === 'image-to-text') return imageToTextPipeline(model as string | ImageToTextParts, anyOptions as ImageToTextOptions);
+  if (task !== 'text-generation') throw new Error(`pipeline: task '${String(task)}' is not supported (supported: 'text-generation', 'feature-extraction', 'automatic-speech-recognition', 'image-to-text')`);
   const options = anyOptions as PipelineOptions;
   model = model as string | TextGenerationParts;
   const parts = typeof model === 'string' ? await loadParts(model, options) : model;
