@@ -1,7 +1,8 @@
 /**
- * Whisper's forward passes, traced into the current graph. The encoder runs once per 30 s window and
- * also computes every decoder layer's cross-attention keys and values, so decoding steps only read
- * them. Pre-LayerNorm blocks; queries scaled by 1/√head_dim; k_proj has no bias.
+ * Whisper's forward passes, traced into the current graph, as an EncoderDecoderModel: the generic
+ * runtime (models/encoder-decoder) runs `encode` + `crossKeyValues` once per batch of 30 s windows
+ * and `decode` for the prompt and every new token. Pre-LayerNorm blocks; queries scaled by
+ * 1/√head_dim; k_proj has no bias.
  */
 import { currentGraph, type Tensor } from '../../core/graph.js';
 import * as F from '../../core/ops/index.js';
@@ -11,48 +12,31 @@ import { cachedAttention, splitHeads } from '../transformer/attention.js';
 import type { ConfigJson } from '../transformer/config.js';
 import { keyValueHeads, unmaskedAttention } from '../transformer/cross-attention.js';
 import { ACTIVATIONS, linear, mlp, type Linear } from '../transformer/layers.js';
-import { attentionBias, dimOf } from '../transformer/mask.js';
-import type { KvPair } from '../transformer/types.js';
+import { decoderContext } from '../transformer/decoder.js';
+import type { CausalLmDims, CausalLmInputs, CausalLmOutputs, KvPair } from '../transformer/types.js';
+import type { CrossAttentionDims, EncoderDecoderModel, EncoderInputSpec } from '../encoder-decoder/types.js';
 import { bindWeights, weightOf, type CheckpointWeights } from '../transformer/weights.js';
 import { ignoredWhisperTensors, parseWhisperConfig, WHISPER_ARCHITECTURE, whisperInitialWeights, whisperTensors, type WhisperConfig } from './config.js';
 
 const LN_EPS = 1e-5;
 
-export interface EncoderOutputs {
-  /** (B, 1500, d) */
-  hidden: Tensor;
-  /** Per decoder layer, (B, heads, 1500, head_dim) each. */
-  cross: KvPair[];
-}
-
-export interface DecoderInputs {
-  /** (B, T) int64 */
-  inputIds: Tensor;
-  /** (B, T) int64 */
-  positionIds: Tensor;
-  /** (B, past + T) int64, 1 for real tokens. */
-  attentionMask: Tensor;
-  /** Per layer, (B, heads, past, head_dim). */
-  past: readonly KvPair[];
-  cross: readonly KvPair[];
-  /** (K) int64 positions whose logits to compute (negative from the end); default all. */
-  logitsIndex?: Tensor;
-}
-
-export interface DecoderOutputs {
-  /** (B, K or T, vocab) */
-  logits: Tensor;
-  present: KvPair[];
-}
-
-export class Whisper {
+export class Whisper implements EncoderDecoderModel {
   readonly architecture = WHISPER_ARCHITECTURE;
+  readonly encoderInput: EncoderInputSpec;
+  readonly decoderDims: CausalLmDims;
+  readonly crossDims: CrossAttentionDims;
 
   constructor(
     readonly config: WhisperConfig,
     /** By checkpoint name. */
     readonly weights: ReadonlyMap<string, Variable>,
-  ) {}
+  ) {
+    const headDim = config.dModel / config.decoderHeads;
+    // The stride-2 conv halves the frames: 3000 feature frames for 1500 encoder positions.
+    this.encoderInput = { name: 'input_features', dims: [config.melBins, 2 * config.maxSourcePositions] };
+    this.decoderDims = { layers: config.decoderLayers, heads: config.decoderHeads, kvHeads: config.decoderHeads, headDim, hidden: config.dModel, vocabSize: config.vocabSize, maxPositions: config.maxTargetPositions };
+    this.crossDims = { heads: config.decoderHeads, headDim };
+  }
 
   static fromCheckpoint(json: ConfigJson, weights: CheckpointWeights, where?: string): Whisper {
     const config = parseWhisperConfig(json, where);
@@ -65,11 +49,18 @@ export class Whisper {
   }
 
   get headDim(): number {
-    return this.config.dModel / this.config.decoderHeads;
+    return this.crossDims.headDim;
   }
 
-  /** input_features (B, mels, 2·1500) → encoder states and the decoder's cross K/V. */
-  encode(features: Tensor): EncoderOutputs {
+  checkEncoderInput(dims: readonly number[], where: string): void {
+    const [mels, frames] = this.encoderInput.dims;
+    if (dims.length !== 3 || dims[1] !== mels || dims[2] !== frames) {
+      throw new Error(`${where}: input_features must be [batch, ${mels}, ${frames}] (${mels} mel bins, 30 s of 10 ms frames), received [${dims.join(', ')}]`);
+    }
+  }
+
+  /** input_features (B, mels, 2·1500) → encoder states (B, 1500, d). */
+  encode(features: Tensor): Tensor {
     const c = this.config;
     const act = ACTIVATIONS[c.activation]!;
     const [batch, mels, frames] = features.shape;
@@ -92,31 +83,35 @@ export class Whisper {
         x = F.add(x, mlp(this.layerNorm(`${p}.final_layer_norm`, x), this.linear(`${p}.fc1`), this.linear(`${p}.fc2`), act));
       });
     }
-    const hidden = this.layerNorm('model.encoder.layer_norm', x);
-    const cross = Array.from({ length: c.decoderLayers }, (_, i) => {
+    return this.layerNorm('model.encoder.layer_norm', x);
+  }
+
+  /** Every decoder layer's encoder_attn K/V (B, heads, 1500, head_dim), computed once per window. */
+  crossKeyValues(hidden: Tensor): KvPair[] {
+    return Array.from({ length: this.config.decoderLayers }, (_, i) => {
       const p = `model.decoder.layers.${i}.encoder_attn`;
-      return keyValueHeads(linear(hidden, this.linear(`${p}.k_proj`, false)), linear(hidden, this.linear(`${p}.v_proj`)), c.decoderHeads, this.headDim);
+      return keyValueHeads(linear(hidden, this.linear(`${p}.k_proj`, false)), linear(hidden, this.linear(`${p}.v_proj`)), this.config.decoderHeads, this.headDim);
     });
-    return { hidden, cross };
   }
 
   /** One decoder call over T new tokens, with the self-attention cache and the precomputed cross K/V. */
-  decode(inputs: DecoderInputs): DecoderOutputs {
+  decode(inputs: CausalLmInputs & { cross: readonly KvPair[] }): CausalLmOutputs {
     const c = this.config;
     const act = ACTIVATIONS[c.activation]!;
     const heads = c.decoderHeads;
     const hs = this.headDim;
     const embed = this.param('model.decoder.embed_tokens.weight');
     const tokens = F.gather(embed, inputs.inputIds); // (B, T, d)
-    let x = F.add(c.scaleEmbedding ? F.mul(tokens, Math.sqrt(c.dModel)) : tokens, F.gather(this.param('model.decoder.embed_positions.weight'), inputs.positionIds));
-    const bias = attentionBias({ queryLength: dimOf(inputs.inputIds, 1), totalLength: dimOf(inputs.attentionMask, 1), attentionMask: inputs.attentionMask });
+    const ctx = decoderContext(WHISPER_ARCHITECTURE, this.decoderDims, inputs);
+    let x = F.add(c.scaleEmbedding ? F.mul(tokens, Math.sqrt(c.dModel)) : tokens, F.gather(this.param('model.decoder.embed_positions.weight'), ctx.positionIds));
     const present: KvPair[] = [];
     for (let i = 0; i < c.decoderLayers; i++) {
       currentGraph().scope(`decoder.layers.${i}`, () => {
         const p = `model.decoder.layers.${i}`;
         let h = this.layerNorm(`${p}.self_attn_layer_norm`, x);
         const [q, k, v] = (['q_proj', 'k_proj', 'v_proj'] as const).map((n) => splitHeads(linear(h, this.linear(`${p}.self_attn.${n}`, n !== 'k_proj')), heads, hs)) as [Tensor, Tensor, Tensor];
-        const self = cachedAttention({ heads, kvHeads: heads, headDim: hs }, { q, k, v, past: inputs.past[i]!, bias, scale: 1 / Math.sqrt(hs) });
+        const past = ctx.past[i];
+        const self = cachedAttention({ heads, kvHeads: heads, headDim: hs }, { q, k, v, ...(past ? { past } : {}), bias: ctx.bias, scale: 1 / Math.sqrt(hs) });
         present.push(self.present);
         x = F.add(x, linear(self.out, this.linear(`${p}.self_attn.out_proj`)));
         h = this.layerNorm(`${p}.encoder_attn_layer_norm`, x);

@@ -17,7 +17,8 @@ import { Tokenizer } from '../../text/tokenizer.js';
 import { Whisper } from './model.js';
 import { suppressTokens, suppressTokensAtBegin, timestampRules } from './processors.js';
 import { splitWindow } from './segments.js';
-import { WhisperSession, type EncodedAudio } from './session.js';
+import { WhisperSession } from './session.js';
+import type { EncodedBatch } from '../encoder-decoder/session.js';
 import { languageOf, languageToken, whisperTokens, type WhisperTask, type WhisperTokens } from './tokens.js';
 
 /** What decoding text needs from a tokenizer. */
@@ -148,7 +149,7 @@ export class WhisperTranscriber {
   }
 
   /** The most likely language token after <|startoftranscript|> (transformers' detect_language). */
-  async detectLanguage(encoded: EncodedAudio): Promise<number> {
+  async detectLanguage(encoded: EncodedBatch): Promise<number> {
     const decoder = this.session.decoderFor(encoded);
     const { logits } = await decoder.forward({ ids: BigInt64Array.of(BigInt(this.tokens.startOfTranscript)), batch: 1, attentionMask: BigInt64Array.of(1n), positionIds: BigInt64Array.of(0n) });
     let best = -1;

@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { loadHfCheckpoint } from '../../../src/io/hf-checkpoint.js';
 import { loadF32 } from '../../../src/io/safetensors.js';
 import { Whisper } from '../../../src/models/whisper/model.js';
-import { WhisperSession, type EncodedAudio } from '../../../src/models/whisper/session.js';
+import { WhisperSession } from '../../../src/models/whisper/session.js';
+import type { EncodedBatch } from '../../../src/models/encoder-decoder/session.js';
 import { generate } from '../../../src/text/generate.js';
 import { fixturePath } from '../../helpers/fixtures.js';
 
@@ -16,7 +17,7 @@ describe('models/whisper/session', () => {
   let session: WhisperSession;
   let features: Float32Array;
   let logits: Float32Array;
-  let encoded: EncodedAudio;
+  let encoded: EncodedBatch;
 
   before(async () => {
     const ckpt = await loadHfCheckpoint(DIR);
@@ -78,6 +79,6 @@ describe('models/whisper/session', () => {
     await assert.rejects(session.encode(new Float32Array(80 * 100), 1), /input_features must be \[1, 80, 3000\]/);
     const decoder = session.decoderFor(encoded);
     const long = Array.from({ length: 65 }, () => 50258);
-    await assert.rejects(decoder.forward({ ids: int64(long), batch: 1, attentionMask: int64(long.map(() => 1)), positionIds: int64(long.map((_, i) => i)) }), /65 positions exceed the model's maximum of 64/);
+    await assert.rejects(decoder.forward({ ids: int64(long), batch: 1, attentionMask: int64(long.map(() => 1)), positionIds: int64(long.map((_, i) => i)) }), /65 positions exceed the decoder's maximum of 64/);
   });
 });
