@@ -1,19 +1,8 @@
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { AudioFormatError } from '../../src/audio/errors.js';
 import { decodeSamples, parseWavHeader, type WavHeader } from '../../src/audio/wav.js';
-
-// wavefile's writer is the independent encoder here: Forja only uses its chunk parser.
-const { WaveFile } = createRequire(import.meta.url)('wavefile') as typeof import('wavefile');
-
-/** A WAV made by wavefile from integer (or float) samples, interleaved per frame. */
-export function wavBytes(channels: number, rate: number, depth: string, samples: number[]): Uint8Array {
-  const wav = new WaveFile();
-  const perChannel = Array.from({ length: channels }, (_, c) => samples.filter((_, i) => i % channels === c));
-  wav.fromScratch(channels, rate, depth, channels === 1 ? samples : perChannel);
-  return wav.toBuffer();
-}
+import { wavBytes } from '../helpers/wav.js';
 
 function header(bytes: Uint8Array, source = 'x.wav'): WavHeader {
   const h = parseWavHeader(bytes, bytes.length, source);
