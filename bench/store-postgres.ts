@@ -77,7 +77,7 @@ async function main(): Promise<void> {
       for (const q of queryTerms) {
         ms.push(await timed(async () => {
           const s = await bm25.lexicalStats(q, f);
-          for (const l of s.postings.values()) rows += l.length;
+          for (const l of s.postings.values()) rows += l.chunkIds.length;
         }));
       }
       console.log(`lexicalStats ${label}: ${percentiles(ms)} (${(rows / queryTerms.length).toFixed(0)} postings per query)`);

@@ -9,7 +9,7 @@
 import { StoreMismatchError } from '../../src/rag/errors.js';
 import { compileFilter } from '../../src/rag/retrieve/filters.js';
 import { cosineSimilarity } from '../../src/rag/retrieve/mmr.js';
-import type { ChunkFilter, ChunkRecord, DocumentInput, LexicalStats, Posting, Store, StoreInfo, StoreSettings, VectorHit } from '../../src/rag/store/types.js';
+import type { ChunkFilter, ChunkRecord, DocumentInput, LexicalStats, Store, StoreInfo, StoreSettings, TermPostings, VectorHit } from '../../src/rag/store/types.js';
 
 interface Row {
   record: ChunkRecord;
@@ -149,14 +149,16 @@ export class MemoryStore implements Store {
 
   async lexicalStats(terms: readonly string[], filter?: ChunkFilter): Promise<LexicalStats> {
     const rows = this.filtered(filter);
-    const postings = new Map<string, Posting[]>();
+    const postings = new Map<string, TermPostings>();
     for (const term of new Set(terms)) {
-      const list: Posting[] = [];
-      for (const r of rows) {
-        const tf = r.terms.get(term);
-        if (tf) list.push({ chunkId: r.record.id, tf, length: r.length });
-      }
-      if (list.length) postings.set(term, list);
+      // Rows are kept in insertion order, which is ascending chunk id.
+      const holding = rows.filter((r) => r.terms.has(term));
+      if (holding.length === 0) continue;
+      postings.set(term, {
+        chunkIds: Float64Array.from(holding, (r) => r.record.id),
+        tfs: Uint32Array.from(holding, (r) => r.terms.get(term)!),
+        lengths: Uint32Array.from(holding, (r) => r.length),
+      });
     }
     const total = rows.reduce((n, r) => n + r.length, 0);
     return { chunkCount: rows.length, averageLength: rows.length ? total / rows.length : 0, postings };

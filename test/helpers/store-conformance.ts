@@ -13,7 +13,7 @@ import {
   type Matcher, Model, randomDoc, randomVector, rng, snapshot,
 } from './store-reference.js';
 
-export { DENSE, DIM, EVERY, LEXICAL, makeDoc, randomVector, rng } from './store-reference.js';
+export { DENSE, DIM, EVERY, LEXICAL, makeDoc, postingList, randomVector, rng } from './store-reference.js';
 
 export interface ConformanceOptions {
   /** Closes `store` and opens the same location again; enables the persistence case. */

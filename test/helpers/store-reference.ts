@@ -3,7 +3,7 @@
  * what a correct store answers about them (exact BM25 statistics, exact cosine top-k).
  */
 import assert from 'node:assert/strict';
-import type { ChunkFilter, ChunkInput, DocumentInput, LexicalStats, Store, StoreSettings } from '../../src/rag/store/types.js';
+import type { ChunkFilter, ChunkInput, DocumentInput, LexicalStats, Store, StoreSettings, TermPostings } from '../../src/rag/store/types.js';
 import { Rng } from '../../src/core/rng.js';
 
 export const DIM = 8;
@@ -77,10 +77,31 @@ type Key = string;
 export const keyOf = (docId: string, ordinal: number): Key => `${docId}#${ordinal}`;
 const lengthOf = (c: ChunkInput) => [...c.terms.values()].reduce((a, b) => a + b, 0);
 
+/**
+ * One term's postings as objects, after checking the typed-array shape the Store interface promises:
+ * a Float64Array of strictly ascending integer ids and Uint32Arrays of tfs (> 0) and lengths of the same
+ * length, never empty.
+ */
+export function postingList(list: TermPostings, what = 'postings'): { chunkId: number; tf: number; length: number }[] {
+  assert.ok(list.chunkIds instanceof Float64Array, `${what}: chunkIds is a Float64Array`);
+  assert.ok(list.tfs instanceof Uint32Array && list.lengths instanceof Uint32Array, `${what}: tfs and lengths are Uint32Arrays`);
+  const n = list.chunkIds.length;
+  assert.ok(n > 0, `${what}: a listed term has at least one posting`);
+  assert.equal(list.tfs.length, n, `${what}: one tf per chunk id`);
+  assert.equal(list.lengths.length, n, `${what}: one length per chunk id`);
+  return Array.from(list.chunkIds, (chunkId, i) => {
+    assert.ok(Number.isSafeInteger(chunkId), `${what}: chunk id ${chunkId} is an integer`);
+    assert.ok(i === 0 || list.chunkIds[i - 1]! < chunkId, `${what}: chunk ids ascend (${list.chunkIds[i - 1]} then ${chunkId})`);
+    assert.ok(list.tfs[i]! > 0 && list.tfs[i]! <= list.lengths[i]!, `${what}: tf ${list.tfs[i]} within length ${list.lengths[i]}`);
+    return { chunkId, tf: list.tfs[i]!, length: list.lengths[i]! };
+  });
+}
+
 /** Chunk id -> "docId#ordinal" for every chunk in the store (all of them hold EVERY). */
 export async function keysById(store: Store): Promise<Map<number, Key>> {
   const stats = await store.lexicalStats([EVERY]);
-  const ids = (stats.postings.get(EVERY) ?? []).map((p) => p.chunkId);
+  const every = stats.postings.get(EVERY);
+  const ids = every ? postingList(every, EVERY).map((p) => p.chunkId) : [];
   const records = await store.chunks(ids);
   assert.equal(records.length, ids.length, 'chunks() returns a record for every chunk id in the postings');
   return new Map(records.map((r) => [r.id, keyOf(r.docId, r.ordinal)]));
@@ -100,7 +121,7 @@ export async function keyedStats(store: Store, terms: string[], filter?: ChunkFi
 export function normalizeStats(stats: LexicalStats, key: (id: number) => Key) {
   const postings: Record<string, [Key, number, number][]> = {};
   for (const [term, list] of [...stats.postings].sort(([a], [b]) => a.localeCompare(b))) {
-    postings[term] = list.map((p) => [key(p.chunkId), p.tf, p.length] as [Key, number, number]).sort(([a], [b]) => a.localeCompare(b));
+    postings[term] = postingList(list, term).map((p) => [key(p.chunkId), p.tf, p.length] as [Key, number, number]).sort(([a], [b]) => a.localeCompare(b));
   }
   return { chunkCount: stats.chunkCount, averageLength: stats.averageLength, postings };
 }

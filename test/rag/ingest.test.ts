@@ -81,8 +81,8 @@ test('ingest writes every readable document, chunked as chunkText chunks it, and
   assert.deepEqual(store.dump().filter((c) => c.docId === 'b.md').map((c) => c.headings), [['Bees']]);
 
   const stats = await store.lexicalStats(['apples', 'honey']);
-  assert.equal(stats.postings.get('honey')!.length, 1);
-  assert.equal(stats.postings.get('apples')!.reduce((n, p) => n + p.tf, 0) >= 30, true);
+  assert.equal(stats.postings.get('honey')!.chunkIds.length, 1);
+  assert.equal(stats.postings.get('apples')!.tfs.reduce((n, tf) => n + tf, 0) >= 30, true);
 
   const last = progress[progress.length - 1]!;
   assert.deepEqual([last.done, last.total, last.chunks, last.skipped], [7, 7, expected.length, 2]);

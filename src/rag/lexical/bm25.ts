@@ -10,7 +10,7 @@
  * (exact below 24 terms, then 3 significant bits); `lengths: 'lucene'` scores with those decoded lengths,
  * which reproduces Anserini's SciFact nDCG@10 (0.6789) to the fourth digit, `'exact'` with the true ones.
  */
-import type { ChunkFilter, LexicalStats, Posting, Store } from '../store/types.js';
+import type { ChunkFilter, LexicalStats, Store, TermPostings } from '../store/types.js';
 import { RetrievalSettingsError, checkRange } from '../retrieve/errors.js';
 import { topK, type Scored } from '../retrieve/top-k.js';
 import { analyze } from './analyzer.js';
@@ -63,42 +63,64 @@ export function queryTermCounts(terms: readonly string[]): Map<string, number> {
   return counts;
 }
 
+/** Chunks and their scores, as parallel arrays in no particular order. */
+export interface ChunkScores {
+  readonly ids: Float64Array;
+  readonly scores: Float64Array;
+}
+
+// Scratch reused by every call (scoring is synchronous), so a query allocates only its result: sums
+// indexed by chunk id (zeroed again after each call), and the ids touched, in first-touch order.
+let sums = new Float64Array(0);
+let touched = new Float64Array(0);
+
 /** The BM25 score of every chunk that holds at least one query term. */
-export function scoreBm25(stats: LexicalStats, queryTerms: readonly string[], params: Bm25Params = ANSERINI_BM25): Map<number, number> {
+export function scoreBm25(stats: LexicalStats, queryTerms: readonly string[], params: Bm25Params = ANSERINI_BM25): ChunkScores {
   checkBm25Params(params);
   const { k1, b } = params;
   const quantize = (params.lengths ?? 'lucene') === 'lucene';
   // An index of empty chunks has average length 0; its postings (if any) all have length 0 too.
   const avgdl = stats.averageLength > 0 ? stats.averageLength : 1;
-  const weighted: { weight: number; postings: readonly Posting[] }[] = [];
+  const weighted: { weight: number; postings: TermPostings }[] = [];
   let maxId = -1;
+  let postingCount = 0;
   for (const [term, count] of queryTermCounts(queryTerms)) {
     const postings = stats.postings.get(term);
-    if (!postings || postings.length === 0) continue;
-    weighted.push({ weight: count * bm25Idf(stats.chunkCount, postings.length), postings });
-    for (const p of postings) if (p.chunkId > maxId) maxId = p.chunkId;
+    const df = postings?.chunkIds.length ?? 0;
+    if (df === 0) continue;
+    weighted.push({ weight: count * bm25Idf(stats.chunkCount, df), postings: postings! });
+    postingCount += df;
+    for (const id of postings!.chunkIds) if (id > maxId) maxId = id;
   }
-  // Sums in a dense array indexed by chunk id, then one Map entry per chunk: a Map update per posting
-  // was most of a query's time (and its garbage) on common terms.
-  const sums = new Float64Array(maxId + 1);
-  const touched: number[] = [];
+  if (sums.length < maxId + 1) sums = new Float64Array(Math.max(maxId + 1, 2 * sums.length));
+  if (touched.length < postingCount) touched = new Float64Array(Math.max(postingCount, 2 * touched.length));
+  let n = 0;
   for (const { weight, postings } of weighted) {
-    for (const { chunkId, tf, length } of postings) {
-      const dl = quantize ? luceneLength(length) : length;
-      if (sums[chunkId] === 0) touched.push(chunkId);
+    const { chunkIds, tfs, lengths } = postings;
+    for (let i = 0; i < chunkIds.length; i++) {
+      const chunkId = chunkIds[i]!;
+      const tf = tfs[i]!;
+      const dl = quantize ? luceneLength(lengths[i]!) : lengths[i]!;
+      if (sums[chunkId] === 0) touched[n++] = chunkId;
       sums[chunkId]! += (weight * tf) / (tf + k1 * (1 - b + (b * dl) / avgdl));
     }
   }
-  const scores = new Map<number, number>();
-  for (const id of touched) scores.set(id, sums[id]!);
-  return scores;
+  const ids = touched.slice(0, n);
+  const scores = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    scores[i] = sums[ids[i]!]!;
+    sums[ids[i]!] = 0;
+  }
+  return { ids, scores };
 }
 
+const NO_SCORES: ChunkScores = { ids: new Float64Array(0), scores: new Float64Array(0) };
+
 /** Every chunk that matches `query` (analyzed as the index was) with its BM25 score. */
-export async function bm25Scores(store: Store, query: string, params: Bm25Params = ANSERINI_BM25, filter?: ChunkFilter): Promise<Map<number, number>> {
+export async function bm25Scores(store: Store, query: string, params: Bm25Params = ANSERINI_BM25, filter?: ChunkFilter): Promise<ChunkScores> {
   checkBm25Params(params);
   const terms = analyze(query);
-  if (terms.length === 0) return new Map();
+  if (terms.length === 0) return NO_SCORES;
   const stats = await store.lexicalStats([...new Set(terms)], filter);
   return scoreBm25(stats, terms, params);
 }
@@ -108,9 +130,6 @@ export async function bm25Search(store: Store, query: string, k: number, params:
   return rankScores(await bm25Scores(store, query, params, filter), k);
 }
 
-export function rankScores(scores: ReadonlyMap<number, number>, k: number): Scored[] {
-  const items = (function* () {
-    for (const [id, score] of scores) yield { id, score };
-  })();
-  return topK(items, k);
+export function rankScores(scores: ChunkScores, k: number): Scored[] {
+  return topK(scores.ids, scores.scores, k);
 }

@@ -1,6 +1,8 @@
 /**
  * The k best of many scored items without sorting them all: a bounded min-heap, O(n log k). Ties go to
- * the smaller id, so a ranking never depends on the order a backend returned its rows in.
+ * the smaller id, so a ranking never depends on the order a backend returned its rows in. Items come as
+ * parallel arrays and only the kept ones become objects: a query over common terms scores thousands of
+ * chunks, and an object for each was garbage for the collector to sweep.
  */
 
 export interface Scored {
@@ -8,46 +10,44 @@ export interface Scored {
   score: number;
 }
 
-/** True when `a` ranks below `b`: lower score, or the same score and a larger id. */
-function worse(a: Scored, b: Scored): boolean {
-  return a.score < b.score || (a.score === b.score && a.id > b.id);
-}
-
-/** The `k` best items of `items`, best first. */
-export function topK<T extends Scored>(items: Iterable<T>, k: number): T[] {
-  if (k <= 0) return [];
-  const heap: T[] = [];
-  for (const item of items) {
-    if (heap.length < k) {
-      heap.push(item);
-      siftUp(heap, heap.length - 1);
+/** The `k` best of the items (ids[i], scores[i]), best first. */
+export function topK(ids: ArrayLike<number>, scores: ArrayLike<number>, k: number): Scored[] {
+  if (ids.length !== scores.length) throw new RangeError(`topK: ${ids.length} ids but ${scores.length} scores`);
+  if (k <= 0 || ids.length === 0) return [];
+  // True when item a ranks below item b: a lower score, or the same score and a larger id.
+  const worse = (a: number, b: number) => scores[a]! < scores[b]! || (scores[a] === scores[b] && ids[a]! > ids[b]!);
+  // heap[0] is the worst kept item.
+  const heap = new Int32Array(Math.min(k, ids.length));
+  let size = 0;
+  const swap = (i: number, j: number) => {
+    const t = heap[i]!;
+    heap[i] = heap[j]!;
+    heap[j] = t;
+  };
+  for (let item = 0; item < ids.length; item++) {
+    if (size < heap.length) {
+      heap[size] = item;
+      for (let i = size++; i > 0; ) {
+        const parent = (i - 1) >> 1;
+        if (!worse(heap[i]!, heap[parent]!)) break;
+        swap(i, parent);
+        i = parent;
+      }
     } else if (worse(heap[0]!, item)) {
       heap[0] = item;
-      siftDown(heap, 0);
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < size && worse(heap[l]!, heap[m]!)) m = l;
+        if (r < size && worse(heap[r]!, heap[m]!)) m = r;
+        if (m === i) break;
+        swap(i, m);
+        i = m;
+      }
     }
   }
-  return heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
-}
-
-// heap[0] is the worst kept item.
-function siftUp<T extends Scored>(heap: T[], i: number): void {
-  while (i > 0) {
-    const parent = (i - 1) >> 1;
-    if (!worse(heap[i]!, heap[parent]!)) return;
-    [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
-    i = parent;
-  }
-}
-
-function siftDown<T extends Scored>(heap: T[], i: number): void {
-  for (;;) {
-    const l = 2 * i + 1;
-    const r = l + 1;
-    let m = i;
-    if (l < heap.length && worse(heap[l]!, heap[m]!)) m = l;
-    if (r < heap.length && worse(heap[r]!, heap[m]!)) m = r;
-    if (m === i) return;
-    [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-    i = m;
-  }
+  return Array.from(heap.subarray(0, size))
+    .sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0))
+    .map((i) => ({ id: ids[i]!, score: scores[i]! }));
 }

@@ -12,10 +12,10 @@ import type {
   ChunkRecord,
   DocumentInput,
   LexicalStats,
-  Posting,
   Store,
   StoreInfo,
   StoreSettings,
+  TermPostings,
   VectorHit,
 } from './types.js';
 import { checkFilter, checkQueryVector, validateDocuments } from './validate.js';
@@ -29,7 +29,7 @@ import {
   prepareSchema,
   type VectorExtension,
 } from './postgres/schema.js';
-import { checkStorableText, encodeVector, filterCondition, parseIntList, parseVector } from './postgres/sql.js';
+import { checkStorableText, encodeVector, filterCondition, parseIntArray, parseVector } from './postgres/sql.js';
 import { parseStoreUrl, quoteIdent } from './postgres/url.js';
 import { addTotals, insertChunks, removeChunks, upsertDocuments } from './postgres/write.js';
 
@@ -220,8 +220,9 @@ export class PostgresStore implements Store {
        lists AS (
          SELECT t.term, x.ids, x.tfs, x.lengths
            FROM ${s}.terms t CROSS JOIN LATERAL (
-             SELECT string_agg(p.chunk_id::text, ',') AS ids, string_agg(p.tf::text, ',') AS tfs,
-                    string_agg(p.length::text, ',') AS lengths
+             SELECT string_agg(p.chunk_id::text, ',' ORDER BY p.chunk_id) AS ids,
+                    string_agg(p.tf::text, ',' ORDER BY p.chunk_id) AS tfs,
+                    string_agg(p.length::text, ',' ORDER BY p.chunk_id) AS lengths
                FROM ${s}.postings p
               WHERE p.term_id = t.id ${cond ? 'AND (p.chunk_id IN (SELECT id FROM sel)) IS TRUE' : ''}) x
           WHERE t.term = ANY($1::text[]) AND x.ids IS NOT NULL)
@@ -230,15 +231,17 @@ export class PostgresStore implements Store {
     );
     const count = Number(rows[0]![0]);
     const total = Number(rows[0]![1]);
-    const found = new Map<string, Posting[]>();
+    const found = new Map<string, TermPostings>();
     for (const [, , term, ids, tfs, lengths] of rows as [unknown, unknown, string | null, string, string, string][]) {
       if (term === null) continue;
-      const chunkIds = parseIntList(ids);
-      const tf = parseIntList(tfs);
-      const length = parseIntList(lengths);
-      found.set(term, chunkIds.map((chunkId, i) => ({ chunkId, tf: tf[i]!, length: length[i]! })));
+      const list = { chunkIds: parseIntArray(ids, Float64Array), tfs: parseIntArray(tfs, Uint32Array), lengths: parseIntArray(lengths, Uint32Array) };
+      const n = list.chunkIds?.length;
+      if (list.chunkIds === undefined || list.tfs?.length !== n || list.lengths?.length !== n) {
+        throw new StoreCorruptError(this.location, `the postings of term ${JSON.stringify(term)} are not lists of non-negative integers of one length`);
+      }
+      found.set(term, list as TermPostings);
     }
-    const postings = new Map<string, Posting[]>();
+    const postings = new Map<string, TermPostings>();
     for (const term of unique) {
       const list = found.get(term);
       if (list !== undefined) postings.set(term, list);

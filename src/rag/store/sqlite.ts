@@ -13,16 +13,16 @@ import type {
   ChunkRecord,
   DocumentInput,
   LexicalStats,
-  Posting,
   Store,
   StoreInfo,
   StoreSettings,
+  TermPostings,
   VectorHit,
 } from './types.js';
 import { checkFilter, checkQueryVector, validateDocuments } from './validate.js';
 import { Catalog, type CatalogDoc } from './sqlite/catalog.js';
 import { type Db, mapError, openDatabase, type SqliteStoreOptions } from './sqlite/connection.js';
-import { type IndexedChunk, POSTING_FIELDS, TermIndex } from './sqlite/term-index.js';
+import { type IndexedChunk, TermIndex } from './sqlite/term-index.js';
 import { ExactVectorIndex, type VectorIndex } from './sqlite/vector-index.js';
 import { AnnIndexCache, checkAnnOptions } from './sqlite/ann-index.js';
 
@@ -216,22 +216,22 @@ export class SqliteStore implements Store {
       const catalog = this.catalog();
       const mask = catalog.select(filter);
       const { count, length } = catalog.totals(mask);
-      const postings = new Map<string, Posting[]>();
+      const keep = mask && ((chunkId: number) => {
+        const r = catalog.row(chunkId);
+        return r !== undefined && mask[r] === 1;
+      });
+      const found: string[] = [];
+      const termIds: number[] = [];
       for (const term of new Set(terms)) {
         const termId = this.terms.lookup(term);
         if (termId === undefined) continue;
-        const flat = this.terms.postings(termId);
-        const list: Posting[] = [];
-        for (let i = 0; i < flat.length; i += POSTING_FIELDS) {
-          const chunkId = flat[i]!;
-          if (mask) {
-            const r = catalog.row(chunkId);
-            if (r === undefined || mask[r] === 0) continue;
-          }
-          list.push({ chunkId, tf: flat[i + 1]!, length: flat[i + 2]! });
-        }
-        if (list.length > 0) postings.set(term, list);
+        found.push(term);
+        termIds.push(termId);
       }
+      const postings = new Map<string, TermPostings>();
+      this.terms.postings(termIds, keep).forEach((list, i) => {
+        if (list.chunkIds.length > 0) postings.set(found[i]!, list);
+      });
       return { chunkCount: count, averageLength: count > 0 ? length / count : 0, postings };
     });
   }

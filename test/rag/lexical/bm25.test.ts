@@ -2,19 +2,38 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ANSERINI_BM25, LUCENE_BM25, bm25Idf, bm25Search, luceneLength, queryTermCounts, scoreBm25 } from '../../../src/rag/lexical/bm25.js';
 import { RetrievalSettingsError } from '../../../src/rag/retrieve/errors.js';
-import type { LexicalStats } from '../../../src/rag/store/types.js';
+import type { LexicalStats, TermPostings } from '../../../src/rag/store/types.js';
 import { boundStore, textDocument } from '../memory-store.js';
+
+/** A term's postings in the store's typed-array form. */
+function lists(entries: [string, { chunkId: number; tf: number; length: number }[]][]): Map<string, TermPostings> {
+  return new Map(
+    entries.map(([term, ps]) => [
+      term,
+      { chunkIds: Float64Array.from(ps, (p) => p.chunkId), tfs: Uint32Array.from(ps, (p) => p.tf), lengths: Uint32Array.from(ps, (p) => p.length) },
+    ]),
+  );
+}
 
 // Three chunks, 9 terms, avgdl 3: 1 = apple×2 banana, 2 = banana cherry, 3 = cherry×3 date.
 const STATS: LexicalStats = {
   chunkCount: 3,
   averageLength: 3,
-  postings: new Map([
+  postings: lists([
     ['apple', [{ chunkId: 1, tf: 2, length: 3 }]],
     ['banana', [{ chunkId: 1, tf: 1, length: 3 }, { chunkId: 2, tf: 1, length: 2 }]],
     ['cherry', [{ chunkId: 2, tf: 1, length: 2 }, { chunkId: 3, tf: 3, length: 4 }]],
   ]),
 };
+
+/** scoreBm25's parallel arrays as a Map, checking that no chunk appears twice. */
+function scored(...args: Parameters<typeof scoreBm25>): Map<number, number> {
+  const { ids, scores } = scoreBm25(...args);
+  assert.equal(ids.length, scores.length, 'one score per id');
+  const map = new Map(Array.from(ids, (id, i) => [id, scores[i]!] as [number, number]));
+  assert.equal(map.size, ids.length, 'each chunk once');
+  return map;
+}
 
 function close(actual: number | undefined, expected: number, what: string): void {
   assert.ok(actual !== undefined && Math.abs(actual - expected) < 1e-9, `${what}: ${actual} != ${expected}`);
@@ -31,7 +50,7 @@ describe('scoreBm25', () => {
     // chunk 1: apple tf 2, |d| 3: 2 / (2 + 0.9·(0.6 + 0.4·3/3)) = 2/2.9          → 0.6764340
     // chunk 2: cherry tf 1, |d| 2: 1 / (1 + 0.9·(0.6 + 0.4·2/3)) = 1/1.78         → 0.2640470
     // chunk 3: cherry tf 3, |d| 4: 3 / (3 + 0.9·(0.6 + 0.4·4/3)) = 3/4.02         → 0.3507490
-    const s = scoreBm25(STATS, ['apple', 'cherry'], ANSERINI_BM25);
+    const s = scored(STATS, ['apple', 'cherry'], ANSERINI_BM25);
     assert.deepEqual([...s.keys()].sort(), [1, 2, 3]);
     close(s.get(1), 0.6764339675942941, 'chunk 1');
     close(s.get(2), 0.2640469827223234, 'chunk 2');
@@ -40,7 +59,7 @@ describe('scoreBm25', () => {
 
   test('k1 1.2, b 0.75 (the BEIR paper Elasticsearch defaults)', () => {
     // chunk 1: 0.9808293 · 2/(2 + 1.2·1) ; chunk 3: 0.4700036 · 3/(3 + 1.2·(0.25 + 0.75·4/3))
-    const s = scoreBm25(STATS, ['apple', 'cherry'], LUCENE_BM25);
+    const s = scored(STATS, ['apple', 'cherry'], LUCENE_BM25);
     close(s.get(1), 0.613018283132329, 'chunk 1');
     close(s.get(2), 0.2473703311819661, 'chunk 2');
     close(s.get(3), 0.3133357528304904, 'chunk 3');
@@ -48,22 +67,29 @@ describe('scoreBm25', () => {
 
   test('a repeated query term counts once per occurrence', () => {
     assert.deepEqual([...queryTermCounts(['a', 'b', 'a'])], [['a', 2], ['b', 1]]);
-    const s = scoreBm25(STATS, ['cherry', 'apple', 'cherry'], ANSERINI_BM25);
+    const s = scored(STATS, ['cherry', 'apple', 'cherry'], ANSERINI_BM25);
     close(s.get(3), 2 * 0.35074897704905644, 'chunk 3 doubles');
     close(s.get(1), 0.6764339675942941, 'chunk 1 unchanged');
   });
 
   test('b 0 ignores length, k1 0 ignores term frequency', () => {
-    const noLength = scoreBm25(STATS, ['cherry'], { k1: 0.9, b: 0 });
+    const noLength = scored(STATS, ['cherry'], { k1: 0.9, b: 0 });
     close(noLength.get(2), bm25Idf(3, 2) * (1 / 1.9), 'chunk 2');
     close(noLength.get(3), bm25Idf(3, 2) * (3 / 3.9), 'chunk 3');
-    const binary = scoreBm25(STATS, ['cherry'], { k1: 0, b: 0.4 });
+    const binary = scored(STATS, ['cherry'], { k1: 0, b: 0.4 });
     close(binary.get(2), bm25Idf(3, 2), 'chunk 2');
     close(binary.get(3), bm25Idf(3, 2), 'chunk 3');
   });
 
+  test('a call after a larger one starts from zero (the scratch sums are cleared)', () => {
+    const big: LexicalStats = { chunkCount: 5000, averageLength: 3, postings: lists([['x', Array.from({ length: 5000 }, (_, i) => ({ chunkId: i, tf: 1, length: 3 }))]]) };
+    const before = scored(STATS, ['apple', 'cherry'], ANSERINI_BM25);
+    assert.equal(scored(big, ['x', 'x'], ANSERINI_BM25).size, 5000);
+    assert.deepEqual(scored(STATS, ['apple', 'cherry'], ANSERINI_BM25), before);
+  });
+
   test('terms absent from the index add nothing', () => {
-    assert.equal(scoreBm25(STATS, ['zebra'], ANSERINI_BM25).size, 0);
+    assert.equal(scored(STATS, ['zebra'], ANSERINI_BM25).size, 0);
   });
 
   test('bad parameters are refused by name', () => {
@@ -82,9 +108,9 @@ describe("Lucene's one-byte lengths", () => {
   });
 
   test("'lucene' lengths change the score of long chunks only", () => {
-    const stats: LexicalStats = { chunkCount: 2, averageLength: 100, postings: new Map([['t', [{ chunkId: 1, tf: 1, length: 214 }, { chunkId: 2, tf: 1, length: 10 }]]]) };
-    const exact = scoreBm25(stats, ['t'], { ...ANSERINI_BM25, lengths: 'exact' });
-    const lucene = scoreBm25(stats, ['t'], ANSERINI_BM25);
+    const stats: LexicalStats = { chunkCount: 2, averageLength: 100, postings: lists([['t', [{ chunkId: 1, tf: 1, length: 214 }, { chunkId: 2, tf: 1, length: 10 }]]]) };
+    const exact = scored(stats, ['t'], { ...ANSERINI_BM25, lengths: 'exact' });
+    const lucene = scored(stats, ['t'], ANSERINI_BM25);
     const idf = bm25Idf(2, 2);
     close(exact.get(1), idf / (1 + 0.9 * (0.6 + (0.4 * 214) / 100)), 'exact long');
     close(lucene.get(1), idf / (1 + 0.9 * (0.6 + (0.4 * 200) / 100)), 'lucene long');

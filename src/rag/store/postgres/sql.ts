@@ -47,10 +47,32 @@ export function parseVector(text: string): Float32Array {
   return Float32Array.from(JSON.parse(text) as number[]);
 }
 
-/** A `string_agg(..., ',')` of integers. */
-export function parseIntList(text: string | null): number[] {
-  if (text === null || text.length === 0) return [];
-  return text.split(',').map(Number);
+/**
+ * A `string_agg(..., ',')` of non-negative integers, parsed into a typed array without splitting the
+ * text into strings; undefined if it holds anything else.
+ */
+export function parseIntArray<T extends Float64Array | Uint32Array>(text: string, make: new (n: number) => T): T | undefined {
+  let n = 1;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 44) n++;
+  const out = new make(n);
+  let k = 0;
+  let v = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 44;
+    if (c === 44) {
+      if (digits === 0) return undefined;
+      out[k++] = v;
+      v = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      v = v * 10 + (c - 48);
+      digits++;
+    } else {
+      return undefined;
+    }
+  }
+  return out;
 }
 
 /** PostgreSQL text cannot hold U+0000, which SQLite stores; refuse it before the server does, naming where. */

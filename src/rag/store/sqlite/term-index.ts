@@ -11,12 +11,13 @@
  *   are a few point lookups however many small writes built the store.
  */
 import type Database from 'better-sqlite3';
+import type { TermPostings } from '../types.js';
 
 type Db = Database.Database;
 
 const MERGE_FACTOR = 8;
 /** uint32 fields per posting: chunk id, tf, length. */
-export const POSTING_FIELDS = 3;
+const POSTING_FIELDS = 3;
 
 function tier(entries: number): number {
   return entries <= 1 ? 0 : Math.floor(Math.log(entries) / Math.log(MERGE_FACTOR));
@@ -26,6 +27,20 @@ function uint32s(blob: Buffer): Uint32Array {
   const out = new Uint32Array(blob.byteLength >> 2);
   new Uint8Array(out.buffer).set(blob);
   return out;
+}
+
+let scratch = new Uint32Array(1 << 12);
+
+/**
+ * A blob's uint32s without allocating a backing store: a view when it is 4-byte aligned, else a copy
+ * into a scratch array reused until the next call.
+ */
+function aligned(blob: Buffer): Uint32Array {
+  const n = blob.byteLength >> 2;
+  if (blob.byteOffset % 4 === 0) return new Uint32Array(blob.buffer, blob.byteOffset, n);
+  if (scratch.length < n) scratch = new Uint32Array(Math.max(n, scratch.length * 2));
+  new Uint8Array(scratch.buffer, 0, n * 4).set(blob);
+  return scratch.subarray(0, n);
 }
 
 function toBlob(a: Uint32Array): Buffer {
@@ -205,9 +220,35 @@ export class TermIndex {
     this.resetPending();
   }
 
-  /** Inside a read transaction: every posting of the term as flat triples, by ascending chunk id. */
-  postings(termId: number): Uint32Array {
-    return concat(this.s.postings.all(termId) as Buffer[]);
+  /**
+   * Inside a read transaction: each term's postings by ascending chunk id, without those `keep` refuses.
+   * All terms share one set of arrays (each gets views of it), so a query allocates three backing stores
+   * however many terms and segments it reads: freeing thousands of small ones per scavenge was most of
+   * the garbage collector's pause.
+   */
+  postings(termIds: readonly number[], keep?: (chunkId: number) => boolean): TermPostings[] {
+    const blobs = termIds.map((t) => this.s.postings.all(t) as Buffer[]);
+    let total = 0;
+    for (const list of blobs) for (const b of list) total += b.byteLength / (4 * POSTING_FIELDS);
+    const chunkIds = new Float64Array(total);
+    const tfs = new Uint32Array(total);
+    const lengths = new Uint32Array(total);
+    let m = 0;
+    return blobs.map((list) => {
+      const from = m;
+      for (const blob of list) {
+        const flat = aligned(blob);
+        for (let i = 0; i < flat.length; i += POSTING_FIELDS) {
+          const id = flat[i]!;
+          if (keep !== undefined && !keep(id)) continue;
+          chunkIds[m] = id;
+          tfs[m] = flat[i + 1]!;
+          lengths[m] = flat[i + 2]!;
+          m++;
+        }
+      }
+      return { chunkIds: chunkIds.subarray(from, m), tfs: tfs.subarray(from, m), lengths: lengths.subarray(from, m) };
+    });
   }
 
   private resetPending(): void {
