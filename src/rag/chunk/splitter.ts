@@ -128,7 +128,11 @@ function sectionStart(headings: readonly Heading[], offset: number): number {
   return s;
 }
 
-/** The headings above [start, end): those in force at `start` that no heading inside the range closes. */
+/**
+ * The headings above [start, end): those in force at `start` that no heading inside the range closes.
+ * A range that opens with a heading line is that heading's, with the headings above it, even when it
+ * runs on into the next section: its citation should name the section it begins.
+ */
 export function headingPath(headings: readonly Heading[], start: number, end: number): string[] {
   const stack: Heading[] = [];
   let inside = Infinity;
@@ -139,6 +143,7 @@ export function headingPath(headings: readonly Heading[], start: number, end: nu
     } else if (h.start < end) inside = Math.min(inside, h.level);
     else break;
   }
+  if (stack.length > 0 && stack[stack.length - 1]!.start === start) return stack.map((h) => h.title);
   return stack.filter((h) => h.level < inside).map((h) => h.title);
 }
 

@@ -19,7 +19,7 @@ export interface ChunkSource {
   end: number;
   /** 1-based PDF page of `start`, when the source has pages. */
   page?: number;
-  /** Headings above the chunk, outermost first (Markdown/HTML headings, a BEIR title). */
+  /** Headings above the chunk, outermost first (Markdown/HTML headings, a BEIR title); one it opens with included. */
   headings: string[];
 }
 

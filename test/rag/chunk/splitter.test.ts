@@ -60,12 +60,17 @@ function generate(rng: Rng): Generated {
   return { text, headings, pages };
 }
 
-/** The headings whose section (up to the next heading of the same or a higher level) holds [start, end). */
+/**
+ * The headings whose section (up to the next heading of the same or a higher level) holds [start, end);
+ * for a range that opens with a heading line, those whose section holds its start.
+ */
 function expectedHeadings(headings: readonly Heading[], start: number, end: number): string[] {
+  const opensWithHeading = headings.some((h) => h.start === start);
   return headings
     .filter((h, i) => {
       const next = headings.slice(i + 1).find((n) => n.level <= h.level);
-      return h.start <= start && end <= (next?.start ?? Infinity);
+      if (h.start > start) return false;
+      return opensWithHeading ? (next?.start ?? Infinity) > start : end <= (next?.start ?? Infinity);
     })
     .map((h) => h.title);
 }
@@ -133,6 +138,16 @@ test('small neighbours merge up to the size; a merged chunk keeps only the headi
   assert.deepEqual(chunks.map((c) => [c.text, c.headings]), [[text, ['A']]]);
 });
 
+test('a chunk that opens with a heading line is under that heading, even when it runs into the next section', () => {
+  const text = '# A\n\nIntro text here.\n\n## B\n\nb text.\n\n## C\n\nc text.\n\n# D\n\nd.';
+  const chunks = chunkText({ text, headings: markdownHeadings(text) }, { chunkSize: 8, overlap: 0 });
+  assert.deepEqual(chunks.map((c) => [c.text, c.headings]), [
+    ['# A\n\nIntro text here.', ['A']],
+    ['## B\n\nb text.\n\n## C\n\nc text.', ['A', 'B']],
+    ['# D\n\nd.', ['D']],
+  ]);
+});
+
 test('a long paragraph is cut at sentence ends, and the overlap is whole sentences', () => {
   const sentences = Array.from({ length: 12 }, (_, i) => `Sentence ${i} has exactly six words.`);
   const text = sentences.join(' ');
@@ -185,6 +200,10 @@ test('headingPath and pageAt', () => {
   assert.deepEqual(headingPath(h, at('z'), at('z') + 1), ['A', 'B', 'C']);
   assert.deepEqual(headingPath(h, at('y'), at('z') + 1), ['A', 'B']);
   assert.deepEqual(headingPath(h, at('y'), at('w') + 1), ['A']);
+  // Opening with a heading line: that heading's path, whatever sections the range runs into.
+  assert.deepEqual(headingPath(h, at('## B'), at('w') + 1), ['A', 'B']);
+  assert.deepEqual(headingPath(h, at('### C'), at('w') + 1), ['A', 'B', 'C']);
+  assert.deepEqual(headingPath(h, at('## D'), at('w') + 1), ['A', 'D']);
   assert.deepEqual(headingPath(h, 0, 1), ['A']);
   assert.deepEqual(headingPath([], 0, 5), []);
   const pages = [{ page: 1, start: 0, end: 5 }, { page: 2, start: 7, end: 9 }];
