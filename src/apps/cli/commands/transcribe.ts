@@ -5,7 +5,7 @@
  * transcript goes to DIR/<file name>.<format> instead of stdout. --json makes the last stdout line one
  * object with every file's segments and the real-time factor.
  */
-import { stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { AudioFormatError, EmptyAudioError, FfmpegError, FfmpegMissingError } from '../../../audio/errors.js';
@@ -91,7 +91,10 @@ function audioError(file: string, err: unknown): CliError {
 
 export async function run(files: string[], flags: TranscribeFlags): Promise<void> {
   await checkFiles(files);
-  if (flags.out !== undefined) await checkWritableDir(flags.out, '--out');
+  if (flags.out !== undefined) {
+    await checkWritableDir(flags.out, '--out');
+    await mkdir(flags.out, { recursive: true });
+  }
   if (flags.threads !== undefined) setThreads(flags.threads);
   const bars = downloadBars();
   let transcriber: WhisperTranscriber;
