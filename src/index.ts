@@ -94,5 +94,8 @@ export { finetune, type FinetuneOptions, type FinetuneResult, type FinetuneProgr
 export { pipeline, type TextGenerationPipeline } from './apps/pipeline.js';
 export { loadSentenceEmbedder, loadCrossEncoder, SentenceEmbedder, CrossEncoder, sigmoid, type SentenceEmbedderOptions, type CrossEncoderOptions, type PoolingMode } from './models/index.js';
 export type { FeatureExtractionPipeline, Embeddings } from './apps/feature-extraction.js';
+export * as audio from './audio/index.js';
+export { WhisperTranscriber, Whisper, type Transcript, type Segment, type TranscribeOptions } from './models/whisper/index.js';
+export type { SpeechRecognitionPipeline, SpeechRecognitionOutput, SpeechChunk } from './apps/speech-recognition.js';
 export * as rag from './rag/index.js';
 export { createStore, ingest, retrieve, ask, evaluate } from './rag/index.js';
