@@ -24,6 +24,8 @@ import { featureExtractionPipeline, type FeatureExtractionOptions, type FeatureE
 import { imageToTextPipeline, type ImageToTextOptions, type ImageToTextParts, type ImageToTextPipeline } from './image-to-text.js';
 import { speechRecognitionPipeline, type SpeechRecognitionOptions, type SpeechRecognitionPipeline } from './speech-recognition.js';
 import type { WhisperTranscriber } from '../models/whisper/transcribe.js';
+import type { ClipModel } from '../models/clip/clip-model.js';
+import { zeroShotImageClassificationPipeline, type ZeroShotImageClassificationOptions, type ZeroShotImageClassificationPipeline } from './zero-shot-image-classification.js';
 
 export type PipelineTask = 'text-generation';
 
@@ -219,16 +221,18 @@ async function withAdapter(model: string, adapter: string, options: LoadCheckpoi
 export async function pipeline(task: 'feature-extraction', model: string | SentenceEmbedder, options?: FeatureExtractionOptions): Promise<FeatureExtractionPipeline>;
 export async function pipeline(task: 'automatic-speech-recognition', model: string | WhisperTranscriber, options?: SpeechRecognitionOptions): Promise<SpeechRecognitionPipeline>;
 export async function pipeline(task: 'image-to-text', model: string | ImageToTextParts, options?: ImageToTextOptions): Promise<ImageToTextPipeline>;
+export async function pipeline(task: 'zero-shot-image-classification', model: string | ClipModel, options?: ZeroShotImageClassificationOptions): Promise<ZeroShotImageClassificationPipeline>;
 export async function pipeline(task: PipelineTask, model: string | TextGenerationParts, options?: PipelineOptions): Promise<TextGenerationPipeline>;
 export async function pipeline(
-  task: PipelineTask | 'feature-extraction' | 'automatic-speech-recognition' | 'image-to-text',
-  model: string | TextGenerationParts | SentenceEmbedder | WhisperTranscriber | ImageToTextParts,
-  anyOptions: PipelineOptions | FeatureExtractionOptions | SpeechRecognitionOptions | ImageToTextOptions = {},
-): Promise<TextGenerationPipeline | FeatureExtractionPipeline | SpeechRecognitionPipeline | ImageToTextPipeline> {
+  task: PipelineTask | 'feature-extraction' | 'automatic-speech-recognition' | 'image-to-text' | 'zero-shot-image-classification',
+  model: string | TextGenerationParts | SentenceEmbedder | WhisperTranscriber | ImageToTextParts | ClipModel,
+  anyOptions: PipelineOptions | FeatureExtractionOptions | SpeechRecognitionOptions | ImageToTextOptions | ZeroShotImageClassificationOptions = {},
+): Promise<TextGenerationPipeline | FeatureExtractionPipeline | SpeechRecognitionPipeline | ImageToTextPipeline | ZeroShotImageClassificationPipeline> {
   if (task === 'feature-extraction') return featureExtractionPipeline(model as string | SentenceEmbedder, anyOptions as FeatureExtractionOptions);
   if (task === 'automatic-speech-recognition') return speechRecognitionPipeline(model as string | WhisperTranscriber, anyOptions as SpeechRecognitionOptions);
   if (task === 'image-to-text') return imageToTextPipeline(model as string | ImageToTextParts, anyOptions as ImageToTextOptions);
-  if (task !== 'text-generation') throw new Error(`pipeline: task '${String(task)}' is not supported (supported: 'text-generation', 'feature-extraction', 'automatic-speech-recognition', 'image-to-text')`);
+  if (task === 'zero-shot-image-classification') return zeroShotImageClassificationPipeline(model as string | ClipModel, anyOptions as ZeroShotImageClassificationOptions);
+  if (task !== 'text-generation') throw new Error(`pipeline: task '${String(task)}' is not supported (supported: 'text-generation', 'feature-extraction', 'automatic-speech-recognition', 'image-to-text', 'zero-shot-image-classification')`);
   const options = anyOptions as PipelineOptions;
   model = model as string | TextGenerationParts;
   const parts = typeof model === 'string' ? await loadParts(model, options) : model;
