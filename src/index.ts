@@ -94,6 +94,9 @@ export { finetune, type FinetuneOptions, type FinetuneResult, type FinetuneProgr
 export { pipeline, type TextGenerationPipeline } from './apps/pipeline.js';
 export { loadSentenceEmbedder, loadCrossEncoder, SentenceEmbedder, CrossEncoder, sigmoid, type SentenceEmbedderOptions, type CrossEncoderOptions, type PoolingMode } from './models/index.js';
 export type { FeatureExtractionPipeline, Embeddings } from './apps/feature-extraction.js';
+export { Captioner, exportVisionEncoderDecoder } from './models/vision-encoder-decoder/index.js';
+export { EncoderDecoderSession, type EncoderDecoderModel } from './models/encoder-decoder/index.js';
+export type { ImageToTextPipeline, Caption } from './apps/image-to-text.js';
 export * as audio from './audio/index.js';
 export { WhisperTranscriber, Whisper, type Transcript, type Segment, type TranscribeOptions } from './models/whisper/index.js';
 export type { SpeechRecognitionPipeline, SpeechRecognitionOutput, SpeechChunk } from './apps/speech-recognition.js';
