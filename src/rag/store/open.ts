@@ -27,8 +27,9 @@ export async function createStore(location: string, options: StoreOptions = {}):
 }
 
 // A lazy import, so SQLite users never load `pg`. busyTimeoutMs means the same there: how long a write
-// waits for another writer.
+// waits for another writer; exactSearchLimit (or its old name) is shared.
 async function openPostgres(url: string, options: StoreOptions): Promise<Store> {
   const { PostgresStore } = await import('./postgres.js');
-  return PostgresStore.open(url, { lockTimeoutMs: options.busyTimeoutMs });
+  const { busyTimeoutMs, exactSearchLimit, annThreshold } = options;
+  return PostgresStore.open(url, { lockTimeoutMs: busyTimeoutMs, exactSearchLimit, annThreshold });
 }

@@ -6,7 +6,7 @@
  * Dense search is exact (pgvector's `<=>` over float32) for small selections and HNSW over halfvec beyond.
  */
 import { StoreCorruptError } from '../errors.js';
-import { mergeSettings, sameSettings } from './settings.js';
+import { exactSearchLimit, mergeSettings, sameSettings } from './settings.js';
 import type {
   ChunkFilter,
   ChunkRecord,
@@ -49,6 +49,8 @@ export interface PostgresStoreOptions {
    * built by the first write that leaves more chunks than this in the store. Default 10,000.
    */
   exactSearchLimit?: number;
+  /** @deprecated the SQLite store's old name for exactSearchLimit + 1. */
+  annThreshold?: number;
 }
 
 interface MetaState {
@@ -107,14 +109,14 @@ export class PostgresStore implements Store {
       lockTimeoutMs: checkOption('lockTimeoutMs', options.lockTimeoutMs, 5000, 0),
       maxConnections: checkOption('maxConnections', options.maxConnections, 4, 1),
     });
-    const exactSearchLimit = checkOption('exactSearchLimit', options.exactSearchLimit, 10_000, 0);
+    const limit = exactSearchLimit(options, 10_000, 'PostgresStore');
     try {
       await prepareSchema(conn, schema);
     } catch (e) {
       await conn.close();
       throw e;
     }
-    return new PostgresStore(location, schema, conn, exactSearchLimit);
+    return new PostgresStore(location, schema, conn, limit);
   }
 
   async info(): Promise<StoreInfo> {

@@ -70,3 +70,31 @@ export function mergeSettings(
 export function sameSettings(a: StoreSettings, b: StoreSettings): boolean {
   return KEYS.every((k) => a[k] === b[k]);
 }
+
+/** How a store opened by either backend chooses between exact and approximate (HNSW) dense search. */
+export interface VectorSearchOptions {
+  /**
+   * Selections of at most this many chunks are searched exactly, larger ones through an HNSW index
+   * (built when the store first holds more). Defaults: 20,000 for SQLite, 10,000 for PostgreSQL.
+   */
+  exactSearchLimit?: number;
+  /**
+   * The SQLite store's old name: HNSW from this many chunks on, so `exactSearchLimit` is one less.
+   * @deprecated use exactSearchLimit.
+   */
+  annThreshold?: number;
+}
+
+/** The exact-search limit `options` ask for, or `fallback`; `who` names the backend in errors. */
+export function exactSearchLimit(options: VectorSearchOptions, fallback: number, who: string): number {
+  const { exactSearchLimit: limit, annThreshold: old } = options;
+  const check = (name: string, v: number) => {
+    if (!(Number.isInteger(v) && v >= 0)) throw new RangeError(`${who}: ${name} must be a non-negative integer, got ${v}`);
+  };
+  if (limit !== undefined) check('exactSearchLimit', limit);
+  if (old !== undefined) check('annThreshold', old);
+  if (limit !== undefined && old !== undefined && limit !== Math.max(0, old - 1)) {
+    throw new TypeError(`${who}: exactSearchLimit ${limit} and annThreshold ${old} (its old name, one more) disagree; give exactSearchLimit only`);
+  }
+  return limit ?? (old !== undefined ? Math.max(0, old - 1) : fallback);
+}

@@ -3,11 +3,11 @@
  * share it. Writes take the write lock up front (BEGIN IMMEDIATE) and fail with StoreLockedError after
  * the busy timeout. BM25 statistics come from Forja's own term index (k1 and b are chosen above the
  * store); dense search is exact, over a float32 matrix cached in memory (./sqlite/vector-index.ts), or
- * goes through an HNSW graph once the store holds `annThreshold` chunks (./sqlite/ann-index.ts).
+ * goes through an HNSW graph once the store holds more than `exactSearchLimit` chunks (./sqlite/ann-index.ts).
  */
 import Database from 'better-sqlite3';
 import { StoreCorruptError } from '../errors.js';
-import { mergeSettings, sameSettings } from './settings.js';
+import { exactSearchLimit, mergeSettings, sameSettings } from './settings.js';
 import type {
   ChunkFilter,
   ChunkRecord,
@@ -92,7 +92,7 @@ export class SqliteStore implements Store {
   private vectorCache: { generation: number; index: VectorIndex } | undefined;
   private readonly terms: TermIndex;
   private readonly ann: AnnIndexCache;
-  private readonly annThreshold: number;
+  private readonly exactSearchLimit: number;
 
   private constructor(
     readonly location: string,
@@ -101,15 +101,14 @@ export class SqliteStore implements Store {
   ) {
     this.statements = prepareStatements(db);
     this.terms = new TermIndex(db);
-    this.annThreshold = options.annThreshold ?? 20000;
+    this.exactSearchLimit = exactSearchLimit(options, 20_000, 'SqliteStore');
     this.ann = new AnnIndexCache(db, location, options.hnsw ?? {});
   }
 
   /** Opens the store at `path`, creating the file (and its folder) when it does not exist. */
   static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
     if (typeof path !== 'string' || path.length === 0) throw new TypeError('SqliteStore.open: the path is empty');
-    const t = options.annThreshold;
-    if (t !== undefined && !(Number.isInteger(t) && t >= 0)) throw new RangeError(`SqliteStore option annThreshold must be a non-negative integer, got ${t}`);
+    exactSearchLimit(options, 20_000, 'SqliteStore');
     checkAnnOptions(options.hnsw ?? {});
     const db = openDatabase(path, path, options);
     try {
@@ -352,7 +351,7 @@ export class SqliteStore implements Store {
 
   /** Call inside a read transaction, with the catalog of the same snapshot. */
   private vectorIndex(catalog: Catalog, dimension: number): VectorIndex {
-    if (catalog.size >= this.annThreshold) {
+    if (catalog.size > this.exactSearchLimit) {
       this.vectorCache = undefined;
       return this.ann.index(catalog, dimension);
     }

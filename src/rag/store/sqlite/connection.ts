@@ -3,14 +3,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreCorruptError, StoreLockedError, StoreUnreachableError } from '../../errors.js';
+import type { VectorSearchOptions } from '../settings.js';
 import type { AnnOptions } from './ann-index.js';
 import { APPLICATION_ID, inspectFile, SCHEMA, SCHEMA_VERSION, TABLES } from './schema.js';
 
-export interface SqliteStoreOptions {
+/** `exactSearchLimit` (default 20,000 here) chooses exact or HNSW search, as for PostgreSQL. */
+export interface SqliteStoreOptions extends VectorSearchOptions {
   /** How long a write waits for another writer before StoreLockedError; default 5000 ms. */
   busyTimeoutMs?: number;
-  /** Dense search goes through an HNSW graph from this many chunks on, exact below; default 20000. */
-  annThreshold?: number;
   /** The graph's parameters (./ann-index.ts). */
   hnsw?: AnnOptions;
 }

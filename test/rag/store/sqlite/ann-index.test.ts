@@ -89,17 +89,18 @@ async function recallAgainst(ann: SqliteStore, exact: SqliteStore, filter?: { pa
   return total / queries.length;
 }
 
-// 2,000 chunks; the ANN store switches at 1,000, the exact one never, both on the same file.
+// 2,000 chunks; the ANN store switches past 999, the exact one never, both on the same file.
 async function pair(path = freshPath()) {
-  const ann = await SqliteStore.open(path, { annThreshold: 1000, hnsw: { m: 12, efConstruction: 100, seed: 9 } });
+  const ann = await SqliteStore.open(path, { exactSearchLimit: 999, hnsw: { m: 12, efConstruction: 100, seed: 9 } });
   await ann.bind(SETTINGS);
   await ann.writeDocuments(docs(0, 400));
-  const exact = await SqliteStore.open(path, { annThreshold: 1e9 });
+  const exact = await SqliteStore.open(path, { exactSearchLimit: 1e9 });
   return { path, ann, exact };
 }
 
 test('below the threshold search stays exact; above it the store builds and saves an HNSW graph that agrees with exact search', async () => {
   const path = freshPath();
+  // The option's old name still opens a store: HNSW from annThreshold chunks on is exactSearchLimit 999.
   const small = await SqliteStore.open(path, { annThreshold: 1000 });
   await small.bind(SETTINGS);
   await small.writeDocuments(docs(0, 100));
@@ -168,7 +169,7 @@ test('the graph survives close and reopen without a rebuild, also when chunks we
   const first = await ann.vectorSearch(queries[2]!, 10);
   await ann.close();
   const saved = graphRow(path)!;
-  const reopened = await SqliteStore.open(path, { annThreshold: 1000, hnsw: { m: 12, efConstruction: 100, seed: 9 } });
+  const reopened = await SqliteStore.open(path, { exactSearchLimit: 999, hnsw: { m: 12, efConstruction: 100, seed: 9 } });
   assert.deepEqual(await reopened.vectorSearch(queries[2]!, 10), first);
   const after = graphRow(path)!;
   assert.equal(after.builds, 1);
@@ -178,13 +179,13 @@ test('the graph survives close and reopen without a rebuild, also when chunks we
   const deleted = ['d1', 'd2', 'd3', 'd4'];
   const deletedChunks = new Set((await exact.vectorSearch(queries[0]!, 2000, { docIds: deleted })).map((h) => h.chunkId));
   await exact.deleteDocuments(deleted);
-  const again = await SqliteStore.open(path, { annThreshold: 1000, hnsw: { m: 12, efConstruction: 100, seed: 9 } });
+  const again = await SqliteStore.open(path, { exactSearchLimit: 999, hnsw: { m: 12, efConstruction: 100, seed: 9 } });
   for (const q of queries) for (const h of await again.vectorSearch(q, 10)) assert.ok(!deletedChunks.has(h.chunkId));
   assert.ok((await recallAgainst(again, exact)) >= 0.95);
   assert.equal(graphRow(path)!.builds, 1);
   assert.equal(graphRow(path)!.generation, generation(path));
   // Other graph parameters rebuild it.
-  const other = await SqliteStore.open(path, { annThreshold: 1000, hnsw: { m: 8 } });
+  const other = await SqliteStore.open(path, { exactSearchLimit: 999, hnsw: { m: 8 } });
   await other.vectorSearch(queries[0]!, 10);
   assert.equal(graphRow(path)!.builds, 2);
   await other.close();
@@ -210,6 +211,7 @@ test('a graph save that would wait for another writer is skipped, and done by a 
 });
 
 test('bad ANN options are refused, naming the option', async () => {
+  await assert.rejects(SqliteStore.open(freshPath(), { exactSearchLimit: -1 }), /SqliteStore: exactSearchLimit must be a non-negative integer, got -1/);
   await assert.rejects(SqliteStore.open(freshPath(), { annThreshold: -1 }), /annThreshold must be a non-negative integer, got -1/);
   await assert.rejects(SqliteStore.open(freshPath(), { hnsw: { m: 1 } }), /hnsw\.m must be an integer >= 2, got 1/);
   await assert.rejects(SqliteStore.open(freshPath(), { hnsw: { efSearch: 0 } }), /hnsw\.efSearch must be an integer >= 1, got 0/);
