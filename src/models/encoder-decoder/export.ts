@@ -88,14 +88,18 @@ function encoderHiddenSize(model: EncoderDecoderModel): number {
   return width;
 }
 
-/** Write `model` to `outDir` in transformers.js' encoder-decoder layout. */
-export async function writeEncoderDecoderExport(model: EncoderDecoderModel, source: EncoderDecoderExportSource, outDir: string): Promise<EncoderDecoderExportResult> {
+/**
+ * Write `model` to `outDir` in transformers.js' encoder-decoder layout. `decoderGraph` replaces the
+ * merged decoder graph for architectures whose cache has other names (Whisper's `.decoder.` /
+ * `.encoder.` pairs).
+ */
+export async function writeEncoderDecoderExport(model: EncoderDecoderModel, source: EncoderDecoderExportSource, outDir: string, decoderGraph?: EmitOptions): Promise<EncoderDecoderExportResult> {
   const weightBytes = [...model.weights.values()].reduce((n, v) => n + v.value.byteLength, 0);
   if (weightBytes > PROTOBUF_LIMIT) {
     throw new Error(`export: ${source.dir} has ${(weightBytes / 2 ** 30).toFixed(1)} GiB of float32 weights; ONNX files over 2 GiB need external data, which the exporter does not write yet`);
   }
   const encoder = emitModel(encoderModelGraph(model)).bytes;
-  const decoder = emitModel(mergedDecoderGraph(model, encoderHiddenSize(model))).bytes;
+  const decoder = emitModel(decoderGraph ?? mergedDecoderGraph(model, encoderHiddenSize(model))).bytes;
   const files: string[] = [];
   const write = async (file: string, data: Uint8Array | object) => {
     const path = join(outDir, file);

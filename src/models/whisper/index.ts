@@ -1,5 +1,6 @@
 /** Whisper (WhisperForConditionalGeneration): speech recognition and translation with timestamps. */
 export * from './config.js';
+export * from './export.js';
 export * from './model.js';
 export * from './processors.js';
 export * from './segments.js';
