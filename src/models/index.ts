@@ -6,3 +6,7 @@ export * from './registry.js';
 export * from './causal-lm.js';
 export * from './export-onnx.js';
 export * from './bert/index.js';
+export * from './vit/index.js';
+export * from './encoder-decoder/index.js';
+export * from './vision-encoder-decoder/index.js';
+export * from './clip/index.js';
