@@ -1,23 +1,29 @@
 /**
  * Decode and prefill speed of a GPT-2-small-shaped model (random, seeded
- * weights written as a HF checkpoint in a temp dir): Forja against
- * transformers.js running Forja's ONNX export, with the memory-bandwidth bound.
+ * weights written as a HF checkpoint in a temp dir), in fp32 and with int8
+ * and int4 weights (`forja quantize` defaults, loaded from the quantized
+ * checkpoints): Forja against transformers.js running Forja's own ONNX export
+ * of the same weights (dtype fp32 / q8 / q4), with the memory-bandwidth
+ * bound. Each variant runs in its own process (bench/generate-variant.ts) so
+ * its peak RSS is its own; the variants run in turn, `--rounds` times
+ * (alternate rounds in reverse order), and steps are pooled over rounds.
  *
- *   npm run bench:generate -- [--threads N] [--reps N] [--new-tokens N] [--prefill N] [--skip-transformers-js]
+ *   npm run bench:generate -- [--threads N] [--reps N] [--rounds N] [--new-tokens N] [--prefill N] [--skip-transformers-js] [--only fp32,q8,q4]
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { Rng } from '../src/core/rng.js';
 import { writeJsonAtomic } from '../src/io/atomic.js';
 import { writeSafetensorsCheckpoint } from '../src/io/safetensors.js';
-import { CausalLM } from '../src/models/causal-lm.js';
 import { exportOnnx } from '../src/models/export-onnx.js';
 import { gpt2InitialWeights, gpt2Tensors, parseGpt2Config } from '../src/models/gpt2/model.js';
-import { setThreads } from '../src/runtime/session.js';
-import type { KVCache } from '../src/text/language-model.js';
+import { quantizeCheckpoint } from '../src/models/quantize/index.js';
+import type { Dtype, VariantResult, VariantSpec } from './generate-variant.js';
 
 interface Options {
   threads: number;
@@ -26,10 +32,12 @@ interface Options {
   promptLength: number;
   prefillLength: number;
   transformersJs: boolean;
+  rounds: number;
+  dtypes: Dtype[];
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { threads: availableParallelism(), reps: 5, newTokens: 64, promptLength: 8, prefillLength: 128, transformersJs: true };
+  const opts: Options = { threads: availableParallelism(), reps: 5, newTokens: 64, promptLength: 8, prefillLength: 128, transformersJs: true, rounds: 2, dtypes: ['fp32', 'q8', 'q4'] };
   const int = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got '${v}'`);
@@ -42,6 +50,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--new-tokens') opts.newTokens = int(a, argv[++i]);
     else if (a === '--prefill') opts.prefillLength = int(a, argv[++i]);
     else if (a === '--skip-transformers-js') opts.transformersJs = false;
+    else if (a === '--rounds') opts.rounds = int(a, argv[++i]);
+    else if (a === '--only') opts.dtypes = argv[++i]!.split(',') as Dtype[];
     else throw new Error(`unknown flag '${a}'`);
   }
   return opts;
@@ -125,155 +135,29 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-function promptIds(length: number, seed: number): number[] {
-  const rng = new Rng(seed);
-  return Array.from({ length }, () => rng.int(50000));
+const run = promisify(execFile);
+const VARIANT = join(import.meta.dirname, 'generate-variant.ts');
+
+async function runVariant(spec: VariantSpec): Promise<VariantResult> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', VARIANT, JSON.stringify(spec)], { maxBuffer: 64 * 2 ** 20 });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as VariantResult;
 }
 
-interface DecodeRun {
-  tokens: number[];
-  /** Milliseconds between consecutive generated tokens (the first comes from the prefill). */
-  stepMs: number[];
-}
-
-/** Intervals between consecutive timestamps. */
-const intervals = (stamps: number[]): number[] => stamps.slice(1).map((t, i) => t - stamps[i]!);
-
-function argmax(xs: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < xs.length; i++) if (xs[i]! > xs[best]!) best = i;
-  return best;
-}
-
-async function forjaGreedy(lm: CausalLM, prompt: number[], newTokens: number): Promise<DecodeRun> {
-  const tokens: number[] = [];
-  const stamps: number[] = [];
-  let cache: KVCache | undefined;
-  let ids = prompt;
-  for (let step = 0; step < newTokens; step++) {
-    const past = cache?.length ?? 0;
-    const res = await lm.forward({
-      ids: BigInt64Array.from(ids, BigInt),
-      batch: 1,
-      attentionMask: new BigInt64Array(past + ids.length).fill(1n),
-      positionIds: BigInt64Array.from(ids, (_, i) => BigInt(past + i)),
-      ...(cache ? { cache } : {}),
-    });
-    cache = res.cache;
-    tokens.push(argmax(res.logits));
-    ids = [tokens.at(-1)!];
-    stamps.push(performance.now());
-  }
-  return { tokens, stepMs: intervals(stamps) };
-}
-
-async function forjaPrefill(lm: CausalLM, prompt: number[]): Promise<number> {
-  const t0 = performance.now();
-  await lm.forward({
-    ids: BigInt64Array.from(prompt, BigInt),
-    batch: 1,
-    attentionMask: new BigInt64Array(prompt.length).fill(1n),
-    positionIds: BigInt64Array.from(prompt, (_, i) => BigInt(i)),
-  });
-  return (performance.now() - t0) / 1000;
-}
-
-interface Runner {
+interface Row {
   name: string;
-  decode(prompt: number[], newTokens: number): Promise<DecodeRun>;
-  prefill(prompt: number[]): Promise<number>;
-  release(): Promise<void>;
-}
-
-async function forjaRunner(dir: string, threads: number): Promise<Runner> {
-  setThreads(threads);
-  const lm = await CausalLM.load(dir);
-  return {
-    name: 'Forja',
-    decode: (prompt, n) => forjaGreedy(lm, prompt, n),
-    prefill: (prompt) => forjaPrefill(lm, prompt),
-    release: () => lm.release(),
-  };
-}
-
-async function transformersJsRunner(exportDir: string, threads: number): Promise<Runner> {
-  const { AutoModelForCausalLM, env, Tensor } = await import('@huggingface/transformers');
-  env.allowRemoteModels = false;
-  const model = await AutoModelForCausalLM.from_pretrained(exportDir, {
-    dtype: 'fp32',
-    local_files_only: true,
-    session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
-  });
-  const generate = async (prompt: number[], newTokens: number, onToken?: () => void) => {
-    const input_ids = new Tensor('int64', BigInt64Array.from(prompt, BigInt), [1, prompt.length]);
-    const attention_mask = new Tensor('int64', new BigInt64Array(prompt.length).fill(1n), [1, prompt.length]);
-    let puts = 0;
-    // The first put is the prompt; each later one is a generated token.
-    const streamer = {
-      put: () => {
-        if (puts++ > 0) onToken?.();
-      },
-      end: () => undefined,
-    };
-    const out = await model.generate({ input_ids, attention_mask, max_new_tokens: newTokens, min_new_tokens: newTokens, do_sample: false, streamer: streamer as never });
-    return Array.from((out as InstanceType<typeof Tensor>).data as BigInt64Array, Number).slice(prompt.length);
-  };
-  return {
-    name: 'transformers.js',
-    decode: async (prompt, n) => {
-      const stamps: number[] = [];
-      const tokens = await generate(prompt, n, () => stamps.push(performance.now()));
-      return { tokens, stepMs: intervals(stamps) };
-    },
-    prefill: async (prompt) => {
-      const t0 = performance.now();
-      await generate(prompt, 1);
-      return (performance.now() - t0) / 1000;
-    },
-    release: async () => {
-      await model.dispose();
-    },
-  };
-}
-
-interface Result {
-  name: string;
-  /** From the median decode step. */
-  decodeTokensPerSecond: number;
-  /** From the fastest decode step (what a quiet machine gives). */
-  bestDecodeTokensPerSecond: number;
-  prefillTokensPerSecond: number;
+  dtype: Dtype;
+  runtime: VariantResult['runtime'];
+  decode: number;
+  best: number;
+  prefill: number;
+  maxRss: number;
+  loadSeconds: number;
   tokens: number[];
+  bytesPerToken?: number;
 }
 
-/** Runs the runtimes in turn within each repetition, so load from other processes hits them alike. */
-async function measure(runners: Runner[], opts: Options): Promise<Result[]> {
-  const prompt = promptIds(opts.promptLength, 7);
-  const long = promptIds(opts.prefillLength, 8);
-  const steps = runners.map((): number[] => []);
-  const prefills = runners.map((): number[] => []);
-  const tokens = runners.map((): number[] => []);
-  for (const r of runners) {
-    await r.decode(prompt, 4); // warm-up
-    await r.prefill(long);
-  }
-  for (let rep = 0; rep < opts.reps; rep++) {
-    for (const [i, r] of runners.entries()) {
-      const run = await r.decode(prompt, opts.newTokens);
-      steps[i]!.push(...run.stepMs);
-      if (process.env.BENCH_VERBOSE) console.log(`${r.name} rep ${rep}: median step ${median(run.stepMs).toFixed(1)} ms, best ${Math.min(...run.stepMs).toFixed(1)} ms`);
-      tokens[i] = run.tokens;
-      prefills[i]!.push(await r.prefill(long));
-    }
-  }
-  return runners.map((r, i) => ({
-    name: r.name,
-    decodeTokensPerSecond: 1000 / median(steps[i]!),
-    bestDecodeTokensPerSecond: 1000 / Math.min(...steps[i]!),
-    prefillTokensPerSecond: opts.prefillLength / median(prefills[i]!),
-    tokens: tokens[i]!,
-  }));
-}
+const QUANTIZE = { q8: { bits: 8 }, q4: { bits: 4 } } as const;
+const LABEL: Record<Dtype, string> = { fp32: 'fp32', q8: 'int8', q4: 'int4' };
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
@@ -282,24 +166,52 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const params = await writeCheckpoint(dir);
     console.log(`checkpoint: GPT-2-small shape, ${(params / 1e6).toFixed(1)}M parameters, written in ${((performance.now() - t0) / 1000).toFixed(1)} s to ${dir}`);
+    // Forja loads each dtype's own checkpoint, as a user would after `forja quantize`; transformers.js gets the export of that same checkpoint.
+    const specs: VariantSpec[] = [];
+    const base = { threads: opts.threads, reps: opts.reps, newTokens: opts.newTokens, promptLength: opts.promptLength, prefillLength: opts.prefillLength };
+    for (const dtype of opts.dtypes) {
+      const ckpt = dtype === 'fp32' ? dir : join(dir, dtype);
+      if (dtype !== 'fp32') await quantizeCheckpoint(dir, ckpt, QUANTIZE[dtype]);
+      specs.push({ ...base, runtime: 'forja', dtype, dir: ckpt });
+      if (opts.transformersJs) {
+        await exportOnnx(ckpt, join(dir, `export-${dtype}`));
+        specs.push({ ...base, runtime: 'transformers.js', dtype, dir: join(dir, `export-${dtype}`) });
+      }
+    }
     const bandwidth = await measureBandwidth(opts.threads);
     const bytesPerToken = bytesPerDecodedToken();
-    const bound = bandwidth / bytesPerToken;
-    console.log(`threads: ${opts.threads} intra-op (both runtimes), reps: ${opts.reps}, decode: ${opts.newTokens} new tokens after ${opts.promptLength}, prefill: ${opts.prefillLength} tokens`);
+    console.log(`threads: ${opts.threads} intra-op (both runtimes), reps: ${opts.reps} × ${opts.rounds} rounds, decode: ${opts.newTokens} new tokens after ${opts.promptLength}, prefill: ${opts.prefillLength} tokens`);
     console.log(`memory bandwidth: ${(bandwidth / 1e9).toFixed(1)} GB/s read (memcmp of 2 × 256 MiB per thread, ${opts.threads} threads, best of 5)`);
-    console.log(`weights read per decoded token: ${(bytesPerToken / 1e6).toFixed(1)} MB → bound ${bound.toFixed(1)} tokens/s`);
+    console.log(`fp32 weights read per decoded token: ${(bytesPerToken / 1e6).toFixed(1)} MB → bound ${(bandwidth / bytesPerToken).toFixed(1)} tokens/s`);
 
-    const runners = [await forjaRunner(dir, opts.threads)];
-    if (opts.transformersJs) {
-      const exportDir = join(dir, 'export');
-      await exportOnnx(dir, exportDir);
-      runners.push(await transformersJsRunner(exportDir, opts.threads));
-    }
     const loadBefore = loadavg()[0]!;
-    const results = await measure(runners, opts);
-    for (const r of runners) await r.release();
-    printTable(results, bound);
+    const results = specs.map((): VariantResult[] => []);
+    for (let round = 0; round < opts.rounds; round++) {
+      const order = specs.map((_, i) => i);
+      if (round % 2) order.reverse();
+      for (const i of order) {
+        const r = await runVariant(specs[i]!);
+        if (process.env.BENCH_VERBOSE) console.log(`${r.runtime} ${r.dtype} round ${round}: median step ${median(r.stepMs).toFixed(1)} ms, load ${r.loadSeconds.toFixed(1)} s, peak RSS ${(r.maxRss / 2 ** 20).toFixed(0)} MiB, load avg ${loadavg()[0]!.toFixed(2)}`);
+        results[i]!.push(r);
+      }
+    }
     const loadAfter = loadavg()[0]!;
+    const rows: Row[] = specs.map((spec, i) => {
+      const rs = results[i]!;
+      return {
+        name: `${spec.runtime === 'forja' ? 'Forja' : 'transformers.js'} ${LABEL[spec.dtype]}`,
+        dtype: spec.dtype,
+        runtime: spec.runtime,
+        decode: 1000 / median(rs.flatMap((r) => r.stepMs)),
+        best: 1000 / Math.min(...rs.flatMap((r) => r.stepMs)),
+        prefill: opts.prefillLength / median(rs.flatMap((r) => r.prefillSeconds)),
+        maxRss: Math.max(...rs.map((r) => r.maxRss)),
+        loadSeconds: median(rs.map((r) => r.loadSeconds)),
+        tokens: rs.at(-1)!.tokens,
+        ...(rs[0]!.bytesPerToken !== undefined ? { bytesPerToken: rs[0]!.bytesPerToken } : {}),
+      };
+    });
+    printTable(rows, bandwidth);
     console.log(`load average (1 min) before/after the runs: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${availableParallelism()} CPUs`);
     if (Math.max(loadBefore, loadAfter) > availableParallelism() - opts.threads + 1) {
       console.log('note: other processes were using the CPUs; median steps suffer most, best steps show what a quiet machine gives');
@@ -309,28 +221,39 @@ async function main(): Promise<void> {
   }
 }
 
-function printTable(results: Result[], bound: number): void {
-  const reference = results.find((r) => r.name === 'transformers.js');
+function printTable(rows: Row[], bandwidth: number): void {
+  const find = (runtime: Row['runtime'], dtype: Dtype) => rows.find((r) => r.runtime === runtime && r.dtype === dtype);
   const ratio = (x: number, y: number | undefined) => (y ? `${(x / y).toFixed(2)}×` : '-');
-  const rows = results.map((r) => [
-    r.name,
-    r.decodeTokensPerSecond.toFixed(1),
-    `${((100 * r.decodeTokensPerSecond) / bound).toFixed(0)}%`,
-    ratio(r.decodeTokensPerSecond, reference?.decodeTokensPerSecond),
-    r.bestDecodeTokensPerSecond.toFixed(1),
-    `${((100 * r.bestDecodeTokensPerSecond) / bound).toFixed(0)}%`,
-    r.prefillTokensPerSecond.toFixed(0),
-    ratio(r.prefillTokensPerSecond, reference?.prefillTokensPerSecond),
-  ]);
-  const header = ['runtime', 'decode tok/s (median step)', 'of bound', 'vs tjs', 'best step tok/s', 'of bound', 'prefill tok/s', 'vs tjs'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ');
+  const forjaFp32 = find('forja', 'fp32');
+  const cells = rows.map((r) => {
+    const tjs = find('transformers.js', r.dtype);
+    const forja = find('forja', r.dtype);
+    const bound = forja?.bytesPerToken ? bandwidth / forja.bytesPerToken : undefined;
+    return [
+      r.name,
+      r.decode.toFixed(1),
+      bound ? `${((100 * r.decode) / bound).toFixed(0)}%` : '-',
+      ratio(r.decode, forjaFp32?.decode),
+      r.runtime === 'forja' ? ratio(r.decode, tjs?.decode) : '-',
+      r.best.toFixed(1),
+      r.prefill.toFixed(0),
+      r.runtime === 'forja' ? ratio(r.prefill, tjs?.prefill) : '-',
+      (r.maxRss / 2 ** 20).toFixed(0),
+      ratio(r.maxRss, rows.find((x) => x.runtime === r.runtime && x.dtype === 'fp32')?.maxRss),
+      r.loadSeconds.toFixed(1),
+    ];
+  });
+  const header = ['runtime', 'decode tok/s (median step)', 'of bound', 'vs Forja fp32', 'vs tjs same dtype', 'best step tok/s', 'prefill tok/s', 'vs tjs', 'peak RSS MiB', 'vs own fp32', 'load s'];
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i]!)).join(' | ');
   console.log(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('-|-')}`);
-  for (const r of rows) console.log(line(r));
-  if (reference) {
-    const forja = results[0]!;
-    const same = forja.tokens.length === reference.tokens.length && forja.tokens.every((t, i) => t === reference.tokens[i]);
-    console.log(`\ngreedy tokens identical: ${same ? 'yes' : `no (Forja ${forja.tokens.slice(0, 8).join(',')}… vs ${reference.tokens.slice(0, 8).join(',')}…)`}`);
+  for (const c of cells) console.log(line(c));
+  console.log('');
+  for (const r of rows.filter((x) => x.runtime === 'forja')) {
+    const tjs = find('transformers.js', r.dtype);
+    const bound = r.bytesPerToken ? ` (${(r.bytesPerToken / 1e6).toFixed(1)} MB read per token)` : '';
+    const same = tjs ? (tjs.tokens.length === r.tokens.length && tjs.tokens.every((t, i) => t === r.tokens[i]) ? 'identical' : `differ (Forja ${r.tokens.slice(0, 6).join(',')}… vs ${tjs.tokens.slice(0, 6).join(',')}…)`) : '-';
+    console.log(`${LABEL[r.dtype]}${bound}: greedy tokens Forja vs transformers.js ${same}`);
   }
 }
 

@@ -4,11 +4,10 @@
  * KV cache stays in the ORT tensors the session returned, fed straight back in.
  */
 import type ort from 'onnxruntime-node';
-import { loadHfCheckpoint, type LoadCheckpointOptions } from '../io/hf-checkpoint.js';
 import type { EmitOptions } from '../onnx/emit.js';
 import { CompiledGraph, float32, int64 } from '../runtime/session.js';
 import type { ForwardInput, ForwardOutput, KVCache, LanguageModel } from '../text/language-model.js';
-import { loadCausalLmModel } from './registry.js';
+import { loadCausalLm, type CausalLmLoadOptions } from './quantize/load.js';
 import type { ConfigJson } from './transformer/config.js';
 import { inferenceGraph, LOGITS_INDEX, pastName, presentName } from './transformer/inference-graph.js';
 import type { CausalLmModel } from './transformer/types.js';
@@ -31,11 +30,10 @@ export class CausalLM implements LanguageModel {
     readonly generationConfig?: ConfigJson,
   ) {}
 
-  /** Load a Hugging Face checkpoint directory or hub id. */
-  static async load(dirOrId: string, opts: LoadCheckpointOptions = {}): Promise<CausalLM> {
-    const ckpt = await loadHfCheckpoint(dirOrId, opts);
-    const model = loadCausalLmModel(ckpt.config, ckpt.weights, `${ckpt.dir}/config.json`);
-    return CausalLM.fromModel(model, ckpt.dir, ckpt.generationConfig);
+  /** Load a Hugging Face checkpoint directory or hub id (a quantized one, or a float one quantized with `loadIn`). */
+  static async load(dirOrId: string, opts: CausalLmLoadOptions = {}): Promise<CausalLM> {
+    const { model, dir, generationConfig } = await loadCausalLm(dirOrId, opts);
+    return CausalLM.fromModel(model, dir, generationConfig);
   }
 
   /**

@@ -31,6 +31,7 @@ const commands: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./commands/eval.js'),
   () => import('./commands/finetune.js'),
   () => import('./commands/merge.js'),
+  () => import('./commands/quantize.js'),
   () => import('./commands/embed.js'),
   () => import('./commands/rag.js'),
   () => import('./commands/transcribe.js'),

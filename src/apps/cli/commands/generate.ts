@@ -13,10 +13,12 @@ import type { LanguageModel } from '../../../text/language-model.js';
 import { decodeReply, pipeline, type TextGenerationPipeline } from '../../pipeline.js';
 import { CliError, cliErrorFrom } from '../errors.js';
 import { existingDirectory, nonNegativeInt, numberInRange, positiveInt, positiveNumber } from '../options.js';
+import { loadInOption, quantizeCliError } from '../quantize-options.js';
 
 interface GenerateFlags {
   model: string;
   adapter?: string;
+  loadIn?: '8bit' | '4bit';
   maxNewTokens?: number;
   temperature?: number;
   topK?: number;
@@ -63,11 +65,11 @@ function generationOptions(flags: GenerateFlags): GenerationOptions {
   return options;
 }
 
-async function load(model: string, adapter: string | undefined): Promise<TextGenerationPipeline> {
+async function load(model: string, adapter: string | undefined, loadIn: GenerateFlags['loadIn']): Promise<TextGenerationPipeline> {
   try {
-    return await pipeline('text-generation', model, adapter === undefined ? {} : { adapter });
+    return await pipeline('text-generation', model, { ...(adapter === undefined ? {} : { adapter }), ...(loadIn ? { loadIn } : {}) });
   } catch (err) {
-    throw cliErrorFrom(`generate --model ${model}${adapter === undefined ? '' : ` --adapter ${adapter}`}`, err);
+    throw quantizeCliError(`generate --model ${model}${adapter === undefined ? '' : ` --adapter ${adapter}`}${loadIn ? ` --load-in ${loadIn}` : ''}`, err, { bits: '--load-in' });
   }
 }
 
@@ -153,7 +155,7 @@ async function generateReport(
 
 async function run(prompt: string, flags: GenerateFlags): Promise<void> {
   const options = generationOptions(flags);
-  const generator = await load(flags.model, flags.adapter);
+  const generator = await load(flags.model, flags.adapter, flags.loadIn);
   try {
     const promptIds = generator.encode(prompt);
     checkSizes(generator, promptIds.length, options, flags);
@@ -176,6 +178,7 @@ export function register(program: Command): void {
     .argument('<prompt>', 'text to continue')
     .requiredOption('--model <dir|id>', 'Hugging Face checkpoint directory or hub id')
     .option('--adapter <dir>', 'a PEFT LoRA adapter directory (adapter_config.json, adapter_model.safetensors) applied to --model unmerged', existingDirectory('--adapter'))
+    .option('--load-in <bits>', 'quantize a float checkpoint while loading it: 8bit or 4bit (MatMulNBits weights; quantized checkpoints load as they are)', loadInOption)
     .option(
       '--max-new-tokens <n>',
       "tokens to generate, at most the model's context minus the prompt (default: generation_config.json, else 256, capped by the context)",
