@@ -142,14 +142,15 @@ export function ignoredWhisperTensors(c: WhisperConfig): RegExp[] {
   return c.tieWordEmbeddings ? [/^proj_out\.weight$/] : [];
 }
 
-/** Whisper's fixed sinusoidal encoder positions (as HF's WhisperEncoder initialises them). */
+/** Whisper's fixed sinusoidal encoder positions, rounded through float32 as HF's torch code computes them. */
 function sinusoids(length: number, channels: number): Float32Array {
   const half = channels / 2;
-  const step = Math.log(10000) / (half - 1);
+  const step = Math.fround(Math.log(10000) / (half - 1));
+  const f = Math.fround;
   const out = new Float32Array(length * channels);
   for (let t = 0; t < length; t++) {
     for (let i = 0; i < half; i++) {
-      const angle = t * Math.exp(-step * i);
+      const angle = f(t * f(Math.exp(f(-step * i))));
       out[t * channels + i] = Math.sin(angle);
       out[t * channels + half + i] = Math.cos(angle);
     }
