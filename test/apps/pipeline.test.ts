@@ -209,3 +209,20 @@ test("{ adapter }: a PEFT adapter unmerged over the base: golden logits, and the
     await Promise.all([adapted.dispose(), base.dispose(), mergedGen.dispose()]);
   }
 });
+
+test('text-generation pipeline: loadIn quantizes a float checkpoint (the same model as quantizeModel gives); with an adapter it is refused', async () => {
+  const { QuantizedModel, quantizeModel } = await import('../../src/models/quantize/index.js');
+  const gen = await pipeline('text-generation', fixturePath('llama-tiny'), { loadIn: '8bit' });
+  try {
+    assert.ok(gen.model instanceof CausalLM && gen.model.model instanceof QuantizedModel);
+    const ckpt = await loadHfCheckpoint(fixturePath('llama-tiny'));
+    const direct = await CausalLM.fromModel(quantizeModel(loadCausalLmModel(ckpt.config, ckpt.weights), { bits: 8, group_size: 16 }));
+    const viaDirect = await pipeline('text-generation', { model: direct, tokenizer: gen.tokenizer });
+    const options = { max_new_tokens: 8, do_sample: false };
+    assert.deepEqual(await gen('Once upon a time', options), await viaDirect('Once upon a time', options));
+    await viaDirect.dispose();
+  } finally {
+    await gen.dispose();
+  }
+  await assert.rejects(pipeline('text-generation', fixturePath('gpt2-tiny'), { loadIn: '4bit', adapter: fixturePath('gpt2-tiny-lora') }), /loadIn cannot be combined with adapter/);
+});

@@ -85,3 +85,54 @@ describe('exportOnnx without generation_config.json or tokenizer files', () => {
     assert.deepEqual(JSON.parse(readFileSync(join(out, 'generation_config.json'), 'utf8')), { bos_token_id: 50256, eos_token_id: 50256 });
   });
 });
+
+describe('exportOnnx --quantize (q4, q8)', () => {
+  /** Greedy ids from transformers.js with `dtype`, which picks the file. */
+  async function transformersJsGreedyAs(dir: string, dtype: 'q4' | 'q8', prompt: number[], newTokens: number): Promise<number[]> {
+    const model = await AutoModelForCausalLM.from_pretrained(dir, { dtype, local_files_only: true });
+    try {
+      const ids = new Tensor('int64', BigInt64Array.from(prompt, BigInt), [1, prompt.length]);
+      const mask = new Tensor('int64', BigInt64Array.from(prompt, () => 1n), [1, prompt.length]);
+      const out = await model.generate({ input_ids: ids, attention_mask: mask, max_new_tokens: newTokens, do_sample: false });
+      return Array.from((out as Tensor).data as BigInt64Array, Number);
+    } finally {
+      await model.dispose();
+    }
+  }
+
+  for (const name of ['gpt2-tiny', 'llama-tiny']) {
+    for (const [dtype, file, loadIn] of [['q4', 'onnx/model_q4.onnx', '4bit'], ['q8', 'onnx/model_quantized.onnx', '8bit']] as const) {
+      test(`${name} ${dtype}: ${file} loads in transformers.js and gives the greedy ids of Forja's quantized model`, async () => {
+        const out = join(tmp, `${name}-${dtype}`);
+        const result = await exportOnnx(fixturePath(name), out, { quantize: dtype });
+        assert.equal(result.modelFile, file);
+        assert.ok(result.files.includes(file) && !existsSync(join(out, 'onnx/model.onnx')));
+        const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
+        assert.deepEqual(config['transformers.js_config'], { dtype });
+        assert.equal(config.quantization_config, undefined);
+        // These tiny models are mostly their float16 embedding table (50257 × 48), so the file shrinks by less than the maps do.
+        const floatBytes = (await exportOnnx(fixturePath(name), join(tmp, `${name}-${dtype}-fp32`))).modelBytes;
+        assert.ok(result.modelBytes < 0.85 * floatBytes, `${result.modelBytes} bytes against ${floatBytes} in float32`);
+
+        const { golden } = await readGolden(name);
+        const g = golden.greedy[0]!;
+        const newTokens = g.output_ids.length - g.input_ids.length;
+        const lm = await CausalLM.load(fixturePath(name), { loadIn });
+        try {
+          const forja = (await greedy(lm, [g.input_ids], [g.input_ids.map(() => 1)], newTokens))[0];
+          assert.deepEqual(await transformersJsGreedyAs(out, dtype, g.input_ids, newTokens), forja);
+        } finally {
+          await lm.release();
+        }
+      });
+    }
+  }
+
+  test('a quantized checkpoint exports as its bits say, and refuses other bits', async () => {
+    const { quantizeCheckpoint } = await import('../../src/models/quantize/index.js');
+    const q8 = join(tmp, 'gpt2-q8-ckpt');
+    await quantizeCheckpoint(fixturePath('gpt2-tiny'), q8, { bits: 8, group_size: 16 });
+    assert.equal((await exportOnnx(q8, join(tmp, 'gpt2-q8-ckpt-export'))).modelFile, 'onnx/model_quantized.onnx');
+    await assert.rejects(exportOnnx(q8, join(tmp, 'gpt2-q8-as-q4'), { quantize: 'q4' }), /already quantized to 8 bits/);
+  });
+});

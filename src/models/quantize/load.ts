@@ -57,7 +57,7 @@ export async function loadCausalLm(dirOrId: string, opts: CausalLmLoadOptions = 
   const quantized = config && readQuantizationConfig(config, configPath);
   if (config && quantized) {
     if (loadIn !== undefined && loadInOptions(loadIn).bits !== quantized.bits) {
-      throw new QuantizeSettingError('bits', `${dir} is already quantized to ${quantized.bits} bits; load it without loadIn, or quantize its float checkpoint`);
+      throw new QuantizeSettingError('bits', `${dir} is already quantized to ${quantized.bits} bits; load it as it is, or quantize its float checkpoint`);
     }
     const generationConfig = await readJsonObject(join(dir, 'generation_config.json'));
     const model = await loadQuantizedModel(dir, config, quantized, modelOptions);
