@@ -79,6 +79,35 @@ describe('models/whisper/transcribe', () => {
     assert.deepEqual(streamed.segments, whole.segments);
   });
 
+  it('a 3-hour stream is pulled a window at a time: memory stays bounded by one window and one block', async () => {
+    const total = 3 * 3600 * 16000;
+    const block = 16000 * 7;
+    let pulled = 0;
+    const stop = new AbortController();
+    async function* threeHours(): AsyncGenerator<Float32Array> {
+      for (let at = 0; at < total; at += block) {
+        pulled += block;
+        // A safety stop, so a regression fails fast instead of decoding 3 hours.
+        if (pulled > 10 * 480000) stop.abort(new Error('read ahead'));
+        yield waveform.length >= block ? waveform.subarray(0, block) : new Float32Array(block).fill(0.01);
+      }
+    }
+    const stream = { info: { source: '3h', decoder: 'wav' as const, warnings: [] }, sampleRate: 16000, [Symbol.asyncIterator]: threeHours };
+    const windows: number[] = [];
+    const run = transcriber.transcribe(stream, {
+      language: 'en',
+      max_new_tokens: 4,
+      signal: stop.signal,
+      onSegment: (s) => {
+        windows.push(s.start);
+        if (windows.length >= 3) stop.abort(new Error('enough'));
+      },
+    });
+    await assert.rejects(run, /enough/);
+    // Three windows decoded: at most four windows' worth (30 s each) plus one block was ever read of the 3 hours.
+    assert.ok(pulled <= 4 * 480000 + block, `${pulled} samples pulled`);
+  });
+
   it('beam search runs through the same processors', async () => {
     const t = await transcriber.transcribe(waveform, { language: 'es', num_beams: 3, max_new_tokens: 8 });
     assertTimingStructure(t, 2.5);
