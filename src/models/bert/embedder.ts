@@ -12,7 +12,7 @@ import type { EmbeddingRole, TextEmbedder } from '../../text/embedder.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
 import { ConfigError } from '../transformer/config.js';
 import { lengthBatches, padBatch, type BatchLimits, type EncodedText, type PaddedBatch } from './encoding.js';
-import { BertSession, embeddingGraph, LAST_HIDDEN_STATE, SENTENCE_EMBEDDING } from './graph.js';
+import { BertSession, embeddingGraph, LAST_HIDDEN_STATE, SENTENCE_EMBEDDING, type BertGraphOptions } from './graph.js';
 import { loadBertParts, maxTokensOf, resolveWithoutWeights, type BertParts } from './load.js';
 import type { Bert } from './model.js';
 import { isPoolingMode, POOLING_MODES, type PoolingMode } from './pooling.js';
@@ -33,6 +33,8 @@ export interface SentenceEmbedderOptions extends LoadCheckpointOptions {
   maxBatchTokens?: number;
   /** Called for each text cut to maxTokens: its index in the call, and its length in tokens before the cut. */
   onTruncate?: (index: number, tokens: number, maxTokens: number) => void;
+  /** Run attention and the residual LayerNorms as ONNX Runtime's fused kernels (./graph.ts); default false. */
+  fused?: boolean;
 }
 
 export interface EmbedOptions {
@@ -56,6 +58,7 @@ export class SentenceEmbedder implements TextEmbedder {
     readonly prefixes: Readonly<Record<EmbeddingRole | 'none', string>>,
     private readonly limits: BatchLimits = DEFAULT_LIMITS,
     private readonly onTruncate?: SentenceEmbedderOptions['onTruncate'],
+    private readonly graphOptions: BertGraphOptions = {},
   ) {
     this.dimension = parts.model.config.hiddenSize;
   }
@@ -122,7 +125,7 @@ export class SentenceEmbedder implements TextEmbedder {
 
   private session(pooling: PoolingMode, normalize: boolean): Promise<BertSession> {
     if (!isPoolingMode(pooling)) throw new ConfigError(`${this.modelId}: pooling mode ${JSON.stringify(pooling)} is not supported (supported: ${POOLING_MODES.join(', ')})`);
-    return this.sessions.get(`${pooling}/${normalize}`, () => BertSession.compile(embeddingGraph(this.parts.model, { pooling, normalize })));
+    return this.sessions.get(`${pooling}/${normalize}`, () => BertSession.compile(embeddingGraph(this.parts.model, { pooling, normalize }, this.graphOptions)));
   }
 }
 
@@ -131,7 +134,7 @@ export class SentenceEmbedder implements TextEmbedder {
  * a directory or hub id. A BERT directory without modules.json loads when `pooling` is given.
  */
 export async function loadSentenceEmbedder(dirOrId: string, opts: SentenceEmbedderOptions = {}): Promise<SentenceEmbedder> {
-  const { prefixes, pooling, normalize, maxTokens, batchSize, maxBatchTokens, onTruncate, ...load } = opts;
+  const { prefixes, pooling, normalize, maxTokens, batchSize, maxBatchTokens, onTruncate, fused, ...load } = opts;
   const limits = { batchSize: batchSize ?? DEFAULT_LIMITS.batchSize, maxBatchTokens: maxBatchTokens ?? DEFAULT_LIMITS.maxBatchTokens };
   for (const [key, v] of Object.entries(limits)) {
     if (!Number.isInteger(v) || v < 1) throw new ConfigError(`loadSentenceEmbedder ${dirOrId}: ${key} must be a positive integer, received ${v}`);
@@ -166,6 +169,7 @@ export async function loadSentenceEmbedder(dirOrId: string, opts: SentenceEmbedd
     },
     limits,
     onTruncate,
+    { fused: fused ?? false },
   );
 }
 

@@ -24,14 +24,22 @@ export interface EmbeddingHead {
   normalize?: boolean;
 }
 
+export interface BertGraphOptions {
+  /**
+   * Attention and the residual LayerNorms as ONNX Runtime's com.microsoft kernels (./fused.ts), which
+   * other runtimes do not have. Default false: standard ONNX ops only.
+   */
+  fused?: boolean;
+}
+
 type Head = { kind: 'embedding'; head: EmbeddingHead } | { kind: 'classifier' };
 
-function bertGraph(model: Bert, head: Head): EmitOptions {
+function bertGraph(model: Bert, head: Head, options: BertGraphOptions): EmitOptions {
   return trace((g) => {
     const inputIds = g.input('input_ids', [BATCH, SEQUENCE], 'int64');
     const attentionMask = g.input('attention_mask', [BATCH, SEQUENCE], 'int64');
     const tokenTypeIds = g.input('token_type_ids', [BATCH, SEQUENCE], 'int64');
-    const inputs = { inputIds, attentionMask, tokenTypeIds };
+    const inputs = { inputIds, attentionMask, tokenTypeIds, fused: options.fused ?? false };
     const outputs: EmitOptions['outputs'] = {};
     if (head.kind === 'classifier') outputs[LOGITS] = model.classify(inputs);
     else {
@@ -48,10 +56,11 @@ function bertGraph(model: Bert, head: Head): EmitOptions {
 }
 
 /** input_ids, attention_mask, token_type_ids → last_hidden_state (+ sentence_embedding with a pooling mode). */
-export const embeddingGraph = (model: Bert, head: EmbeddingHead = {}): EmitOptions => bertGraph(model, { kind: 'embedding', head });
+export const embeddingGraph = (model: Bert, head: EmbeddingHead = {}, options: BertGraphOptions = {}): EmitOptions =>
+  bertGraph(model, { kind: 'embedding', head }, options);
 
 /** input_ids, attention_mask, token_type_ids → logits (B, num_labels). */
-export const classifierGraph = (model: Bert): EmitOptions => bertGraph(model, { kind: 'classifier' });
+export const classifierGraph = (model: Bert, options: BertGraphOptions = {}): EmitOptions => bertGraph(model, { kind: 'classifier' }, options);
 
 /** A compiled BERT graph fed with padded batches; concurrent calls run one after another. */
 export class BertSession {

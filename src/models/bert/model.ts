@@ -17,6 +17,7 @@ import { dimOf } from '../transformer/mask.js';
 import type { DropoutSite } from '../transformer/types.js';
 import { bindWeights, weightOf, type CheckpointTensor, type CheckpointWeights, type ExpectedTensor } from '../transformer/weights.js';
 import { parseBertConfig, type BertConfig } from './config.js';
+import { fusedSelfAttention, skipLayerNorm } from './fused.js';
 
 /** float32 min, as HF fills masked scores; finite so softmax over padding stays NaN-free. */
 const MASKED = -3.4028234663852886e38;
@@ -106,6 +107,8 @@ export interface BertInputs {
   tokenTypeIds?: Tensor;
   /** Training only: applied at each HF dropout site. */
   dropout?: (x: Tensor, site: DropoutSite) => Tensor;
+  /** Inference graphs for ONNX Runtime only: attention and residual LayerNorms as its fused kernels (./fused.ts). */
+  fused?: boolean;
 }
 
 export class Bert {
@@ -140,6 +143,10 @@ export class Bert {
     const typeTable = this.param('embeddings.token_type_embeddings.weight');
     const types = inputs.tokenTypeIds ? F.gather(typeTable, inputs.tokenTypeIds) : F.slice(typeTable, [0], [1], [0]); // (B, T, H) or (1, H)
     let x = drop(this.layerNorm('embeddings.LayerNorm', F.add(F.add(words, types), positions)), 'embedding');
+    if (inputs.fused) {
+      if (inputs.dropout) throw new Error(`${c.architecture}: fused kernels are for inference graphs; they have no dropout or gradient`);
+      return this.encodeFused(x, inputs.attentionMask);
+    }
     const bias = paddingBias(inputs.attentionMask); // (B, 1, 1, T)
     for (let i = 0; i < c.numHiddenLayers; i++) {
       currentGraph().scope(`layer.${i}`, () => {
@@ -148,6 +155,31 @@ export class Bert {
         x = this.layerNorm(`${l}attention.output.LayerNorm`, F.add(x, drop(attended, 'residual')));
         const ff = mlp(x, this.linear(`${l}intermediate.dense`), this.linear(`${l}output.dense`), act);
         x = this.layerNorm(`${l}output.LayerNorm`, F.add(x, drop(ff, 'residual')));
+      });
+    }
+    return x;
+  }
+
+  /** The encoder layers over embedded `x` with ORT's Attention and SkipLayerNormalization kernels. */
+  private encodeFused(x: Tensor, attentionMask: Tensor): Tensor {
+    const c = this.config;
+    const act = ACTIVATIONS[c.hiddenAct]!;
+    const mask = F.cast(attentionMask, 'int32');
+    const norm = (name: string, y: Tensor, skip: Tensor, bias: Tensor) =>
+      skipLayerNorm(y, skip, this.param(`${name}.weight`), this.param(`${name}.bias`), bias, c.layerNormEps);
+    for (let i = 0; i < c.numHiddenLayers; i++) {
+      currentGraph().scope(`layer.${i}`, () => {
+        const l = `encoder.layer.${i}.`;
+        const qkv = ['query', 'key', 'value'].map((n) => this.linear(`${l}attention.self.${n}`));
+        // Concats of initializers, folded into one constant when ORT loads the graph.
+        const weight = F.concat(qkv.map((p) => p.weight as Tensor), 1);
+        const bias = F.concat(qkv.map((p) => p.bias!), 0);
+        const attended = fusedSelfAttention(x, weight, bias, mask, c.numAttentionHeads);
+        const out = this.linear(`${l}attention.output.dense`);
+        x = norm(`${l}attention.output.LayerNorm`, F.matmul(attended, out.weight as Tensor), x, out.bias!);
+        const hidden = act(linear(x, this.linear(`${l}intermediate.dense`)));
+        const down = this.linear(`${l}output.dense`);
+        x = norm(`${l}output.LayerNorm`, F.matmul(hidden, down.weight as Tensor), x, down.bias!);
       });
     }
     return x;
