@@ -10,6 +10,7 @@ import type { ForwardInput, ForwardOutput, KVCache, LanguageModel } from '../tex
 import { loadCausalLm, type CausalLmLoadOptions } from './quantize/load.js';
 import type { ConfigJson } from './transformer/config.js';
 import { inferenceGraph, LOGITS_INDEX, pastName, presentName } from './transformer/inference-graph.js';
+import { cropPositions } from './transformer/kv-crop.js';
 import type { CausalLmModel } from './transformer/types.js';
 
 /** Per layer key then value, each (batch, n_kv_heads, length, head_dim). */
@@ -106,6 +107,11 @@ export class CausalLM implements LanguageModel {
       return float32(picked, [rows.length, ...t.dims.slice(1)]);
     });
     return new OrtKvCache(rows.length, c.length, tensors);
+  }
+
+  cropCache(cache: KVCache, length: number): KVCache {
+    const c = this.cacheOf(cache, cache.batch);
+    return new OrtKvCache(c.batch, length, cropPositions(c.tensors, c.length, length, `${this.model.architecture}.cropCache`));
   }
 
   async release(): Promise<void> {

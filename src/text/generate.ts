@@ -17,6 +17,7 @@ import type { ForwardInput, KVCache, LanguageModel } from './language-model.js';
 import { applyLogitsProcessors, buildLogitsProcessors, type LogitsProcessor } from './logits-processors.js';
 import { argmax, sampleCategorical, softmax } from './sampling.js';
 import { anyCriterion, eosCriterion, maxLengthCriterion, stopStringCriterion, type StoppingCriterion } from './stopping.js';
+import { assistedDecode, resolveAssisted, type AssistedOptions, type AssistedStats } from './speculative.js';
 import { AsyncChannel, IncrementalDetokenizer } from './streamer.js';
 import type { TextTokenizer } from './tokenizer.js';
 
@@ -30,7 +31,7 @@ export interface StreamChunk {
   text: string;
 }
 
-export interface GenerateOptions extends GenerationOptions {
+export interface GenerateOptions extends GenerationOptions, AssistedOptions {
   /**
    * 1 for real tokens, 0 for padding, when the prompts are already padded to one length (as
    * transformers' `attention_mask`). Without it, prompts of different lengths are left-padded here.
@@ -59,6 +60,8 @@ export interface GenerateOutput {
   promptLength: number;
   /** The settings used. */
   config: ResolvedGenerationConfig;
+  /** With an assistant_model: rounds, drafted and accepted tokens. */
+  assisted?: AssistedStats;
 }
 
 /** Prompts padded to one length, with their attention masks. */
@@ -267,6 +270,26 @@ export async function generate(model: LanguageModel, promptIds: number[][], opti
   const prompts = padPrompts(promptIds, options.attention_mask, config.padTokenId ?? 0);
   const isDone = stoppingCriterion(config, options.tokenizer);
   const rng = new Rng(config.seed ?? randomSeed());
+  const assisted = resolveAssisted(options, model);
+  if (assisted) {
+    if (config.numBeams > 1) throw new Error(`generate: assistant_model works with greedy decoding and sampling, not beam search (num_beams is ${config.numBeams})`);
+    if (prompts.rows.length !== 1) throw new Error(`generate: assistant_model generates one prompt at a time (as transformers), received ${prompts.rows.length}`);
+    const emitter = options.onText && options.tokenizer ? new TextEmitter(prompts, options.tokenizer, options.skip_special_tokens ?? true, options.onText) : undefined;
+    const out = await assistedDecode({
+      target: model,
+      settings: assisted,
+      prompt: prompts.rows[0]!,
+      mask: prompts.masks[0]!,
+      config,
+      processors: buildLogitsProcessors(config, 1, options.logits_processor),
+      isDone,
+      rng,
+      signal: options.signal,
+      onTokens: emitter ? (tokens) => emitter.push(0, tokens) : undefined,
+    });
+    await emitter?.flush();
+    return { sequences: [out.sequence], newTokens: [out.newTokens], promptLength: prompts.rows[0]!.length, config, assisted: out.stats };
+  }
   const stepper = new ModelStepper(model, prompts, options.signal);
   const promptLogits = await stepper.prefill();
   const emitter =

@@ -35,6 +35,8 @@ export interface LanguageModel {
   forward(input: ForwardInput): Promise<ForwardOutput>;
   /** A cache holding the given rows, in order (beam reordering, dropping rows). */
   selectCache(cache: KVCache, rows: readonly number[]): KVCache;
+  /** The cache's first `length` positions (assisted generation drops the draft tokens the target rejected). */
+  cropCache?(cache: KVCache, length: number): KVCache;
   /** Free native resources (sessions); the model is unusable afterwards. */
   release?(): Promise<void>;
 }

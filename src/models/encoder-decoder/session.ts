@@ -10,6 +10,7 @@ import { formatShape } from '../../core/shape.js';
 import { CompiledGraph, float32, int64 } from '../../runtime/session.js';
 import type { ForwardInput, ForwardOutput, KVCache, LanguageModel } from '../../text/language-model.js';
 import { LOGITS_INDEX } from '../transformer/inference-graph.js';
+import { cropPositions } from '../transformer/kv-crop.js';
 import { crossName, decodeGraph, encodeGraph, selfPastName, selfPresentName } from './graphs.js';
 import type { EncoderDecoderModel } from './types.js';
 
@@ -146,6 +147,11 @@ class BoundDecoder implements LanguageModel {
     }
     const pick = (ts: readonly ort.Tensor[]) => ts.map((t) => pickRows(t, rows));
     return new EncoderDecoderCache(rows.length, c.length, pick(c.self), pick(c.cross));
+  }
+
+  cropCache(cache: KVCache, length: number): KVCache {
+    const c = this.cacheOf(cache, cache.batch);
+    return new EncoderDecoderCache(c.batch, length, cropPositions(c.self, c.length, length, `${this.model.architecture}.cropCache`), c.cross);
   }
 
   /** The prompt's cache: no self-attention positions, the encoded batch's cross K/V. */
