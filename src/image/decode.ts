@@ -35,7 +35,7 @@ function ascii(b: Uint8Array, from: number, to: number): string {
 const isPrefixOf = (head: Uint8Array, sig: Uint8Array): boolean => head.every((v, i) => v === sig[i]);
 
 /** Decode PNG or JPEG bytes; `source` names them in errors. */
-export function decodeImage(bytes: Uint8Array, source = '<buffer>'): DecodedImage {
+export async function decodeImage(bytes: Uint8Array, source = '<buffer>'): Promise<DecodedImage> {
   if (bytes.length === 0) throw new ImageDecodeError(source, 'not-an-image', 'the file is empty');
   if (bytes.length >= PNG_SIGNATURE.length && isPrefixOf(bytes.subarray(0, PNG_SIGNATURE.length), PNG_SIGNATURE)) return decodePng(bytes, source);
   if (bytes[0] === 0xff && bytes[1] === 0xd8 && (bytes.length < 3 || bytes[2] === 0xff)) {

@@ -1,14 +1,17 @@
 /**
- * JPEG → 8-bit RGB through jpeg-js. The marker segments are walked first, so that a cut-off file is
- * reported as truncated and the variants jpeg-js cannot decode (lossless, arithmetic-coded, 12-bit,
- * 4 channels without an Adobe marker) are refused by name. Grayscale expands to RGB; Adobe CMYK and
- * YCCK are converted to RGB without a colour profile, as PIL's convert('RGB') does; EXIF orientation
- * is applied, as transformers' load_image does.
+ * JPEG → 8-bit RGB. The marker segments are walked first, so that a cut-off file is reported as
+ * truncated and the variants Forja does not decode (lossless, arithmetic-coded, 12-bit, 4 channels
+ * without an Adobe marker) are refused by name. Decoding is sharp's (libjpeg-turbo, as PIL: the
+ * same pixels) when it loads, else jpeg-js with libjpeg's upsampling and colour conversion
+ * (within 3 levels). Grayscale expands to RGB; Adobe CMYK and YCCK go through jpeg-js, converted
+ * without a colour profile as PIL's convert('RGB') does; EXIF orientation is applied, as
+ * transformers' load_image does.
  */
 import jpeg from 'jpeg-js';
 import { ImageDecodeError } from './errors.js';
 import { applyOrientation, exifOrientation, ORIENTATION_NAMES } from './exif.js';
 import { yccToRgb, type Sampling } from './jpeg-color.js';
+import { loadSharp, sharpRgb } from './sharp.js';
 import type { DecodedImage, RgbImage } from './types.js';
 
 interface JpegLayout {
@@ -74,30 +77,43 @@ function refuseUnsupported(layout: JpegLayout, source: string): void {
   }
 }
 
-export function decodeJpeg(bytes: Uint8Array, source: string): DecodedImage {
+export type JpegEngine = 'sharp' | 'jpeg-js';
+
+export interface JpegOptions {
+  /** Default sharp when it loads; CMYK and YCCK always use jpeg-js (sharp would colour-manage them). */
+  engine?: JpegEngine;
+}
+
+export async function decodeJpeg(bytes: Uint8Array, source: string, options: JpegOptions = {}): Promise<DecodedImage> {
   const layout = readLayout(bytes, source);
   refuseUnsupported(layout, source);
   // Entropy-coded data never holds FF D9 (FF is stuffed as FF 00), so EOI after the scan marks a complete file.
   if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(EOI, layout.scanStart) < 0) {
     throw new ImageDecodeError(source, 'truncated', `the JPEG is truncated: its image data ends at byte ${bytes.length} without the end-of-image marker`);
   }
-  // YCbCr (no Adobe marker) is converted here as libjpeg does; jpeg-js converts Adobe-marked files itself.
-  const ycc = layout.components === 3 && layout.adobeTransform === undefined;
-  let decoded: { width: number; height: number; data: Uint8Array };
+  const sharp = layout.components !== 4 && options.engine !== 'jpeg-js' ? await loadSharp() : undefined;
+  if (options.engine === 'sharp' && !sharp && layout.components !== 4) throw new Error('decodeJpeg: the sharp engine was asked for and sharp does not load');
+  let pixels: RgbImage;
   try {
-    decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, colorTransform: ycc ? false : undefined });
+    pixels = sharp ? await sharpRgb(sharp, bytes) : withJpegJs(bytes, layout);
   } catch (err) {
     throw new ImageDecodeError(source, 'corrupt', `the JPEG cannot be decoded (${(err as Error).message})`, { cause: err });
   }
-  if (ycc) decoded = { ...decoded, data: yccToRgb(decoded.data, decoded.width, decoded.height, layout.sampling) };
   const conversions: string[] = [];
   if (layout.components === 1) conversions.push('grayscale expanded to RGB');
   if (layout.components === 4) conversions.push(`${layout.adobeTransform === 2 ? 'YCCK' : 'CMYK'} converted to RGB without a colour profile, as PIL does`);
-  let image: RgbImage = { width: decoded.width, height: decoded.height, data: decoded.data };
+  let image = pixels;
   const orientation = layout.exif ? exifOrientation(layout.exif) : 1;
   if (orientation > 1) {
     image = applyOrientation(image, orientation);
     conversions.push(`${ORIENTATION_NAMES[orientation]} (EXIF orientation ${orientation})`);
   }
   return { ...image, format: 'jpeg', source, conversions };
+}
+
+function withJpegJs(bytes: Uint8Array, layout: JpegLayout): RgbImage {
+  // YCbCr (no Adobe marker) is converted here as libjpeg does; jpeg-js converts Adobe-marked files itself.
+  const ycc = layout.components === 3 && layout.adobeTransform === undefined;
+  const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, colorTransform: ycc ? false : undefined });
+  return { width: decoded.width, height: decoded.height, data: ycc ? yccToRgb(decoded.data, decoded.width, decoded.height, layout.sampling) : decoded.data };
 }

@@ -152,15 +152,19 @@ function verticalPass(image: RgbImage, c: Coefficients): RgbImage {
   const { width, data: inp } = image;
   const stride = width * 3;
   const data = new Uint8Array(width * out * 3);
+  // Whole rows at a time, so the taps stream through memory; each sum still adds its taps in order.
+  const acc = new Float64Array(stride);
   for (let yy = 0; yy < out; yy++) {
     const k0 = yy * c.ksize;
     const n = c.count[yy]!;
-    const base = c.start[yy]! * stride;
-    for (let i = 0; i < stride; i++) {
-      let s = ONE / 2;
-      for (let y = 0, p = base + i; y < n; y++, p += stride) s += inp[p]! * c.weights[k0 + y]!;
-      data[yy * stride + i] = clip8(s);
+    acc.fill(ONE / 2);
+    for (let y = 0; y < n; y++) {
+      const w = c.weights[k0 + y]!;
+      const row = (c.start[yy]! + y) * stride;
+      for (let i = 0; i < stride; i++) acc[i]! += inp[row + i]! * w;
     }
+    const o = yy * stride;
+    for (let i = 0; i < stride; i++) data[o + i] = clip8(acc[i]!);
   }
   return { width, height: out, data };
 }

@@ -62,22 +62,22 @@ test('files, file: URLs, http URLs, data: URLs, Buffers and ArrayBuffers all dec
   assert.equal(byteDiff(data.data, png.expected.data).max, 0);
 });
 
-test('a Buffer is named "<buffer>" in errors unless given a name', () => {
-  assert.throws(() => decodeImage(new Uint8Array([1, 2, 3])), isError('not-an-image', /^<buffer>: not an image/));
+test('a Buffer is named "<buffer>" in errors unless given a name', async () => {
+  await assert.rejects(decodeImage(new Uint8Array([1, 2, 3])), isError('not-an-image', /^<buffer>: not an image/));
   return assert.rejects(loadImage(new Uint8Array([1, 2, 3]), { name: 'upload #3' }), isError('not-an-image', /^upload #3: /));
 });
 
-test('a text file, an empty file and other image formats are refused, saying what they are', () => {
-  assert.throws(() => decodeImage(Buffer.from('hello, not an image'), 'notes.png'), isError('not-an-image', /^notes\.png: not an image \(Forja reads PNG and JPEG; the first bytes are 68 65 6c 6c/));
-  assert.throws(() => decodeImage(new Uint8Array(0), 'empty.png'), isError('not-an-image', /empty\.png: the file is empty/));
-  assert.throws(() => decodeImage(Buffer.from('GIF89a......'), 'a.gif'), isError('not-an-image', /a\.gif: a GIF image \(Forja reads PNG and JPEG/));
+test('a text file, an empty file and other image formats are refused, saying what they are', async () => {
+  await assert.rejects(decodeImage(Buffer.from('hello, not an image'), 'notes.png'), isError('not-an-image', /^notes\.png: not an image \(Forja reads PNG and JPEG; the first bytes are 68 65 6c 6c/));
+  await assert.rejects(decodeImage(new Uint8Array(0), 'empty.png'), isError('not-an-image', /empty\.png: the file is empty/));
+  await assert.rejects(decodeImage(Buffer.from('GIF89a......'), 'a.gif'), isError('not-an-image', /a\.gif: a GIF image \(Forja reads PNG and JPEG/));
   const webp = Buffer.concat([Buffer.from('RIFF'), Buffer.alloc(4), Buffer.from('WEBPVP8 ')]);
-  assert.throws(() => decodeImage(webp, 'a.webp'), isError('not-an-image', /a WebP image/));
+  await assert.rejects(decodeImage(webp, 'a.webp'), isError('not-an-image', /a WebP image/));
 });
 
-test('a file cut inside the PNG signature or the JPEG header is truncated', () => {
-  assert.throws(() => decodeImage(png.bytes.subarray(0, 5), 'p.png'), isError('truncated', /p\.png: the PNG is truncated: it ends at byte 5, inside its signature/));
-  assert.throws(() => decodeImage(jpg.bytes.subarray(0, 3), 'j.jpg'), isError('truncated', /j\.jpg: the JPEG is truncated/));
+test('a file cut inside the PNG signature or the JPEG header is truncated', async () => {
+  await assert.rejects(decodeImage(png.bytes.subarray(0, 5), 'p.png'), isError('truncated', /p\.png: the PNG is truncated: it ends at byte 5, inside its signature/));
+  await assert.rejects(decodeImage(jpg.bytes.subarray(0, 3), 'j.jpg'), isError('truncated', /j\.jpg: the JPEG is truncated/));
 });
 
 test('a missing file, a directory and an HTTP error are unreadable, naming the path or URL', async () => {
