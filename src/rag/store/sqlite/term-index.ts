@@ -223,8 +223,7 @@ export class TermIndex {
   /**
    * Inside a read transaction: each term's postings by ascending chunk id, without those `keep` refuses.
    * All terms share one set of arrays (each gets views of it), so a query allocates three backing stores
-   * however many terms and segments it reads: freeing thousands of small ones per scavenge was most of
-   * the garbage collector's pause.
+   * however many terms and segments it reads, and no object per posting.
    */
   postings(termIds: readonly number[], keep?: (chunkId: number) => boolean): TermPostings[] {
     const blobs = termIds.map((t) => this.s.postings.all(t) as Buffer[]);
