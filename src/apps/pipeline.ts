@@ -209,6 +209,7 @@ async function loadParts(model: string, options: PipelineOptions): Promise<TextG
 /** The base with a PEFT adapter over it, unmerged (the base's weights are shared, not copied). */
 async function withAdapter(model: string, adapter: string, options: LoadCheckpointOptions): Promise<CausalLM> {
   const ckpt = await loadHfCheckpoint(model, options);
+  if (ckpt.config.quantization_config) throw new Error(`text-generation pipeline: ${ckpt.dir} is a quantized checkpoint; adapters apply to float ones (merge the adapter into the float base, then quantize)`);
   const base = loadCausalLmModel(ckpt.config, ckpt.weights, `${ckpt.dir}/config.json`);
   return CausalLM.fromModel(await loadLoraAdapter(adapter, base), ckpt.dir, ckpt.generationConfig);
 }
