@@ -9,7 +9,7 @@
  *             transformers.js' ONNX layout (exportWhisper), so both run the same weights.
  * Both runtimes get the same intra-op threads; min_new_tokens = max_new_tokens makes both decode
  * exactly N tokens, and the script checks they decode the same ids. Median of --reps runs after
- * one warm-up.
+ * one warm-up, the two runtimes alternating.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -65,15 +65,22 @@ function syntheticSpeech(rng: Rng): Float32Array {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-async function timed(reps: number, fn: () => Promise<unknown>): Promise<number> {
-  await fn(); // warm-up: first-run allocations and kernel choices
-  const times: number[] = [];
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Median times of `a` and `b`, run in turn after one warm-up each, with a pause so the previous runtime's spinning threads go idle. */
+async function alternate(reps: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number, number]> {
+  await a();
+  await b();
+  const times: [number[], number[]] = [[], []];
   for (let r = 0; r < reps; r++) {
-    const start = performance.now();
-    await fn();
-    times.push(performance.now() - start);
+    for (const [i, fn] of [a, b].entries()) {
+      await pause(200);
+      const start = performance.now();
+      await fn();
+      times[i]!.push(performance.now() - start);
+    }
   }
-  return median(times);
+  return [median(times[0]), median(times[1])];
 }
 
 async function main(): Promise<void> {
@@ -95,16 +102,11 @@ async function main(): Promise<void> {
     const extractor = await WhisperFeatureExtractor.create(JSON.parse(readFileSync(join(dir, 'preprocessor_config.json'), 'utf8')) as Record<string, unknown>);
     const session = await WhisperSession.compile(Whisper.fromCheckpoint(CONFIG, weights));
     const features = (await extractor.extract([audio])).data;
-    const forjaDecode = async (): Promise<number[]> => {
+    const forjaDecode = async (tokens = opts.tokens): Promise<number[]> => {
       const encoded = await session.encode(features, 1);
-      const out = await generate(session.decoderFor(encoded), [PROMPT], { max_new_tokens: opts.tokens, min_new_tokens: opts.tokens });
+      const out = await generate(session.decoderFor(encoded), [PROMPT], { max_new_tokens: tokens, min_new_tokens: tokens });
       return out.newTokens[0]!;
     };
-    const forjaFeaturesMs = await timed(opts.reps, () => extractor.extract([audio]));
-    const forjaDecodeMs = await timed(opts.reps, forjaDecode);
-    const forjaIds = await forjaDecode();
-    await session.release();
-    await extractor.release();
 
     // transformers.js on the same export
     const { AutoFeatureExtractor, WhisperForConditionalGeneration, Tensor, env } = await import('@huggingface/transformers');
@@ -112,13 +114,19 @@ async function main(): Promise<void> {
     const processor = await AutoFeatureExtractor.from_pretrained(dir, { local_files_only: true });
     const model = await WhisperForConditionalGeneration.from_pretrained(dir, { dtype: 'fp32', local_files_only: true, session_options: { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } });
     const inputs = new Tensor('float32', features, [1, 80, 3000]);
-    const tjsDecode = async (): Promise<number[]> => {
-      const ids = (await model.generate({ inputs, decoder_input_ids: new Tensor('int64', BigInt64Array.from(PROMPT, BigInt), [1, PROMPT.length]), max_new_tokens: opts.tokens, min_new_tokens: opts.tokens, do_sample: false } as never)) as unknown as { data: BigInt64Array };
+    const tjsDecode = async (tokens = opts.tokens): Promise<number[]> => {
+      const ids = (await model.generate({ inputs, decoder_input_ids: new Tensor('int64', BigInt64Array.from(PROMPT, BigInt), [1, PROMPT.length]), max_new_tokens: tokens, min_new_tokens: tokens, do_sample: false } as never)) as unknown as { data: BigInt64Array };
       return Array.from(ids.data, Number).slice(PROMPT.length);
     };
-    const tjsFeaturesMs = await timed(opts.reps, () => processor(audio));
-    const tjsDecodeMs = await timed(opts.reps, tjsDecode);
+
+    // Alternate the runtimes rep by rep, so load from other jobs falls on both alike.
+    const forjaIds = await forjaDecode();
     const tjsIds = await tjsDecode();
+    const [forjaFeaturesMs, tjsFeaturesMs] = await alternate(opts.reps, () => extractor.extract([audio]), () => processor(audio));
+    const [forjaDecodeMs, tjsDecodeMs] = await alternate(opts.reps, () => forjaDecode(), () => tjsDecode());
+    const [forjaFirstMs, tjsFirstMs] = await alternate(opts.reps, () => forjaDecode(1), () => tjsDecode(1));
+    await session.release();
+    await extractor.release();
     await model.dispose();
 
     const same = forjaIds.length === tjsIds.length && forjaIds.every((id, i) => id === tjsIds[i]);
@@ -128,6 +136,10 @@ async function main(): Promise<void> {
     console.log('| stage | Forja | transformers.js 4 | speed-up |');
     console.log('|---|---|---|---|');
     console.log(row('log-mel features', forjaFeaturesMs, tjsFeaturesMs));
+    console.log(row('encode + first token', forjaFirstMs, tjsFirstMs));
+    const perToken = (total: number, first: number): number => (total - first) / (opts.tokens - 1);
+    const [forjaStep, tjsStep] = [perToken(forjaDecodeMs, forjaFirstMs), perToken(tjsDecodeMs, tjsFirstMs)];
+    console.log(`| each further token | ${forjaStep.toFixed(1)} ms | ${tjsStep.toFixed(1)} ms | ${(tjsStep / forjaStep).toFixed(2)}× |`);
     console.log(row(`encode + decode ${opts.tokens} tokens`, forjaDecodeMs, tjsDecodeMs));
     console.log(row('both', forjaFeaturesMs + forjaDecodeMs, tjsFeaturesMs + tjsDecodeMs));
     console.log(`same ${opts.tokens} token ids from both: ${same ? 'yes' : `NO (first difference at ${forjaIds.findIndex((id, i) => id !== tjsIds[i])})`}`);

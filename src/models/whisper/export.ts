@@ -5,7 +5,8 @@
  * `past_key_values.{i}.encoder.key/value` (cross-attention, fixed). Optimum's merged decoder is an
  * If over two subgraphs; here one graph does both without waste: only the encoder rows of
  * `encoder_hidden_states` are projected when `use_cache_branch` is false (all of them) and none
- * when it is true, and the projected rows are appended to the (then empty) encoder cache.
+ * when it is true, and the projected rows are appended to the (then empty) encoder cache. The
+ * present encoder outputs are those projected rows only (empty on cached steps).
  */
 import { trace } from '../../core/graph.js';
 import * as F from '../../core/ops/index.js';
@@ -42,8 +43,10 @@ export function whisperMergedDecoderGraph(model: Whisper): EmitOptions {
     present.forEach((kv, i) => {
       outputs[`present.${i}.decoder.key`] = kv.key;
       outputs[`present.${i}.decoder.value`] = kv.value;
-      outputs[`present.${i}.encoder.key`] = cross[i]!.key;
-      outputs[`present.${i}.encoder.value`] = cross[i]!.value;
+      // Only what this step projected (nothing once cached): transformers.js keeps the encoder cache it
+      // already has, as Optimum's with-past branch returns no new one.
+      outputs[`present.${i}.encoder.key`] = projected[i]!.key;
+      outputs[`present.${i}.encoder.value`] = projected[i]!.value;
     });
     const pairs = (kvs: KvPair[]) => kvs.flatMap((kv) => [kv.key, kv.value]);
     const inputs = [inputIds, encoderHidden, ...past.flatMap((kv, i) => [...pairs([kv]), ...pairs([pastCross[i]!])]), useCacheBranch];
