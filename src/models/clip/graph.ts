@@ -8,7 +8,7 @@
 import type ort from 'onnxruntime-node';
 import { trace } from '../../core/graph.js';
 import type { EmitOptions } from '../../onnx/emit.js';
-import { CompiledGraph, float32, int64 } from '../../runtime/session.js';
+import { CompiledGraph, float32, int64, type SessionOptions } from '../../runtime/session.js';
 import type { Clip } from './model.js';
 
 export const TEXT_EMBEDS = 'text_embeds';
@@ -41,8 +41,8 @@ export class ClipSession {
     private readonly output: string,
   ) {}
 
-  static async compile(opts: EmitOptions, output: string): Promise<ClipSession> {
-    return new ClipSession(await CompiledGraph.compile(opts), output);
+  static async compile(opts: EmitOptions, output: string, session: SessionOptions = {}): Promise<ClipSession> {
+    return new ClipSession(await CompiledGraph.compile(opts, session), output);
   }
 
   /** Text rows padded to one length: ids and mask row-major (rows × length). */
