@@ -115,6 +115,8 @@ class TextGeneration {
     readonly model: LanguageModel,
     readonly tokenizer: PipelineTokenizer,
     generationConfig: GenerationConfig,
+    /** The pipeline's draft model for assisted decoding; a call's assistant_model overrides it. */
+    readonly assistant?: LanguageModel,
   ) {
     this.generationConfig = withPipelineDefaults(generationConfig);
   }
@@ -150,7 +152,7 @@ class TextGeneration {
 
   private generateOptions(options: TextGenerationCallOptions): GenerateOptions {
     const { return_full_text: _full, returnFullText: _fullCamel, chat_template: _template, ...rest } = options;
-    return { ...rest, generation_config: this.generationConfig, tokenizer: this.tokenizer };
+    return { ...(this.assistant && { assistant_model: this.assistant }), ...rest, generation_config: this.generationConfig, tokenizer: this.tokenizer };
   }
 
   private result(input: TextGenerationInput, promptIds: number[], newTokens: number[], options: TextGenerationCallOptions): GeneratedText {
@@ -176,6 +178,8 @@ export interface PipelineOptions extends CausalLmLoadOptions {
   progress_callback?: (info: PipelineProgressInfo) => void;
   /** A PEFT adapter directory applied to the model unmerged; its tokenizer files, when it has them, are used. */
   adapter?: string;
+  /** A draft model (checkpoint directory, hub id or loaded model) for assisted decoding on every call, as transformers' assistant_model. */
+  assistant_model?: string | LanguageModel;
 }
 
 function progressInfo(name: string, p: DownloadProgress): PipelineProgressInfo {
@@ -234,10 +238,12 @@ export async function pipeline(
   if (task === 'image-to-text') return imageToTextPipeline(model as string | ImageToTextParts, anyOptions as ImageToTextOptions);
   if (task === 'zero-shot-image-classification') return zeroShotImageClassificationPipeline(model as string | ClipModel, anyOptions as ZeroShotImageClassificationOptions);
   if (task !== 'text-generation') throw new Error(`pipeline: task '${String(task)}' is not supported (supported: 'text-generation', 'feature-extraction', 'automatic-speech-recognition', 'image-to-text', 'zero-shot-image-classification')`);
-  const options = anyOptions as PipelineOptions;
+  const { assistant_model: assistant, ...options } = anyOptions as PipelineOptions;
   model = model as string | TextGenerationParts;
   const parts = typeof model === 'string' ? await loadParts(model, options) : model;
-  const impl = new TextGeneration(parts.model, parts.tokenizer, parts.generationConfig ?? {});
+  const { progress_callback: _cb, onProgress: _p, adapter: _a, ...draftLoad } = options;
+  const draft = typeof assistant === 'string' ? await CausalLM.load(assistant, draftLoad) : assistant;
+  const impl = new TextGeneration(parts.model, parts.tokenizer, parts.generationConfig ?? {}, draft);
   const call = (input: unknown, callOptions?: TextGenerationCallOptions) => impl.run(input, callOptions);
   if (typeof model === 'string') options.progress_callback?.({ status: 'ready', task, model });
   return Object.assign(call as TextGenerationPipeline, {
@@ -249,6 +255,7 @@ export async function pipeline(
     stream: impl.stream.bind(impl),
     dispose: async () => {
       await impl.model.release?.();
+      if (typeof assistant === 'string') await draft?.release?.();
     },
   });
 }

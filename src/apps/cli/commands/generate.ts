@@ -7,7 +7,7 @@
 import { totalmem } from 'node:os';
 import type { Command } from 'commander';
 import { CausalLM } from '../../../models/causal-lm.js';
-import { generate } from '../../../text/generate.js';
+import { generate, type GenerateOptions } from '../../../text/generate.js';
 import { normalizeGenerationOptions, resolveGenerationConfig, type GenerationOptions } from '../../../text/generation-config.js';
 import type { LanguageModel } from '../../../text/language-model.js';
 import { decodeReply, pipeline, type TextGenerationPipeline } from '../../pipeline.js';
@@ -19,6 +19,8 @@ interface GenerateFlags {
   model: string;
   adapter?: string;
   loadIn?: '8bit' | '4bit';
+  assistant?: string;
+  assistantTokens?: number;
   maxNewTokens?: number;
   temperature?: number;
   topK?: number;
@@ -37,6 +39,8 @@ export interface GenerateReport {
   prompt_tokens: number;
   new_tokens: number;
   tokens_per_second: number;
+  /** With --assistant: target passes after the prompt, drafted and kept draft tokens. */
+  assisted?: { rounds: number; drafted: number; accepted: number };
 }
 
 const SAMPLING_FLAGS = ['temperature', 'topK', 'topP'] as const;
@@ -130,7 +134,7 @@ async function generateReport(
   generator: TextGenerationPipeline,
   prompt: string,
   promptIds: number[],
-  options: GenerationOptions,
+  options: GenerateOptions,
   onText?: (text: string) => void,
 ): Promise<GenerateReport> {
   const started = performance.now();
@@ -150,13 +154,35 @@ async function generateReport(
     prompt_tokens: promptIds.length,
     new_tokens: newTokens.length,
     tokens_per_second: Math.round((newTokens.length / seconds) * 100) / 100,
+    ...(out.assisted && { assisted: out.assisted }),
   };
 }
 
-async function run(prompt: string, flags: GenerateFlags): Promise<void> {
-  const options = generationOptions(flags);
-  const generator = await load(flags.model, flags.adapter, flags.loadIn);
+/** The --assistant draft, checked against --model; assisted decoding is greedy or sampling, one sequence. */
+async function loadAssistant(flags: GenerateFlags, target: LanguageModel): Promise<GenerateOptions> {
+  if (flags.assistant === undefined) {
+    if (flags.assistantTokens !== undefined) throw new CliError('--assistant-tokens needs --assistant');
+    return {};
+  }
+  if (flags.numBeams !== undefined && flags.numBeams > 1) throw new CliError(`--assistant cannot be combined with --num-beams ${flags.numBeams} (assisted decoding follows one sequence)`);
+  let draft: CausalLM;
   try {
+    draft = await CausalLM.load(flags.assistant, flags.loadIn ? { loadIn: flags.loadIn } : {});
+  } catch (err) {
+    throw quantizeCliError(`generate --assistant ${flags.assistant}`, err, { bits: '--load-in' });
+  }
+  if (draft.vocabSize !== target.vocabSize) {
+    await draft.release();
+    throw new CliError(`--assistant ${flags.assistant} has a vocabulary of ${draft.vocabSize} tokens and --model ${flags.model} ${target.vocabSize}; the draft must share the model's tokenizer`);
+  }
+  return { assistant_model: draft, num_beams: 1, ...(flags.assistantTokens !== undefined && { num_assistant_tokens: flags.assistantTokens }) };
+}
+
+async function run(prompt: string, flags: GenerateFlags): Promise<void> {
+  const generator = await load(flags.model, flags.adapter, flags.loadIn);
+  let options: GenerateOptions = generationOptions(flags);
+  try {
+    options = { ...options, ...(await loadAssistant(flags, generator.model)) };
     const promptIds = generator.encode(prompt);
     checkSizes(generator, promptIds.length, options, flags);
     if (flags.json) {
@@ -168,6 +194,7 @@ async function run(prompt: string, flags: GenerateFlags): Promise<void> {
     }
   } finally {
     await generator.dispose();
+    await options.assistant_model?.release?.();
   }
 }
 
@@ -179,6 +206,8 @@ export function register(program: Command): void {
     .requiredOption('--model <dir|id>', 'Hugging Face checkpoint directory or hub id')
     .option('--adapter <dir>', 'a PEFT LoRA adapter directory (adapter_config.json, adapter_model.safetensors) applied to --model unmerged', existingDirectory('--adapter'))
     .option('--load-in <bits>', 'quantize a float checkpoint while loading it: 8bit or 4bit (MatMulNBits weights; quantized checkpoints load as they are)', loadInOption)
+    .option('--assistant <dir|id>', 'a small draft model with the same tokenizer for assisted (speculative) decoding: greedy output unchanged, sampling from the same distribution, fewer passes of --model')
+    .option('--assistant-tokens <n>', 'tokens the --assistant drafts per round (default 20, cut short when it is unsure)', positiveInt('--assistant-tokens'))
     .option(
       '--max-new-tokens <n>',
       "tokens to generate, at most the model's context minus the prompt (default: generation_config.json, else 256, capped by the context)",
