@@ -4,7 +4,7 @@
  * low-pass at the lower of the two Nyquist frequencies. Its delay is compensated, so output sample
  * j sits at time j / outRate. Measured by test/audio/resample.test.ts, 22.05/44.1 kHz → 16 kHz:
  * 'medium' (the default) is flat to 0.3 dB up to 7 kHz and attenuates what would alias by ≥ 120 dB;
- * 'best' is flat to 7.5 kHz at ≥ 145 dB, about 3× slower.
+ * 'best' is flat to 7.5 kHz at ≥ 145 dB, about 5× slower.
  */
 import { createRequire } from 'node:module';
 
