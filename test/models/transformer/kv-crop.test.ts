@@ -1,0 +1,52 @@
+/**
+ * Cropping a KV cache: the first positions of every (batch, heads, positions, headDim) tensor, and
+ * CausalLM.cropCache giving the same next logits as a prefill of the shorter prompt (gpt2-tiny).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { CausalLM } from '../../../src/models/causal-lm.js';
+import { cropPositions } from '../../../src/models/transformer/kv-crop.js';
+import { float32 } from '../../../src/runtime/session.js';
+import { assertClose, big } from '../../helpers/causal-lm.js';
+import { fixturePath } from '../../helpers/fixtures.js';
+
+describe('cropPositions', () => {
+  test('keeps the first positions of each (row, head) block', () => {
+    // (batch 2, heads 2, 3 positions, headDim 2): value = 100 b + 10 h + position, twice.
+    const data = Float32Array.from({ length: 24 }, (_, i) => 100 * Math.floor(i / 12) + 10 * (Math.floor(i / 6) % 2) + (Math.floor(i / 2) % 3));
+    const [t] = cropPositions([float32(data, [2, 2, 3, 2])], 3, 2, 'test');
+    assert.deepEqual(t!.dims, [2, 2, 2, 2]);
+    assert.deepEqual([...(t!.data as Float32Array)], [0, 0, 1, 1, 10, 10, 11, 11, 100, 100, 101, 101, 110, 110, 111, 111]);
+    const same = float32(data, [2, 2, 3, 2]);
+    assert.equal(cropPositions([same], 3, 3, 'test')[0], same);
+  });
+
+  test('refuses lengths outside [0, cached]', () => {
+    const t = float32(new Float32Array(12), [1, 2, 3, 2]);
+    assert.throws(() => cropPositions([t], 3, 4, 'gpt2.cropCache'), /gpt2\.cropCache: cannot crop a cache of 3 positions to 4/);
+    assert.throws(() => cropPositions([t], 3, -1, 'x'), /to -1/);
+    assert.throws(() => cropPositions([t], 3, 1.5, 'x'), /to 1\.5/);
+  });
+});
+
+describe('CausalLM.cropCache (gpt2-tiny)', () => {
+  let lm: CausalLM;
+  before(async () => {
+    lm = await CausalLM.load(fixturePath('gpt2-tiny'));
+  });
+  after(() => lm.release());
+
+  const ids = [7454, 2402, 257, 640, 612, 373, 257, 9379, 326, 4499];
+  const prefill = (n: number) => lm.forward({ ids: big(ids.slice(0, n)), batch: 1, attentionMask: big(ids.slice(0, n).map(() => 1)), positionIds: big(ids.slice(0, n).map((_, i) => i)) });
+
+  test('a cache cropped from 10 to 6 positions continues as a 6-token prefill does', async () => {
+    const long = await prefill(10);
+    const cropped = lm.cropCache(long.cache, 6);
+    assert.deepEqual([cropped.length, cropped.batch], [6, 1]);
+    const step = { ids: big([ids[6]!]), batch: 1, attentionMask: big(new Array<number>(7).fill(1)), positionIds: big([6]) };
+    const fromCrop = await lm.forward({ ...step, cache: cropped });
+    const fresh = await lm.forward({ ...step, cache: (await prefill(6)).cache });
+    assertClose(fromCrop.logits, fresh.logits, 1e-5, 'next logits');
+    assert.throws(() => lm.cropCache(long.cache, 11), /cannot crop a cache of 10 positions to 11/);
+  });
+});
