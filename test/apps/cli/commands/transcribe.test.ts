@@ -70,6 +70,19 @@ describe('forja transcribe', () => {
     assert.match(missing.stderr, /FILE '.*nope\.wav' does not exist/);
   });
 
+  it('a WAV whose header claims more audio than the file holds is transcribed, with a warning naming the file', async () => {
+    const bytes = readFileSync(speech);
+    const lying = join(work, 'lying.wav');
+    const copy = Uint8Array.from(bytes);
+    new DataView(copy.buffer).setUint32(40, 10 * bytes.length, true);
+    writeFileSync(lying, copy);
+    const run = await forja(['transcribe', lying, '--model', model, '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /forja: warning: .*lying\.wav: the header declares \d+ bytes of audio but the file holds \d+ after byte 44/);
+    const summary = lastJsonLine(run.stdout) as { files: { duration: number }[] };
+    assert.ok(Math.abs(summary.files[0]!.duration - 2) < 1e-3, 'the 2 s that are there were read');
+  });
+
   it('bad audio fails (exit 1) with a message naming the file: a truncated WAV, 0-length audio, a codec without ffmpeg', async () => {
     const truncated = join(work, 'truncated.wav');
     writeFileSync(truncated, readFileSync(speech).subarray(0, 40));
