@@ -120,6 +120,37 @@ describe('audio/wav', () => {
     assert.equal(header(bytes).frames, 2);
   });
 
+  it('RF64: the data size comes from the ds64 chunk (low word first)', () => {
+    const samples = [100, -200, 300];
+    // 8 bytes of another chunk after the samples: only ds64's size keeps them out of the audio.
+    const bytes = new Uint8Array(12 + 36 + 24 + 8 + 2 * samples.length + 8);
+    const v = new DataView(bytes.buffer);
+    const tag = (at: number, s: string) => [...s].forEach((c, i) => v.setUint8(at + i, c.charCodeAt(0)));
+    tag(0, 'RF64');
+    v.setUint32(4, 0xffffffff, true);
+    tag(8, 'WAVE');
+    tag(12, 'ds64');
+    v.setUint32(16, 28, true);
+    v.setUint32(20, bytes.length - 8, true); // riffSizeLow
+    v.setUint32(28, 2 * samples.length, true); // dataSizeLow
+    v.setUint32(32, 0, true); // dataSizeHigh
+    v.setUint32(36, samples.length, true); // sampleCountLow
+    tag(48, 'fmt ');
+    v.setUint32(52, 16, true);
+    v.setUint16(56, 1, true);
+    v.setUint16(58, 1, true);
+    v.setUint32(60, 16000, true);
+    v.setUint32(64, 32000, true);
+    v.setUint16(68, 2, true);
+    v.setUint16(70, 16, true);
+    tag(72, 'data');
+    v.setUint32(76, 0xffffffff, true);
+    samples.forEach((x, i) => v.setInt16(80 + 2 * i, x, true));
+    const h = header(bytes);
+    assert.deepEqual([h.frames, h.dataOffset, h.warnings], [3, 80, []]);
+    assert.deepEqual(Array.from(decodeSamples(bytes.subarray(80, 80 + h.dataBytes), h)), samples.map((x) => Math.fround(x / 32768)));
+  });
+
   it('0-length audio has 0 frames; files that are not WAV are refused by name', () => {
     assert.equal(header(wavBytes(1, 16000, '16', [])).frames, 0);
     const text = new TextEncoder().encode('hello, this is not audio at all');
