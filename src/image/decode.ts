@@ -6,9 +6,9 @@
 import * as fsp from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { ImageDecodeError } from './errors.js';
-import { decodeJpeg } from './jpeg.js';
-import { decodePng, PNG_SIGNATURE } from './png.js';
-import type { DecodedImage } from './types.js';
+import { checkJpeg, decodeJpeg } from './jpeg.js';
+import { decodePng, PNG_SIGNATURE, throughIend } from './png.js';
+import type { DecodedImage, ImageFormat } from './types.js';
 
 /** What loadImage reads: a path, a URL (string or URL), or the file's bytes. */
 export type ImageInput = string | URL | Uint8Array | ArrayBuffer;
@@ -34,13 +34,13 @@ function ascii(b: Uint8Array, from: number, to: number): string {
 
 const isPrefixOf = (head: Uint8Array, sig: Uint8Array): boolean => head.every((v, i) => v === sig[i]);
 
-/** Decode PNG or JPEG bytes; `source` names them in errors. */
-export async function decodeImage(bytes: Uint8Array, source = '<buffer>'): Promise<DecodedImage> {
+/** PNG or JPEG by the first bytes; anything else throws, saying what it looks like. */
+function formatOfBytes(bytes: Uint8Array, source: string): ImageFormat {
   if (bytes.length === 0) throw new ImageDecodeError(source, 'not-an-image', 'the file is empty');
-  if (bytes.length >= PNG_SIGNATURE.length && isPrefixOf(bytes.subarray(0, PNG_SIGNATURE.length), PNG_SIGNATURE)) return decodePng(bytes, source);
+  if (bytes.length >= PNG_SIGNATURE.length && isPrefixOf(bytes.subarray(0, PNG_SIGNATURE.length), PNG_SIGNATURE)) return 'png';
   if (bytes[0] === 0xff && bytes[1] === 0xd8 && (bytes.length < 3 || bytes[2] === 0xff)) {
     if (bytes.length < 4) throw new ImageDecodeError(source, 'truncated', `the JPEG is truncated: it ends at byte ${bytes.length}, inside its header`);
-    return decodeJpeg(bytes, source);
+    return 'jpeg';
   }
   if (bytes.length < PNG_SIGNATURE.length && isPrefixOf(bytes, PNG_SIGNATURE)) {
     throw new ImageDecodeError(source, 'truncated', `the PNG is truncated: it ends at byte ${bytes.length}, inside its signature`);
@@ -48,6 +48,22 @@ export async function decodeImage(bytes: Uint8Array, source = '<buffer>'): Promi
   const other = OTHER_FORMATS.find(([, test]) => test(bytes));
   const what = other ? other[0] : 'not an image';
   throw new ImageDecodeError(source, 'not-an-image', `${what} (Forja reads PNG and JPEG; the first bytes are ${hex(bytes.subarray(0, 8))})`);
+}
+
+/** Decode PNG or JPEG bytes; `source` names them in errors. */
+export async function decodeImage(bytes: Uint8Array, source = '<buffer>'): Promise<DecodedImage> {
+  return formatOfBytes(bytes, source) === 'png' ? decodePng(bytes, source) : decodeJpeg(bytes, source);
+}
+
+/**
+ * Check that bytes hold a complete PNG or JPEG that Forja decodes, without decoding the pixels
+ * (cheap: the chunks or marker segments are walked). Returns the format; throws as decodeImage would.
+ */
+export function probeImage(bytes: Uint8Array, source = '<buffer>'): ImageFormat {
+  const format = formatOfBytes(bytes, source);
+  if (format === 'png') throughIend(bytes, source);
+  else checkJpeg(bytes, source);
+  return format;
 }
 
 const hex = (b: Uint8Array): string => [...b].map((v) => v.toString(16).padStart(2, '0')).join(' ');

@@ -1,5 +1,5 @@
 /** Images: PNG and JPEG decoding to 8-bit RGB, Pillow's resampling, and the HF image processor. */
-export { decodeImage, loadImage, type ImageInput, type LoadImageOptions } from './decode.js';
+export { decodeImage, loadImage, probeImage, type ImageInput, type LoadImageOptions } from './decode.js';
 export { ImageDecodeError, ImageProcessorConfigError, type ImageErrorCode } from './errors.js';
 export { centerCrop, ImageProcessor, isRgbImage, PREPROCESSOR_CONFIG, resizedSize, type PixelValues, type ProcessorInput } from './processor.js';
 export { parseImageProcessorConfig, SUPPORTED_PROCESSORS, type ImageProcessorConfig, type SizeRule } from './processor-config.js';

@@ -84,13 +84,19 @@ export interface JpegOptions {
   engine?: JpegEngine;
 }
 
-export async function decodeJpeg(bytes: Uint8Array, source: string, options: JpegOptions = {}): Promise<DecodedImage> {
+/** The structure of a JPEG checked without decoding its pixels: complete, and a variant Forja decodes. */
+export function checkJpeg(bytes: Uint8Array, source: string): JpegLayout {
   const layout = readLayout(bytes, source);
   refuseUnsupported(layout, source);
   // Entropy-coded data never holds FF D9 (FF is stuffed as FF 00), so EOI after the scan marks a complete file.
   if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(EOI, layout.scanStart) < 0) {
     throw new ImageDecodeError(source, 'truncated', `the JPEG is truncated: its image data ends at byte ${bytes.length} without the end-of-image marker`);
   }
+  return layout;
+}
+
+export async function decodeJpeg(bytes: Uint8Array, source: string, options: JpegOptions = {}): Promise<DecodedImage> {
+  const layout = checkJpeg(bytes, source);
   const sharp = layout.components !== 4 && options.engine !== 'jpeg-js' ? await loadSharp() : undefined;
   if (options.engine === 'sharp' && !sharp && layout.components !== 4) throw new Error('decodeJpeg: the sharp engine was asked for and sharp does not load');
   let pixels: RgbImage;

@@ -11,7 +11,7 @@ import type { DecodedImage } from './types.js';
 export const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 
 /** The bytes up to the end of IEND; throws `truncated` when a chunk or IEND is missing. */
-function throughIend(bytes: Uint8Array, source: string): Uint8Array {
+export function throughIend(bytes: Uint8Array, source: string): Uint8Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = PNG_SIGNATURE.length;
   let sawData = false;

@@ -17,6 +17,8 @@ import { checkChunkSettings, checkInteger, IngestSettingsError } from './chunk/s
 import { inScope, planSources, readSources, SourceSkipError, type SkippedSource, type SourceDocument, type SourceItem } from './sources/index.js';
 import type { DocumentInput, Store, StoreSettings } from './store/types.js';
 import type { TextEmbedder, TokenCounter } from '../text/embedder.js';
+import { isImageEmbedder, type ImageEmbedder } from '../image/embedder.js';
+import { ImageDecodeError } from '../image/errors.js';
 
 export { IngestSettingsError } from './chunk/settings.js';
 
@@ -42,11 +44,15 @@ export interface IngestProgress {
 }
 
 export interface IngestOptions {
-  /** Adds dense vectors (texts embedded with role 'passage'); its tokenizer then measures chunks. */
-  embedder?: TextEmbedder;
+  /**
+   * Adds dense vectors (texts embedded with role 'passage'); its tokenizer then measures chunks. When it
+   * also embeds images (a CLIP model: ImageEmbedder), PNG and JPEG files become one-chunk documents
+   * whose vector is the image's, so text and image queries search them alongside the texts.
+   */
+  embedder?: TextEmbedder | (TextEmbedder & ImageEmbedder);
   /** Measures chunk sizes; default the embedder, else whitespace-separated words. */
   tokenCounter?: TokenCounter;
-  /** Tokens per chunk; default what the store was built with, else 256. */
+  /** Tokens per chunk; default what the store was built with, else 256 (or the embedder's maxTokens when fewer). */
   chunkSize?: number;
   /** Tokens a chunk repeats from the previous one; default what the store was built with, else 32 (an eighth of a smaller chunkSize). */
   overlap?: number;
@@ -143,7 +149,7 @@ export async function ingest(store: Store, paths: string | readonly string[], op
   total = plan.total + done;
   // Chunking left unset follows what the store was built with, so a re-ingest needs no settings.
   const info = await store.info();
-  const chunkSize = options.chunkSize ?? info.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const chunkSize = options.chunkSize ?? info.chunkSize ?? Math.min(DEFAULT_CHUNK_SIZE, embedder?.maxTokens ?? DEFAULT_CHUNK_SIZE);
   const overlap = options.overlap ?? info.overlap ?? Math.min(DEFAULT_OVERLAP, Math.floor(chunkSize / 8));
   checkChunkSettings(chunkSize, overlap);
   if (embedder && chunkSize > embedder.maxTokens) {
@@ -158,9 +164,17 @@ export async function ingest(store: Store, paths: string | readonly string[], op
   let batch: Pending[] = [];
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
-    const docs = await toInputs(batch, analyzer, embedder, embedBatchSize);
+    const { docs, broken } = await toInputs(batch, analyzer, embedder, embedBatchSize);
     signal?.throwIfAborted();
-    await store.writeDocuments(docs);
+    // Images that passed the structural check but not decoding: already counted as done, now skipped.
+    for (const { pending, error } of broken) {
+      const s: SkippedSource = { path: pending.doc.path, reason: 'broken-image', message: error.reason };
+      summary.skipped.push(s);
+      skippedFiles.add(s.path);
+      options.onSkip?.(s);
+    }
+    batch = batch.filter((p) => !broken.some((b) => b.pending === p));
+    if (docs.length > 0) await store.writeDocuments(docs);
     for (const p of batch) {
       if (p.replaces) summary.updated++;
       else summary.added++;
@@ -182,7 +196,12 @@ export async function ingest(store: Store, paths: string | readonly string[], op
     }
     const doc = await load(item, skip);
     if (!doc) continue;
-    const chunks = chunkText(doc, { chunkSize, overlap, counter });
+    if (doc.format === 'image' && !isImageEmbedder(embedder)) {
+      const model = embedder ? `${embedder.modelId} embeds text only` : 'there is no embedding model';
+      skip({ path: doc.path, reason: 'no-image-embedder', message: `an image, and ${model}: images need a model that embeds them (CLIP)` });
+      continue;
+    }
+    const chunks = doc.format === 'image' ? [imageChunk(doc)] : chunkText(doc, { chunkSize, overlap, counter });
     batch.push({ doc, chunks, replaces: old !== undefined });
     done++;
     if (batch.length >= batchSize) await flush();
@@ -211,23 +230,73 @@ async function load(item: SourceItem, skip: (s: SkippedSource) => void): Promise
   }
 }
 
-async function toInputs(batch: readonly Pending[], analyzer: Analyzer, embedder: TextEmbedder | undefined, embedBatchSize: number): Promise<DocumentInput[]> {
-  const vectors = embedder ? await embedAll(embedder, batch.flatMap((p) => p.chunks.map((c) => c.text)), embedBatchSize) : undefined;
+/** An image document is one chunk: its name as text (for BM25 and display), the image's vector. */
+function imageChunk(doc: SourceDocument): TextChunk {
+  return { ordinal: 0, text: doc.text, start: 0, end: doc.text.length, headings: [], tokens: 0 };
+}
+
+interface Broken {
+  pending: Pending;
+  error: ImageDecodeError;
+}
+
+/** Image vectors in batches; a batch with an image that does not decode is redone one image at a time. */
+async function embedImages(embedder: ImageEmbedder, images: readonly Pending[], batch: number): Promise<{ vectors: Map<Pending, Float32Array>; broken: Broken[] }> {
+  const vectors = new Map<Pending, Float32Array>();
+  const broken: Broken[] = [];
+  const run = async (slice: readonly Pending[]): Promise<void> => {
+    const out = await embedder.embedImages(slice.map((p) => p.doc.path));
+    if (out.length !== slice.length) throw new Error(`${embedder.modelId} returned ${out.length} vectors for ${slice.length} images`);
+    slice.forEach((p, i) => {
+      if (out[i]!.length !== embedder.dimension) throw new Error(`${embedder.modelId} returned a vector of ${out[i]!.length} values for ${p.doc.path}, not its dimension ${embedder.dimension}`);
+      vectors.set(p, out[i]!);
+    });
+  };
+  for (let i = 0; i < images.length; i += batch) {
+    const slice = images.slice(i, i + batch);
+    try {
+      await run(slice);
+    } catch (err) {
+      if (!(err instanceof ImageDecodeError)) throw err;
+      for (const p of slice) {
+        try {
+          await run([p]);
+        } catch (e) {
+          if (!(e instanceof ImageDecodeError)) throw e;
+          broken.push({ pending: p, error: e });
+        }
+      }
+    }
+  }
+  return { vectors, broken };
+}
+
+async function toInputs(batch: readonly Pending[], analyzer: Analyzer, embedder: TextEmbedder | undefined, embedBatchSize: number): Promise<{ docs: DocumentInput[]; broken: Broken[] }> {
+  const texts = batch.filter((p) => p.doc.format !== 'image');
+  const vectors = embedder ? await embedAll(embedder, texts.flatMap((p) => p.chunks.map((c) => c.text)), embedBatchSize) : undefined;
+  const images = isImageEmbedder(embedder) ? await embedImages(embedder, batch.filter((p) => p.doc.format === 'image'), embedBatchSize) : { vectors: new Map<Pending, Float32Array>(), broken: [] };
   let v = 0;
-  return batch.map(({ doc, chunks }) => ({
-    id: doc.id,
-    path: doc.path,
-    title: doc.title,
-    hash: doc.hash,
-    chunks: chunks.map((c) => ({
-      ordinal: c.ordinal,
-      text: c.text,
-      start: c.start,
-      end: c.end,
-      page: c.page,
-      headings: c.headings,
-      terms: analyzer.termFrequencies(c.text),
-      vector: vectors?.[v++],
-    })),
-  }));
+  const docs = batch
+    .filter((p) => !images.broken.some((b) => b.pending === p))
+    .map((p) => {
+      const { doc, chunks } = p;
+      const image = images.vectors.get(p);
+      return {
+        id: doc.id,
+        path: doc.path,
+        title: doc.title,
+        hash: doc.hash,
+        chunks: chunks.map((c) => ({
+          ordinal: c.ordinal,
+          text: c.text,
+          start: c.start,
+          end: c.end,
+          page: c.page,
+          headings: c.headings,
+          terms: analyzer.termFrequencies(c.text),
+          vector: image ?? vectors?.[v++],
+        })),
+      };
+    });
+  return { docs, broken: images.broken };
 }

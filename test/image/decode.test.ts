@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
-import { decodeImage, loadImage } from '../../src/image/decode.js';
+import { decodeImage, loadImage, probeImage } from '../../src/image/decode.js';
 import { ImageDecodeError } from '../../src/image/errors.js';
 import { byteDiff, decodeCase } from './fixtures/pil-goldens.js';
 
@@ -84,4 +84,15 @@ test('a missing file, a directory and an HTTP error are unreadable, naming the p
   await assert.rejects(loadImage(join(tmp, 'nope.png')), isError('unreadable', /nope\.png: no such file/));
   await assert.rejects(loadImage(tmp), isError('unreadable', /a directory, not an image file/));
   await assert.rejects(loadImage(`${base}/missing.png`), isError('unreadable', new RegExp(`^${base}/missing.png: the server answered HTTP 404`)));
+});
+
+test('probeImage checks structure only: a complete PNG with damaged pixels passes, a cut one does not', async () => {
+  assert.equal(probeImage(png.bytes, 'a.png'), 'png');
+  assert.equal(probeImage(jpg.bytes, 'a.jpg'), 'jpeg');
+  const damaged = Buffer.from(png.bytes);
+  damaged.fill(0x55, 41, 51);
+  assert.equal(probeImage(damaged, 'd.png'), 'png');
+  await assert.rejects(decodeImage(damaged, 'd.png'), isError('corrupt', /d\.png: the PNG cannot be decoded/));
+  assert.throws(() => probeImage(jpg.bytes.subarray(0, jpg.bytes.length - 50), 'c.jpg'), isError('truncated', /c\.jpg: the JPEG is truncated/));
+  assert.throws(() => probeImage(Buffer.from('plain text'), 't.png'), isError('not-an-image', /t\.png: not an image/));
 });

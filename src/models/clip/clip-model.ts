@@ -16,7 +16,7 @@ import type { EmbeddingRole, TextEmbedder } from '../../text/embedder.js';
 import { Tokenizer } from '../../text/tokenizer.js';
 import { padBatch, SpecialTokenTemplate } from '../bert/encoding.js';
 import { ConfigError } from '../transformer/config.js';
-import { parseClipConfig } from './config.js';
+import { CLIP_ARCHITECTURE, parseClipConfig } from './config.js';
 import { ClipSession, IMAGE_EMBEDS, TEXT_EMBEDS, textGraph, visionGraph } from './graph.js';
 import { Clip } from './model.js';
 
@@ -176,6 +176,16 @@ export class ClipModel implements TextEmbedder, ImageEmbedder {
     return this.getImageEmbeddings(images);
   }
 
+  /**
+   * A query embedder that answers every query with this image's vector, so retrieve() searches a store
+   * built with this model by image: retrieve(store, '', { mode: 'dense', embedder: await clip.imageQuery(path) }).
+   */
+  async imageQuery(image: ProcessorInput): Promise<TextEmbedder> {
+    const [vector] = await this.getImageEmbeddings([image]);
+    const { modelId, dimension, maxTokens } = this;
+    return { modelId, dimension, maxTokens, countTokens: () => 0, embed: async (texts) => texts.map(() => vector!) };
+  }
+
   async release(): Promise<void> {
     await this.sessions.clear();
   }
@@ -209,6 +219,14 @@ function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
   return s;
+}
+
+/** Whether a directory or hub id holds a CLIPModel by its config.json (only config files are fetched). */
+export async function isClipCheckpoint(dirOrId: string, opts: LoadCheckpointOptions = {}): Promise<boolean> {
+  const dir = await resolveModelDir(dirOrId, { ...opts, weights: false });
+  const config = await readJsonObject(join(dir, 'config.json'));
+  const list = config?.architectures;
+  return Array.isArray(list) && list[0] === CLIP_ARCHITECTURE;
 }
 
 /** Load a CLIPModel (see ClipModel.load). */

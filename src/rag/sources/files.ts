@@ -1,10 +1,12 @@
 /**
  * One file of a plan read far enough to know its hash (so an unchanged file is never parsed), and its
  * text extracted on demand: UTF-8 text and Markdown as they are, HTML through html-to-text, PDF through
- * pdf.js. A file is binary when its first 8 KB hold a NUL byte or are not UTF-8.
+ * pdf.js; a PNG or JPEG is checked complete and gets its name as its text (ingest embeds its pixels). A file is binary when its first 8 KB hold a NUL byte or are not UTF-8.
  */
 import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
+import { probeImage } from '../../image/decode.js';
+import { ImageDecodeError } from '../../image/errors.js';
 import { htmlText } from './html.js';
 import { markdownHeadings, titleOf } from './markdown.js';
 import { pdfText } from './pdf.js';
@@ -67,6 +69,16 @@ function unreadable(path: string, err: unknown): SourceSkipError {
 async function extract(file: SourceFile, format: SourceFormat, bytes: Uint8Array, hash: string): Promise<SourceDocument> {
   const base = { id: file.id, path: file.path, hash, format };
   let doc: SourceDocument;
+  if (format === 'image') {
+    try {
+      probeImage(bytes, file.path);
+    } catch (err) {
+      if (!(err instanceof ImageDecodeError)) throw err;
+      throw new SourceSkipError(file.path, 'broken-image', err.reason, undefined, { cause: err });
+    }
+    // Its only text is its name, which BM25 can match and results show.
+    return { ...base, text: file.id, headings: [] };
+  }
   if (format === 'pdf') {
     const { text, pages, title } = await pdfText(bytes, file.path);
     doc = { ...base, title, text, headings: [], pages };
@@ -104,7 +116,7 @@ export async function readFileSource(file: SourceFile): Promise<SourceItem> {
       throw unreadable(file.path, err);
     }
     if (looksBinary(head)) throw new SourceSkipError(file.path, 'binary', 'a binary file (NUL bytes or invalid UTF-8 in its first 8 KB)');
-    throw new SourceSkipError(file.path, 'unsupported', 'not a format ingestion reads (.txt, .md, .html, .htm, .pdf, corpus.jsonl)');
+    throw new SourceSkipError(file.path, 'unsupported', 'not a format ingestion reads (.txt, .md, .html, .htm, .pdf, corpus.jsonl; .png, .jpg with an image embedding model)');
   }
   let bytes: Uint8Array;
   try {

@@ -4,7 +4,7 @@
  */
 import { SourceUnreadableError } from '../errors.js';
 
-export type SourceFormat = 'text' | 'markdown' | 'html' | 'pdf' | 'beir';
+export type SourceFormat = 'text' | 'markdown' | 'html' | 'pdf' | 'beir' | 'image';
 
 /** A heading line of the extracted text. */
 export interface Heading {
@@ -52,6 +52,10 @@ export type SkipReason =
   | 'encrypted'
   /** A PDF that pdf.js cannot parse. */
   | 'broken-pdf'
+  /** A PNG or JPEG that cannot be decoded (truncated, corrupt, or a variant src/image refuses). */
+  | 'broken-image'
+  /** An image, and the embedding model does not embed images (only CLIP-like models do). */
+  | 'no-image-embedder'
   /** The file or folder cannot be read (permissions, vanished). */
   | 'unreadable'
   /** A BEIR line that is not a JSON object with `_id` and `text`. */

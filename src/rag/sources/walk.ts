@@ -43,6 +43,10 @@ const FORMATS: Record<string, SourceFormat> = {
   '.htm': 'html',
   '.xhtml': 'html',
   '.pdf': 'pdf',
+  // Images carry no text: ingest embeds them with a model that embeds images (CLIP).
+  '.png': 'image',
+  '.jpg': 'image',
+  '.jpeg': 'image',
 };
 
 /** The format of a file by name; a `.jsonl` is a BEIR corpus when named `corpus.jsonl` or named on its own. */

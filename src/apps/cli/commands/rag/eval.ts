@@ -13,11 +13,10 @@ import { loadBeirDataset } from '../../../../rag/eval/beir.js';
 import { writeTrecRun } from '../../../../rag/eval/run-file.js';
 import { ingest } from '../../../../rag/ingest.js';
 import type { Store } from '../../../../rag/store/types.js';
-import type { SentenceEmbedder } from '../../../../models/bert/embedder.js';
 import type { CrossEncoder } from '../../../../models/bert/cross-encoder.js';
 import { CliError, EXIT } from '../../errors.js';
 import { existingDirectory, positiveInt } from '../../options.js';
-import { loadEmbedder, loadReranker, openStore, queryEmbedder, ragError, releaseAll } from './shared.js';
+import { loadEmbedder, loadReranker, openStore, queryEmbedder, ragError, releaseAll, type Embedder } from './shared.js';
 
 interface EvalFlags {
   dataset: string;
@@ -71,7 +70,7 @@ async function run(flags: EvalFlags): Promise<void> {
   });
   let tempDir: string | undefined;
   let store: Store | undefined;
-  let embedder: SentenceEmbedder | undefined;
+  let embedder: Embedder | undefined;
   let reranker: CrossEncoder | undefined;
   try {
     if (flags.store === undefined) {

@@ -23,10 +23,10 @@ const where = (s: SkippedSource): string => (s.line === undefined ? s.path : `${
 export function register(rag: Command): void {
   rag
     .command('ingest')
-    .description('Add files, folders (.txt .md .html .pdf) or a BEIR corpus.jsonl to a store; unchanged documents are skipped')
+    .description('Add files, folders (.txt .md .html .pdf; .png .jpg with a CLIP --embed-model) or a BEIR corpus.jsonl to a store; unchanged documents are skipped')
     .argument('<paths...>', 'files, folders or corpus.jsonl files')
     .requiredOption('--store <file|url>', 'a SQLite file (created if missing) or a postgres:// URL')
-    .option('--embed-model <dir|id>', 'a sentence-transformers model for dense vectors (the store remembers it)')
+    .option('--embed-model <dir|id>', 'a sentence-transformers model for dense vectors, or a CLIP model, which embeds images too (the store remembers it)')
     .option('--chunk-size <n>', 'tokens per chunk, measured with the embedding model\'s tokenizer (default 256)', positiveInt('--chunk-size'))
     .option('--overlap <n>', 'tokens a chunk repeats from the one before (default 32)', positiveInt('--overlap'))
     .option('--batch-size <n>', 'documents per transaction (default 64)', positiveInt('--batch-size'))
@@ -53,7 +53,8 @@ async function run(paths: string[], flags: IngestFlags): Promise<void> {
         signal,
         onSkip: (s) => {
           if (tty) bar.stop();
-          process.stderr.write(`forja: skipped ${where(s)}: ${s.message}\n`);
+          const hint = s.reason === 'no-image-embedder' ? ' (ingest with a CLIP model as --embed-model to index images)' : '';
+          process.stderr.write(`forja: skipped ${where(s)}: ${s.message}${hint}\n`);
           started = false;
         },
         onProgress: (p) => {

@@ -1,9 +1,11 @@
-/** `forja rag query "…" --store FILE|URL [--mode bm25|dense|hybrid] [--rerank ID] [--k N] [--json]` */
+/** `forja rag query "…"|--image FILE --store FILE|URL [--mode bm25|dense|hybrid] [--rerank ID] [--k N] [--json]` */
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { RETRIEVAL_MODES, retrieve, type RetrievalMode, type RetrievalResult, type RetrieveOptions } from '../../../../rag/retrieve.js';
+import { ClipModel } from '../../../../models/clip/clip-model.js';
 import type { Store } from '../../../../rag/store/types.js';
 import type { TextEmbedder, TextReranker } from '../../../../text/embedder.js';
+import { CliError } from '../../errors.js';
 import { numberInRange, positiveInt } from '../../options.js';
 import { collect, FILTER_HELP, filterOf, loadReranker, openStore, queryEmbedder, ragError, releaseAll, warnTruncated, type FilterFlags } from './shared.js';
 
@@ -81,13 +83,31 @@ export function resultJson(r: RetrievalResult): Record<string, unknown> {
   return { rank, score, docId: chunk.docId, path: chunk.path, title: chunk.title, page: chunk.page, start: chunk.start, end: chunk.end, headings: chunk.headings, chunkId: chunk.id, stages, text: chunk.text };
 }
 
+/** With --image: the query is that image's vector (dense search only), through the store's CLIP model. */
+async function imageSearch(open: OpenRetrieval, image: string): Promise<RetrieveOptions> {
+  const model = open.embedder;
+  if (!(model instanceof ClipModel)) {
+    throw new CliError(`--image searches by image, which needs a store built with a CLIP --embed-model; ${open.store.location} was built with ${model?.modelId ?? 'no embedding model'}`);
+  }
+  try {
+    return { ...open.options, mode: 'dense', embedder: await model.imageQuery(image) };
+  } catch (err) {
+    throw ragError(`--image ${image}`, err);
+  }
+}
+
 export function register(rag: Command): void {
-  retrievalOptions(rag.command('query').description('Search a store: each result with its score, source and offsets').argument('<query>', 'what to search for'), 10)
+  retrievalOptions(rag.command('query').description('Search a store by text (or by image with --image): each result with its score, source and offsets').argument('[query]', 'what to search for'), 10)
+    .option('--image <file|url>', 'search by this PNG or JPEG instead of text: the stored images and texts nearest to it (a store built with a CLIP model)')
     .option('--json', 'print one JSON line per result', false)
-    .action(async (query: string, flags: RetrievalFlags & { json: boolean }) => {
-      const open = await openRetrieval(flags);
+    .action(async (query: string | undefined, flags: RetrievalFlags & { json: boolean; image?: string }) => {
+      if ((query === undefined) === (flags.image === undefined)) throw new CliError('rag query: give a text query or --image FILE (one of the two)');
+      if (flags.image !== undefined && flags.mode !== undefined && flags.mode !== 'dense') throw new CliError(`--image searches by vector alone: drop --mode ${flags.mode}`);
+      if (flags.image !== undefined && flags.rerank !== undefined) throw new CliError('--image cannot be combined with --rerank: a cross-encoder scores text against text');
+      const open = await openRetrieval(flags.image === undefined ? flags : { ...flags, mode: 'dense' });
       try {
-        const results = await retrieve(open.store, query, open.options).catch((err: unknown) => {
+        const options = flags.image === undefined ? open.options : await imageSearch(open, flags.image);
+        const results = await retrieve(open.store, query ?? '', options).catch((err: unknown) => {
           throw ragError('rag query', err);
         });
         for (const r of results) {

@@ -1,6 +1,7 @@
 /** What every `forja rag` subcommand shares: opening the store and its models, wording library errors as flags. */
 import { loadCrossEncoder, type CrossEncoder } from '../../../../models/bert/cross-encoder.js';
 import { loadSentenceEmbedder, type SentenceEmbedder } from '../../../../models/bert/embedder.js';
+import { ClipModel, isClipCheckpoint } from '../../../../models/clip/clip-model.js';
 import { SettingsError } from '../../../../train/errors.js';
 import { createStore } from '../../../../rag/store/open.js';
 import type { ChunkFilter, Store } from '../../../../rag/store/types.js';
@@ -30,10 +31,15 @@ export async function openStore(location: string): Promise<Store> {
   }
 }
 
-export async function loadEmbedder(id: string): Promise<SentenceEmbedder> {
+/** A sentence-transformers model, or a CLIP model (which also embeds images). */
+export type Embedder = SentenceEmbedder | ClipModel;
+
+export async function loadEmbedder(id: string): Promise<Embedder> {
   const bars = downloadBars();
   try {
-    return await loadSentenceEmbedder(id, { onProgress: bars.onProgress });
+    // A model that cannot be resolved at all gets the sentence-transformers loader's error.
+    const clip = await isClipCheckpoint(id, { onProgress: bars.onProgress }).catch(() => false);
+    return clip ? await ClipModel.load(id, { onProgress: bars.onProgress }) : await loadSentenceEmbedder(id, { onProgress: bars.onProgress });
   } catch (err) {
     throw ragError(`--embed-model ${id}`, err);
   } finally {
@@ -53,7 +59,7 @@ export async function loadReranker(id: string): Promise<CrossEncoder> {
 }
 
 /** The embedder a query needs: --embed-model, else the one the store was built with, else none. */
-export async function queryEmbedder(store: Store, flag: string | undefined, needed: boolean): Promise<SentenceEmbedder | undefined> {
+export async function queryEmbedder(store: Store, flag: string | undefined, needed: boolean): Promise<Embedder | undefined> {
   const id = flag ?? (await store.info()).embedModel;
   if (id === undefined) {
     if (needed) throw new CliError(`${store.location} has no embeddings (ingested without --embed-model): use --mode bm25, or re-ingest with --embed-model`);
