@@ -101,5 +101,8 @@ export type { ImageToTextPipeline, Caption } from './apps/image-to-text.js';
 export * as audio from './audio/index.js';
 export { WhisperTranscriber, Whisper, type Transcript, type Segment, type TranscribeOptions } from './models/whisper/index.js';
 export type { SpeechRecognitionPipeline, SpeechRecognitionOutput, SpeechChunk } from './apps/speech-recognition.js';
+export * as image from './image/index.js';
+export { ClipModel, loadClipModel, ProjectionMismatchError, type ClipTextInput, type ClipScores } from './models/clip/index.js';
+export type { ZeroShotImageClassificationPipeline, LabelScore } from './apps/zero-shot-image-classification.js';
 export * as rag from './rag/index.js';
 export { createStore, ingest, retrieve, ask, evaluate } from './rag/index.js';
