@@ -35,7 +35,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { rounds: 3, newTokens: 96, prompts: 4, targetSteps: 400, draftSteps: 600, threads: availableParallelism(), json: false };
+  const opts: Options = { rounds: 3, newTokens: 96, prompts: 4, targetSteps: 400, draftSteps: 300, threads: availableParallelism(), json: false };
   const int = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got '${v}'`);
@@ -70,7 +70,7 @@ function checkpoints(opts: Options): { target: string; draft: string } {
   if (opts.target && opts.draft) return { target: opts.target, draft: opts.draft };
   const dir = mkdtempSync(join(tmpdir(), 'forja-bench-speculative-'));
   return {
-    draft: train(join(dir, 'draft'), ['--layers', '2', '--heads', '4', '--embd', '128', '--block-size', '128', '--batch-size', '32'], opts.draftSteps),
+    draft: train(join(dir, 'draft'), ['--layers', '2', '--heads', '4', '--embd', '128', '--block-size', '128', '--batch-size', '16'], opts.draftSteps),
     target: train(join(dir, 'target'), ['--layers', '6', '--heads', '6', '--embd', '384', '--block-size', '128', '--batch-size', '4', '--lr', '1.5e-3', '--warmup-steps', '20'], opts.targetSteps),
   };
 }
@@ -124,9 +124,9 @@ async function main(): Promise<void> {
   const modes: Mode[] = [
     { name: 'target greedy', options: base },
     { name: 'draft greedy (alone)', options: base },
-    ...[2, 4, 6, 8].map((k) => ({ name: `assisted, k = ${k}`, options: { ...base, assistant_model: draft, num_assistant_tokens: k, assistant_confidence_threshold: 0 } })),
+    ...[2, 3, 4, 6, 8].map((k) => ({ name: `assisted, k = ${k}`, options: { ...base, assistant_model: draft, num_assistant_tokens: k, assistant_confidence_threshold: 0 } })),
     { name: "assisted, transformers' defaults (k = 20, confidence 0.4)", options: { ...base, assistant_model: draft } },
-    { name: 'assisted, heuristic k from 4, confidence 0.4', options: { ...base, assistant_model: draft, num_assistant_tokens: 4, num_assistant_tokens_schedule: 'heuristic' } },
+    { name: 'assisted, heuristic k from 4, no confidence stop', options: { ...base, assistant_model: draft, num_assistant_tokens: 4, num_assistant_tokens_schedule: 'heuristic', assistant_confidence_threshold: 0 } },
   ];
   const rates = new Map<string, number[]>(modes.map((m) => [m.name, []]));
   const stats = new Map<string, { drafted: number; accepted: number; passes: number; tokens: number; identical: boolean }>();
