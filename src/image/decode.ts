@@ -17,6 +17,8 @@ export interface LoadImageOptions {
   /** Names a Buffer input in errors (default "<buffer>"). */
   name?: string;
   signal?: AbortSignal;
+  /** Told what was changed to reach 8-bit RGB (16 → 8 bits, CMYK → RGB, alpha dropped, ...), for images that needed it. */
+  onConversion?: (source: string, conversions: readonly string[]) => void;
 }
 
 const OTHER_FORMATS: ReadonlyArray<[string, (b: Uint8Array) => boolean]> = [
@@ -72,6 +74,12 @@ const URL_SCHEME = /^(https?|file|data):/i;
 
 /** The image at a path or URL, or in bytes; decoding errors name where it came from. */
 export async function loadImage(input: ImageInput, options: LoadImageOptions = {}): Promise<DecodedImage> {
+  const image = await readAndDecode(input, options);
+  if (image.conversions.length > 0) options.onConversion?.(image.source, image.conversions);
+  return image;
+}
+
+async function readAndDecode(input: ImageInput, options: LoadImageOptions): Promise<DecodedImage> {
   if (input instanceof Uint8Array) return decodeImage(input, options.name ?? '<buffer>');
   if (input instanceof ArrayBuffer) return decodeImage(new Uint8Array(input), options.name ?? '<buffer>');
   if (input instanceof URL || URL_SCHEME.test(input)) {

@@ -67,6 +67,8 @@ export interface IngestOptions {
   onProgress?: (progress: IngestProgress) => void;
   /** Each skipped source, as it is skipped. */
   onSkip?: (skipped: SkippedSource) => void;
+  /** Each image that was converted to reach 8-bit RGB (16-bit, CMYK, alpha...), with what was done. */
+  onImageConversion?: (path: string, conversions: readonly string[]) => void;
   /** Stops between documents; batches already written stay. Ingest then rejects with the signal's reason. */
   signal?: AbortSignal;
 }
@@ -164,7 +166,7 @@ export async function ingest(store: Store, paths: string | readonly string[], op
   let batch: Pending[] = [];
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
-    const { docs, broken } = await toInputs(batch, analyzer, embedder, embedBatchSize);
+    const { docs, broken } = await toInputs(batch, analyzer, embedder, embedBatchSize, options.onImageConversion);
     signal?.throwIfAborted();
     // Images that passed the structural check but not decoding: already counted as done, now skipped.
     for (const { pending, error } of broken) {
@@ -241,11 +243,17 @@ interface Broken {
 }
 
 /** Image vectors in batches; a batch with an image that does not decode is redone one image at a time. */
-async function embedImages(embedder: ImageEmbedder, images: readonly Pending[], batch: number): Promise<{ vectors: Map<Pending, Float32Array>; broken: Broken[] }> {
+async function embedImages(embedder: ImageEmbedder, images: readonly Pending[], batch: number, onConversion: IngestOptions['onImageConversion']): Promise<{ vectors: Map<Pending, Float32Array>; broken: Broken[] }> {
   const vectors = new Map<Pending, Float32Array>();
   const broken: Broken[] = [];
+  // A slice redone one image at a time would report its conversions again.
+  const told = new Set<string>();
+  const tell = (path: string, conversions: readonly string[]): void => {
+    if (!told.has(path)) onConversion?.(path, conversions);
+    told.add(path);
+  };
   const run = async (slice: readonly Pending[]): Promise<void> => {
-    const out = await embedder.embedImages(slice.map((p) => p.doc.path));
+    const out = await embedder.embedImages(slice.map((p) => p.doc.path), onConversion ? { onConversion: tell } : {});
     if (out.length !== slice.length) throw new Error(`${embedder.modelId} returned ${out.length} vectors for ${slice.length} images`);
     slice.forEach((p, i) => {
       if (out[i]!.length !== embedder.dimension) throw new Error(`${embedder.modelId} returned a vector of ${out[i]!.length} values for ${p.doc.path}, not its dimension ${embedder.dimension}`);
@@ -271,10 +279,16 @@ async function embedImages(embedder: ImageEmbedder, images: readonly Pending[], 
   return { vectors, broken };
 }
 
-async function toInputs(batch: readonly Pending[], analyzer: Analyzer, embedder: TextEmbedder | undefined, embedBatchSize: number): Promise<{ docs: DocumentInput[]; broken: Broken[] }> {
+async function toInputs(
+  batch: readonly Pending[],
+  analyzer: Analyzer,
+  embedder: TextEmbedder | undefined,
+  embedBatchSize: number,
+  onConversion: IngestOptions['onImageConversion'],
+): Promise<{ docs: DocumentInput[]; broken: Broken[] }> {
   const texts = batch.filter((p) => p.doc.format !== 'image');
   const vectors = embedder ? await embedAll(embedder, texts.flatMap((p) => p.chunks.map((c) => c.text)), embedBatchSize) : undefined;
-  const images = isImageEmbedder(embedder) ? await embedImages(embedder, batch.filter((p) => p.doc.format === 'image'), embedBatchSize) : { vectors: new Map<Pending, Float32Array>(), broken: [] };
+  const images = isImageEmbedder(embedder) ? await embedImages(embedder, batch.filter((p) => p.doc.format === 'image'), embedBatchSize, onConversion) : { vectors: new Map<Pending, Float32Array>(), broken: [] };
   let v = 0;
   const docs = batch
     .filter((p) => !images.broken.some((b) => b.pending === p))

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { decodeImage, loadImage, probeImage } from '../../src/image/decode.js';
 import { ImageDecodeError } from '../../src/image/errors.js';
-import { byteDiff, decodeCase } from './fixtures/pil-goldens.js';
+import { byteDiff, decodeCase, gray16 } from './fixtures/pil-goldens.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'forja-image-'));
 const png = decodeCase('png-rgb8');
@@ -95,4 +95,16 @@ test('probeImage checks structure only: a complete PNG with damaged pixels passe
   await assert.rejects(decodeImage(damaged, 'd.png'), isError('corrupt', /d\.png: the PNG cannot be decoded/));
   assert.throws(() => probeImage(jpg.bytes.subarray(0, jpg.bytes.length - 50), 'c.jpg'), isError('truncated', /c\.jpg: the JPEG is truncated/));
   assert.throws(() => probeImage(Buffer.from('plain text'), 't.png'), isError('not-an-image', /t\.png: not an image/));
+});
+
+test('onConversion hears what a 16-bit or CMYK image went through; a plain RGB image says nothing', async () => {
+  const heard: string[] = [];
+  const onConversion = (source: string, conversions: readonly string[]) => heard.push(`${source}: ${conversions.join('; ')}`);
+  await loadImage(gray16.bytes, { name: 'deep.png', onConversion });
+  await loadImage(decodeCase('jpeg-cmyk').bytes, { name: 'print.jpg', onConversion });
+  await loadImage(png.bytes, { name: 'plain.png', onConversion });
+  assert.deepEqual(heard, [
+    'deep.png: 16-bit grayscale expanded to RGB; 16-bit channels reduced to 8 bits (the high byte, as PIL reads 16-bit colour PNGs)',
+    'print.jpg: CMYK converted to RGB without a colour profile, as PIL does',
+  ]);
 });

@@ -9,7 +9,7 @@ import { ingest } from '../../src/rag/ingest.js';
 import { retrieve } from '../../src/rag/retrieve.js';
 import type { EmbeddingRole, TextEmbedder } from '../../src/text/embedder.js';
 import { MemoryStore } from '../helpers/memory-store.js';
-import { decodeCase } from '../image/fixtures/pil-goldens.js';
+import { decodeCase, gray16 } from '../image/fixtures/pil-goldens.js';
 import { clipTinyWithTokenizer } from '../models/clip/clip-tiny.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'forja-rag-images-'));
@@ -25,6 +25,7 @@ function folder(name: string): string {
   mkdirSync(join(dir, 'pics'), { recursive: true });
   writeFileSync(join(dir, 'pics/cat.png'), decodeCase('png-rgb8').bytes);
   writeFileSync(join(dir, 'pics/dog.jpg'), decodeCase('jpeg-420').bytes);
+  writeFileSync(join(dir, 'pics/deep.png'), gray16.bytes);
   writeFileSync(join(dir, 'notes.txt'), 'a photo of a red cat on the mat today');
   const png = decodeCase('png-rgba8').bytes;
   writeFileSync(join(dir, 'pics/cut.png'), png.subarray(0, png.length - 20));
@@ -42,8 +43,14 @@ test('with a CLIP model, images become one-chunk documents holding the image vec
   const dir = folder('a');
   const store = new MemoryStore();
   const skipped: string[] = [];
-  const summary = await ingest(store, dir, { embedder: clip, onSkip: (s) => skipped.push(`${s.path}: ${s.reason}: ${s.message}`) });
-  assert.equal(summary.added, 3);
+  const converted: string[] = [];
+  const summary = await ingest(store, dir, {
+    embedder: clip,
+    onSkip: (s) => skipped.push(`${s.path}: ${s.reason}: ${s.message}`),
+    onImageConversion: (path, conversions) => converted.push(`${path}: ${conversions.join('; ')}`),
+  });
+  assert.deepEqual(converted, [`${join(dir, 'pics/deep.png')}: 16-bit grayscale expanded to RGB; 16-bit channels reduced to 8 bits (the high byte, as PIL reads 16-bit colour PNGs)`]);
+  assert.equal(summary.added, 4);
   assert.equal(skipped.length, 3);
   assert.equal(summary.skipped.length, 3);
   assert.match(skipped.find((s) => s.includes('damaged.png'))!, /broken-image: the PNG cannot be decoded/);
@@ -58,19 +65,19 @@ test('with a CLIP model, images become one-chunk documents holding the image vec
   assert.deepEqual(stored, expected);
   // Unchanged files (images too) are skipped by their hash on the next run.
   const again = await ingest(store, dir, { embedder: clip });
-  assert.deepEqual([again.added, again.unchanged, again.skipped.length], [0, 3, 3]);
+  assert.deepEqual([again.added, again.unchanged, again.skipped.length], [0, 4, 3]);
 });
 
 test('a text query ranks images and texts by CLIP similarity; an image query finds that image first', async () => {
   const dir = folder('b');
   const store = new MemoryStore();
   await ingest(store, dir, { embedder: clip });
-  const results = await retrieve(store, 'cat', { mode: 'dense', embedder: clip, k: 3 });
+  const results = await retrieve(store, 'cat', { mode: 'dense', embedder: clip, k: 4 });
   const [query] = await clip.getTextEmbeddings(['cat']);
   const vectors = await store.vectors(results.map((r) => r.chunk.id));
   // Scores are cosines with the query's text embedding, best first, over both kinds of document.
   results.forEach((r) => assert.ok(Math.abs(r.score - dot(query!, vectors.get(r.chunk.id)!)) < 1e-5));
-  assert.deepEqual(new Set(results.map((r) => r.chunk.docId)), new Set(['pics/cat.png', 'pics/dog.jpg', 'notes.txt']));
+  assert.deepEqual(new Set(results.map((r) => r.chunk.docId)), new Set(['pics/cat.png', 'pics/deep.png', 'pics/dog.jpg', 'notes.txt']));
   for (let i = 1; i < results.length; i++) assert.ok(results[i - 1]!.score >= results[i]!.score);
 
   const byImage = await retrieve(store, '', { mode: 'dense', embedder: await clip.imageQuery(join(dir, 'pics/dog.jpg')), k: 2 });
@@ -91,7 +98,7 @@ test('without a model that embeds images, image files are skipped saying why', a
     const skipped: string[] = [];
     const summary = await ingest(new MemoryStore(), dir, { ...(embedder && { embedder }), onSkip: (s) => s.reason === 'no-image-embedder' && skipped.push(s.message) });
     assert.equal(summary.added, 1); // notes.txt
-    assert.equal(skipped.length, 3); // cat.png, damaged.png, dog.jpg (cut.png and fake.jpg are broken before that)
+    assert.equal(skipped.length, 4); // cat.png, damaged.png, deep.png, dog.jpg (cut.png and fake.jpg are broken before that)
     assert.match(skipped[0]!, embedder ? /an image, and text-only embeds text only: images need a model that embeds them \(CLIP\)/ : /there is no embedding model/);
   }
 });

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageEmbedder } from '../../image/embedder.js';
+import type { LoadImageOptions } from '../../image/decode.js';
 import { ImageProcessor, PREPROCESSOR_CONFIG, type PixelValues, type ProcessorInput } from '../../image/processor.js';
 import { loadHfCheckpoint, readJsonObject, type LoadCheckpointOptions } from '../../io/hf-checkpoint.js';
 import { resolveModelDir } from '../../io/hub.js';
@@ -32,6 +33,8 @@ export interface EmbeddingOptions {
   /** L2-normalise each vector (default true). */
   normalize?: boolean;
 }
+
+export interface ImageEmbeddingOptions extends EmbeddingOptions, Pick<LoadImageOptions, 'onConversion'> {}
 
 export interface ClipScores {
   /** (images, texts): exp(logit_scale) · cosine similarity, CLIPModel's logits_per_image. */
@@ -128,7 +131,7 @@ export class ClipModel implements TextEmbedder, ImageEmbedder {
   }
 
   /** One vector per image (path, URL, bytes or decoded image), in order; or for pixel_values already processed. */
-  async getImageEmbeddings(images: readonly ProcessorInput[] | PixelValues, opts: EmbeddingOptions = {}): Promise<Float32Array[]> {
+  async getImageEmbeddings(images: readonly ProcessorInput[] | PixelValues, opts: ImageEmbeddingOptions = {}): Promise<Float32Array[]> {
     const session = await this.session('vision');
     const d = this.dimension;
     const out: Float32Array[] = [];
@@ -144,7 +147,8 @@ export class ClipModel implements TextEmbedder, ImageEmbedder {
       return out;
     }
     // The next batch is decoded (sharp works on libuv's threads) while this one runs in onnxruntime.
-    const prepare = (b: number) => (b < images.length ? this.processor.preprocess(images.slice(b, b + this.batchSize)) : undefined);
+    const load = opts.onConversion ? { onConversion: opts.onConversion } : {};
+    const prepare = (b: number) => (b < images.length ? this.processor.preprocess(images.slice(b, b + this.batchSize), load) : undefined);
     let next = prepare(0);
     for (let b = 0; b < images.length; b += this.batchSize) {
       const pv = await next!;
@@ -172,8 +176,8 @@ export class ClipModel implements TextEmbedder, ImageEmbedder {
   }
 
   /** ImageEmbedder: normalised image vectors. */
-  embedImages(images: readonly ProcessorInput[]): Promise<Float32Array[]> {
-    return this.getImageEmbeddings(images);
+  embedImages(images: readonly ProcessorInput[], options: Pick<LoadImageOptions, 'onConversion'> = {}): Promise<Float32Array[]> {
+    return this.getImageEmbeddings(images, options);
   }
 
   /**

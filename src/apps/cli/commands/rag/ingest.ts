@@ -57,6 +57,11 @@ async function run(paths: string[], flags: IngestFlags): Promise<void> {
           process.stderr.write(`forja: skipped ${where(s)}: ${s.message}${hint}\n`);
           started = false;
         },
+        onImageConversion: (path, conversions) => {
+          if (tty) bar.stop();
+          process.stderr.write(`forja: note: ${path}: ${conversions.join('; ')}\n`);
+          started = false;
+        },
         onProgress: (p) => {
           if (!tty) return;
           const payload = { chunks: p.chunks, rate: p.docsPerSecond.toFixed(0), skipped: p.skipped };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fixturePath } from '../../../../helpers/fixtures.js';
 import { forja, lastJsonLine } from '../../../../helpers/forja-cli.js';
-import { decodeCase } from '../../../../image/fixtures/pil-goldens.js';
+import { decodeCase, gray16 } from '../../../../image/fixtures/pil-goldens.js';
 import { clipTinyWithTokenizer } from '../../../../models/clip/clip-tiny.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'forja-cli-rag-images-'));
@@ -21,12 +21,14 @@ before(async () => {
   writeFileSync(join(docs, 'pics', 'cat.png'), decodeCase('png-rgb8').bytes);
   writeFileSync(join(docs, 'pics', 'dog.jpg'), decodeCase('jpeg-444').bytes);
   writeFileSync(join(docs, 'pics', 'cut.jpg'), decodeCase('jpeg-444').bytes.subarray(0, 300));
+  writeFileSync(join(docs, 'pics', 'deep.png'), gray16.bytes);
   writeFileSync(join(docs, 'notes.txt'), 'a photo of a red cat on the mat');
   const run = await forja(['rag', 'ingest', docs, '--store', store, '--embed-model', clip, '--json']);
   assert.equal(run.code, 0, run.stderr);
   const summary = lastJsonLine(run.stdout);
-  assert.deepEqual([summary.added, summary.skipped], [3, 1]);
+  assert.deepEqual([summary.added, summary.skipped], [4, 1]);
   assert.match(run.stderr, /skipped .*cut\.jpg: the JPEG is truncated/);
+  assert.match(run.stderr, /note: .*deep\.png: 16-bit grayscale expanded to RGB; 16-bit channels reduced to 8 bits/);
 });
 
 test('ingest with a CLIP model indexes images beside texts; a text model skips images and says how to index them', async () => {
@@ -36,9 +38,9 @@ test('ingest with a CLIP model indexes images beside texts; a text model skips i
 });
 
 test('a text query finds images; --image finds that image first with cosine 1', async () => {
-  const byText = await forja(['rag', 'query', 'cat', '--store', store, '--mode', 'dense', '--k', '3', '--json']);
+  const byText = await forja(['rag', 'query', 'cat', '--store', store, '--mode', 'dense', '--k', '4', '--json']);
   assert.equal(byText.code, 0, byText.stderr);
-  assert.deepEqual(new Set(jsonLines(byText.stdout).map((r) => r.docId)), new Set(['pics/cat.png', 'pics/dog.jpg', 'notes.txt']));
+  assert.deepEqual(new Set(jsonLines(byText.stdout).map((r) => r.docId)), new Set(['pics/cat.png', 'pics/deep.png', 'pics/dog.jpg', 'notes.txt']));
   const byImage = await forja(['rag', 'query', '--image', join(docs, 'pics', 'cat.png'), '--store', store, '--k', '2', '--json']);
   assert.equal(byImage.code, 0, byImage.stderr);
   const [top] = jsonLines(byImage.stdout);
