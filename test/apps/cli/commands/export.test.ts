@@ -33,6 +33,20 @@ describe('forja export onnx', () => {
     assert.match(written.join(''), /wrote 7 files to .*\(onnx\/model\.onnx: 9\.9 MB\)/);
   });
 
+  test('an encoder-decoder writes its encoder and merged decoder', async () => {
+    const out = join(tmp, 'whisper');
+    const written: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => written.push(chunk) > 0) as typeof process.stdout.write;
+    try {
+      await program().parseAsync(['export', 'onnx', '--model', fixturePath('whisper-tiny-random'), '--out', out], { from: 'user' });
+    } finally {
+      process.stdout.write = write;
+    }
+    assert.ok(existsSync(join(out, 'onnx', 'encoder_model.onnx')) && existsSync(join(out, 'onnx', 'decoder_model_merged.onnx')));
+    assert.match(written.join(''), /\(onnx\/encoder_model\.onnx: [\d.]+ MB, onnx\/decoder_model_merged\.onnx: [\d.]+ MB\)/);
+  });
+
   test('an unsupported architecture is a failure (exit 1) naming it', async () => {
     await assert.rejects(
       program().parseAsync(['export', 'onnx', '--model', fixturePath('bert-tiny-embed'), '--out', join(tmp, 'bert')], { from: 'user' }),
