@@ -41,5 +41,6 @@ export {
 } from './logits-processors.js';
 export { argmax, logSoftmax, sampleCategorical, sampleWithoutReplacement, softmax } from './sampling.js';
 export { type BeamSearchInput, type BeamSearchOutput, type NextTokenLogits, beamSearch, topIndices } from './beam-search.js';
+export { type AssistedOptions, type AssistedStats, assistedDecode, resolveAssisted } from './speculative.js';
 export { type StoppingCriterion, anyCriterion, eosCriterion, maxLengthCriterion, stopStringCriterion } from './stopping.js';
 export { type DecodeFn, AsyncChannel, IncrementalDetokenizer } from './streamer.js';
