@@ -61,8 +61,8 @@ interface Variant {
 
 const VARIANTS: Variant[] = [
   { name: 'fp32' },
-  { name: 'int8 g32 asym (default)', loadIn: { bits: 8 } },
-  { name: 'int4 g32 asym (default)', loadIn: { bits: 4 } },
+  { name: 'int8 (defaults: g32 asym, head int8, embedding fp16)', loadIn: { bits: 8 } },
+  { name: 'int4 (defaults: g32 asym, head int4, embedding fp16)', loadIn: { bits: 4 } },
 ];
 const MORE: Variant[] = [
   { name: 'int8 g128 sym', loadIn: { bits: 8, group_size: 128, sym: true } },
@@ -74,7 +74,7 @@ const MORE: Variant[] = [
   { name: 'int4 g32 asym, head fp32', loadIn: { bits: 4, lm_head: false } },
   { name: 'int8 g32, embedding quantized', loadIn: { bits: 8, embedding: 'quantized' } },
   { name: 'int4 g32, embedding quantized', loadIn: { bits: 4, embedding: 'quantized' } },
-  { name: 'int4 g32, embedding float16', loadIn: { bits: 4, embedding: 'float16' } },
+  { name: 'int4 g32, embedding float32', loadIn: { bits: 4, embedding: 'float32' } },
 ];
 
 interface Scores {
