@@ -39,9 +39,12 @@ export const P_UNCOND = 0.1;
 const MIN_SNR_GAMMA = 5;
 /** Short runs: an average over the last ~200 steps, not the 1,000 of 0.999, which would still hold the first epoch. */
 const EMA_DECAY = 0.995;
-/** Default sampling: DDIM steps and guidance scale w (see README for how they were chosen). */
+/**
+ * Default sampling: DDIM steps and guidance scale w. Measured on the default run (README): w 1.5 → FID 4.2,
+ * accuracy 93.3%; 1.75 → 6.9, 95.2%; 2 → 10.8, 97.3%. 50 steps gave the same as 25.
+ */
 export const DEFAULT_STEPS = 25;
-export const DEFAULT_GUIDANCE = 2;
+export const DEFAULT_GUIDANCE = 1.75;
 /** Images per network call when sampling (twice as many rows with guidance). */
 const SAMPLE_CHUNK = 100;
 const DIFFUSION_FILE = 'diffusion.json';
