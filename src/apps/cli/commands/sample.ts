@@ -39,7 +39,7 @@ export function register(program: Command): void {
     await checkWritableFile(out, '--out');
     const model = await loadModel(dir);
     const { images, columns } = await drawSamples(dir, model, flags);
-    await writeImageGrid(out, images, { rows: 28, cols: 28, scale: 2, gridCols: columns }).catch((err: unknown) => {
+    await writeImageGrid(out, images, { rows: 28, cols: 28, scale: 2, ...(columns ? { gridCols: columns } : {}) }).catch((err: unknown) => {
       throw cliErrorFrom(`sample: --out ${out}`, err);
     });
     process.stdout.write(`wrote ${images.length / 784} samples to ${out}\n`);
@@ -54,14 +54,15 @@ async function loadModel(dir: string): Promise<MnistModel> {
   }
 }
 
-async function drawSamples(dir: string, model: MnistModel, flags: SampleFlags): Promise<{ images: Float32Array; columns: number }> {
+/** The digits, and the grid's columns when they are not the default square-ish grid (one row per digit). */
+async function drawSamples(dir: string, model: MnistModel, flags: SampleFlags): Promise<{ images: Float32Array; columns?: number }> {
   const conditionalFlags = flags.digit !== undefined || hasConditionalFlags(flags);
   if (!model.sampleDigits) {
     if (conditionalFlags) throw new CliError(`sample ${dir}: --digit, --guidance, --steps, --sampler and --eta need a diffusion run; this is a '${model.name}' run`);
     if (!model.sample) {
       throw new CliError(`sample ${dir}: this is a '${model.name}' run, which reconstructs digits but cannot draw new ones; sample needs a vae, gan, dcgan or diffusion run`, EXIT.failure);
     }
-    return { images: await model.sample(flags.n, flags.seed), columns: 8 };
+    return { images: await model.sample(flags.n, flags.seed) };
   }
   const labels =
     flags.digit === 'all'
@@ -69,7 +70,8 @@ async function drawSamples(dir: string, model: MnistModel, flags: SampleFlags): 
       : Array.from({ length: flags.n }, (_, i) => (flags.digit === undefined ? i % DIGITS : (flags.digit as number)));
   const options: ConditionalSampleOptions = { seed: flags.seed, ...samplingOptions(flags) };
   try {
-    return { images: await model.sampleDigits(labels, options), columns: flags.digit === undefined ? 8 : DIGITS };
+    const images = await model.sampleDigits(labels, options);
+    return flags.digit === 'all' ? { images, columns: DIGITS } : { images };
   } catch (err) {
     throw cliErrorFrom(`sample ${dir}`, err);
   }
