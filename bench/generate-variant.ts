@@ -1,8 +1,9 @@
 /**
- * One variant of `npm run bench:generate`, in its own process so its peak RSS
- * is its own: Forja or transformers.js, fp32 / q8 / q4, loaded from the
- * directory the parent prepared, then a warm-up and `reps` greedy decodes and
- * prefills, timed in-process. Prints one JSON line (VariantResult).
+ * The runners of `npm run bench:generate`: Forja or transformers.js, fp32 / q8
+ * / q4, loaded from the directory the parent prepared. Run as a script, one
+ * variant loads in its own process so its peak RSS is its own, decodes
+ * `reps` times and prints one JSON line (VariantResult); the parent times the
+ * variants side by side in one process (loadRunner), interleaved.
  *
  *   node --import tsx bench/generate-variant.ts '{"runtime":"forja","dtype":"q4","dir":...}'
  */
@@ -61,9 +62,10 @@ function argmax(xs: Float32Array): number {
   return best;
 }
 
-interface Runner {
+export interface Runner {
   decode(prompt: number[], newTokens: number): Promise<DecodeRun>;
   prefill(prompt: number[]): Promise<number>;
+  release(): Promise<void>;
   bytesPerToken?: number;
 }
 
@@ -121,6 +123,7 @@ async function forjaRunner(spec: VariantSpec): Promise<Runner> {
       });
       return (performance.now() - t0) / 1000;
     },
+    release: () => lm.release(),
     bytesPerToken: forjaBytesPerToken(lm),
   };
 }
@@ -158,12 +161,17 @@ async function transformersJsRunner(spec: VariantSpec): Promise<Runner> {
       await generate(prompt, 1);
       return (performance.now() - t0) / 1000;
     },
+    release: async () => {
+      await model.dispose();
+    },
   };
 }
 
+export const loadRunner = (spec: VariantSpec): Promise<Runner> => (spec.runtime === 'forja' ? forjaRunner(spec) : transformersJsRunner(spec));
+
 async function run(spec: VariantSpec): Promise<VariantResult> {
   const t0 = performance.now();
-  const runner = spec.runtime === 'forja' ? await forjaRunner(spec) : await transformersJsRunner(spec);
+  const runner = await loadRunner(spec);
   const loadSeconds = (performance.now() - t0) / 1000;
   const prompt = promptIds(spec.promptLength, 7);
   const long = promptIds(spec.prefillLength, 8);

@@ -4,9 +4,10 @@
  * and int4 weights (`forja quantize` defaults, loaded from the quantized
  * checkpoints): Forja against transformers.js running Forja's own ONNX export
  * of the same weights (dtype fp32 / q8 / q4), with the memory-bandwidth
- * bound. Each variant runs in its own process (bench/generate-variant.ts) so
- * its peak RSS is its own; the variants run in turn, `--rounds` times
- * (alternate rounds in reverse order), and steps are pooled over rounds.
+ * bound. Peak RSS: each variant loads alone in its own process
+ * (bench/generate-variant.ts). Speed: all variants loaded in this process
+ * and run in turn within each repetition (reps × rounds of them, the order
+ * rotating), so load from other processes hits them alike.
  *
  *   npm run bench:generate -- [--threads N] [--reps N] [--rounds N] [--new-tokens N] [--prefill N] [--skip-transformers-js] [--only fp32,q8,q4]
  */
@@ -23,7 +24,8 @@ import { writeSafetensorsCheckpoint } from '../src/io/safetensors.js';
 import { exportOnnx } from '../src/models/export-onnx.js';
 import { gpt2InitialWeights, gpt2Tensors, parseGpt2Config } from '../src/models/gpt2/model.js';
 import { quantizeCheckpoint } from '../src/models/quantize/index.js';
-import type { Dtype, VariantResult, VariantSpec } from './generate-variant.js';
+import { setThreads } from '../src/runtime/session.js';
+import { loadRunner, promptIds, type Dtype, type Runner, type VariantResult, type VariantSpec } from './generate-variant.js';
 
 interface Options {
   threads: number;
@@ -37,7 +39,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { threads: availableParallelism(), reps: 5, newTokens: 64, promptLength: 8, prefillLength: 128, transformersJs: true, rounds: 2, dtypes: ['fp32', 'q8', 'q4'] };
+  const opts: Options = { threads: availableParallelism(), reps: 5, newTokens: 64, promptLength: 8, prefillLength: 128, transformersJs: true, rounds: 1, dtypes: ['fp32', 'q8', 'q4'] };
   const int = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got '${v}'`);
@@ -138,8 +140,9 @@ const median = (xs: number[]): number => {
 const run = promisify(execFile);
 const VARIANT = join(import.meta.dirname, 'generate-variant.ts');
 
-async function runVariant(spec: VariantSpec): Promise<VariantResult> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', VARIANT, JSON.stringify(spec)], { maxBuffer: 64 * 2 ** 20 });
+/** Peak RSS and load time of one variant, loaded alone in a child process (which also decodes a few tokens). */
+async function memoryOf(spec: VariantSpec): Promise<VariantResult> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', VARIANT, JSON.stringify({ ...spec, reps: 1, newTokens: 8 })], { maxBuffer: 64 * 2 ** 20 });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as VariantResult;
 }
 
@@ -158,6 +161,7 @@ interface Row {
 
 const QUANTIZE = { q8: { bits: 8 }, q4: { bits: 4 } } as const;
 const LABEL: Record<Dtype, string> = { fp32: 'fp32', q8: 'int8', q4: 'int4' };
+const uptime = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
@@ -184,36 +188,55 @@ async function main(): Promise<void> {
     console.log(`memory bandwidth: ${(bandwidth / 1e9).toFixed(1)} GB/s read (memcmp of 2 × 256 MiB per thread, ${opts.threads} threads, best of 5)`);
     console.log(`fp32 weights read per decoded token: ${(bytesPerToken / 1e6).toFixed(1)} MB → bound ${(bandwidth / bytesPerToken).toFixed(1)} tokens/s`);
 
-    const loadBefore = loadavg()[0]!;
-    const results = specs.map((): VariantResult[] => []);
-    for (let round = 0; round < opts.rounds; round++) {
-      const order = specs.map((_, i) => i);
-      if (round % 2) order.reverse();
-      for (const i of order) {
-        const r = await runVariant(specs[i]!);
-        if (process.env.BENCH_VERBOSE) console.log(`${r.runtime} ${r.dtype} round ${round}: median step ${median(r.stepMs).toFixed(1)} ms, load ${r.loadSeconds.toFixed(1)} s, peak RSS ${(r.maxRss / 2 ** 20).toFixed(0)} MiB, load avg ${loadavg()[0]!.toFixed(2)}`);
-        results[i]!.push(r);
+    // Memory: each variant alone in its own process, so its peak RSS is its own.
+    const memory: VariantResult[] = [];
+    for (const spec of specs) {
+      memory.push(await memoryOf(spec));
+      if (process.env.BENCH_VERBOSE) console.log(`${spec.runtime} ${spec.dtype}: peak RSS ${(memory.at(-1)!.maxRss / 2 ** 20).toFixed(0)} MiB, load ${memory.at(-1)!.loadSeconds.toFixed(1)} s (load avg ${uptime()})`);
+    }
+
+    // Speed: every variant loaded here and run in turn within each repetition (the order rotating), so load from other processes hits them alike.
+    setThreads(opts.threads);
+    const runners: Runner[] = [];
+    for (const spec of specs) runners.push(await loadRunner(spec));
+    const prompt = promptIds(opts.promptLength, 7);
+    const long = promptIds(opts.prefillLength, 8);
+    for (const r of runners) {
+      await r.decode(prompt, 4); // warm-up
+      await r.prefill(long);
+    }
+    const loadBefore = uptime();
+    const steps = specs.map((): number[] => []);
+    const prefills = specs.map((): number[] => []);
+    const tokens = specs.map((): number[] => []);
+    const reps = opts.reps * opts.rounds;
+    for (let rep = 0; rep < reps; rep++) {
+      for (let j = 0; j < runners.length; j++) {
+        const i = (j + rep) % runners.length;
+        const d = await runners[i]!.decode(prompt, opts.newTokens);
+        steps[i]!.push(...d.stepMs);
+        tokens[i] = d.tokens;
+        prefills[i]!.push(await runners[i]!.prefill(long));
+        if (process.env.BENCH_VERBOSE) console.log(`rep ${rep} ${specs[i]!.runtime} ${specs[i]!.dtype}: median step ${median(d.stepMs).toFixed(1)} ms (load avg ${uptime()})`);
       }
     }
-    const loadAfter = loadavg()[0]!;
-    const rows: Row[] = specs.map((spec, i) => {
-      const rs = results[i]!;
-      return {
-        name: `${spec.runtime === 'forja' ? 'Forja' : 'transformers.js'} ${LABEL[spec.dtype]}`,
-        dtype: spec.dtype,
-        runtime: spec.runtime,
-        decode: 1000 / median(rs.flatMap((r) => r.stepMs)),
-        best: 1000 / Math.min(...rs.flatMap((r) => r.stepMs)),
-        prefill: opts.prefillLength / median(rs.flatMap((r) => r.prefillSeconds)),
-        maxRss: Math.max(...rs.map((r) => r.maxRss)),
-        loadSeconds: median(rs.map((r) => r.loadSeconds)),
-        tokens: rs.at(-1)!.tokens,
-        ...(rs[0]!.bytesPerToken !== undefined ? { bytesPerToken: rs[0]!.bytesPerToken } : {}),
-      };
-    });
+    const loadAfter = uptime();
+    for (const r of runners) await r.release();
+    const rows: Row[] = specs.map((spec, i) => ({
+      name: `${spec.runtime === 'forja' ? 'Forja' : 'transformers.js'} ${LABEL[spec.dtype]}`,
+      dtype: spec.dtype,
+      runtime: spec.runtime,
+      decode: 1000 / median(steps[i]!),
+      best: 1000 / Math.min(...steps[i]!),
+      prefill: opts.prefillLength / median(prefills[i]!),
+      maxRss: memory[i]!.maxRss,
+      loadSeconds: memory[i]!.loadSeconds,
+      tokens: tokens[i]!,
+      ...(runners[i]!.bytesPerToken !== undefined ? { bytesPerToken: runners[i]!.bytesPerToken } : {}),
+    }));
     printTable(rows, bandwidth);
-    console.log(`load average (1 min) before/after the runs: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${availableParallelism()} CPUs`);
-    if (Math.max(loadBefore, loadAfter) > availableParallelism() - opts.threads + 1) {
+    console.log(`load average (1, 5, 15 min) before/after the timed runs: ${loadBefore} / ${loadAfter} on ${availableParallelism()} CPUs`);
+    if (Math.max(loadavg()[0]!, Number(loadBefore.split(' ')[0])) > availableParallelism() - opts.threads + 1) {
       console.log('note: other processes were using the CPUs; median steps suffer most, best steps show what a quiet machine gives');
     }
   } finally {
