@@ -28,6 +28,7 @@ const commands: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./commands/train.js'),
   () => import('./commands/train-gpt.js'),
   () => import('./commands/sample.js'),
+  () => import('./commands/generate-image.js'),
   () => import('./commands/eval.js'),
   () => import('./commands/finetune.js'),
   () => import('./commands/merge.js'),

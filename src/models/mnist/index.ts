@@ -16,3 +16,4 @@ export { discriminatorLoss, generatorLoss, type GanArchitecture } from './advers
 export { diffusion, buildDiffusionModel, DEFAULT_GUIDANCE, DEFAULT_STEPS } from './diffusion/model.js';
 export { NoiseSchedule, ddimTimesteps, sampleDdim, sampleDdpm, type NoisePredictor } from './diffusion/schedule.js';
 export { UNet, NULL_CLASS } from './diffusion/unet.js';
+export { digitFromPrompt, DigitPromptError, DIGIT_WORDS } from './diffusion/prompt.js';
