@@ -20,7 +20,7 @@ export const QUANT_FORMAT = 'MatMulNBits';
 /** What a caller asks for; everything but `bits` has a default. */
 export interface QuantizationOptions {
   bits: number;
-  /** Values per block along each linear map's input dimension (default 32). */
+  /** Values per block along each linear map's input dimension (default 32, or the largest size that divides every one). */
   group_size?: number;
   /** Symmetric blocks (no zero points) instead of a min/max range (default false). */
   sym?: boolean;

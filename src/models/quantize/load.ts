@@ -12,7 +12,7 @@ import { loadCausalLmModel } from '../registry.js';
 import type { CausalLmModel } from '../transformer/types.js';
 import { QuantizeSettingError, readQuantizationConfig, type QuantizationOptions } from './config.js';
 import { loadQuantizedModel } from './io.js';
-import { fittingGroupSize, quantizeModel, type QuantizedModelOptions } from './model.js';
+import { quantizeModel, type QuantizedModelOptions } from './model.js';
 
 /** transformers' names for quantizing at load time, or the full options. */
 export type LoadIn = '8bit' | '4bit' | QuantizationOptions;
@@ -40,14 +40,6 @@ export function loadInOptions(loadIn: LoadIn): QuantizationOptions {
   throw new QuantizeSettingError('bits', `loadIn must be '8bit', '4bit' or quantization options, got ${JSON.stringify(loadIn)}`);
 }
 
-/** '8bit' / '4bit' take the default group size, or the largest that fits the model; explicit options stay as given. */
-function withFittingGroup(model: CausalLmModel, loadIn: LoadIn): QuantizationOptions {
-  const options = loadInOptions(loadIn);
-  if (typeof loadIn !== 'string') return options;
-  const group = fittingGroupSize(model, options);
-  return group === undefined ? options : { ...options, group_size: group };
-}
-
 export async function loadCausalLm(dirOrId: string, opts: CausalLmLoadOptions = {}): Promise<LoadedCausalLm> {
   const { loadIn, accuracyLevel, ...checkpointOptions } = opts;
   const modelOptions = accuracyLevel === undefined ? {} : { accuracyLevel };
@@ -65,6 +57,6 @@ export async function loadCausalLm(dirOrId: string, opts: CausalLmLoadOptions = 
   }
   const ckpt = await loadHfCheckpoint(dir, checkpointOptions);
   const float = loadCausalLmModel(ckpt.config, ckpt.weights, configPath);
-  const model = loadIn === undefined ? float : quantizeModel(float, withFittingGroup(float, loadIn), modelOptions);
+  const model = loadIn === undefined ? float : quantizeModel(float, loadInOptions(loadIn), modelOptions);
   return { model, dir: ckpt.dir, config: ckpt.config, ...(ckpt.generationConfig ? { generationConfig: ckpt.generationConfig } : {}) };
 }

@@ -151,8 +151,8 @@ export function quantizedLinears(arch: QuantArchitecture, config: QuantizationCo
 
 /**
  * `preferred` if it divides the input size of every map `options` would
- * quantize, else the largest group size that does (what loading with
- * `loadIn: '4bit'` uses, so small models quantize too); undefined if none does.
+ * quantize, else the largest group size that does (the group size when none
+ * is given, so small models quantize too); undefined if none does.
  */
 export function fittingGroupSize(model: CausalLmModel, options: QuantizationOptions, preferred: number = QUANTIZATION_DEFAULTS.group_size): number | undefined {
   const arch = modelArchitecture(model);
@@ -164,13 +164,15 @@ export function fittingGroupSize(model: CausalLmModel, options: QuantizationOpti
 }
 
 /**
- * Quantize a loaded float model. The result shares the float model's
+ * Quantize a loaded float model (without `group_size`: the default, or the
+ * largest that fits, see fittingGroupSize). The result shares the float model's
  * remaining Variables; the float weights of quantized modules are not
  * referenced by it, so they are freed with the float model.
  */
 export function quantizeModel(model: CausalLmModel, options: QuantizationOptions, opts: QuantizedModelOptions = {}): QuantizedModel {
   const arch = modelArchitecture(model);
-  const config = quantizationConfig(withEmbeddingDefault(arch, options));
+  const group = options.group_size ?? fittingGroupSize(model, options);
+  const config = quantizationConfig(withEmbeddingDefault(arch, group === undefined ? options : { ...options, group_size: group }));
   const chosen = quantizedLinears(arch, config);
   const spec = { bits: config.bits, group: config.group_size, symmetric: config.sym };
   const table = weightOf(model.weights, arch.embedding.tensor);

@@ -29,7 +29,7 @@ export function register(program: Command): void {
     .description('Quantize a checkpoint\'s linear maps to 8 or 4 bits (ONNX Runtime MatMulNBits) and save it as a checkpoint Forja loads')
     .requiredOption('--model <dir|id>', 'a float Hugging Face checkpoint directory or hub id (GPT-2 or the Llama family)')
     .requiredOption('--bits <n>', 'weight bits: 8 or 4', bitsOption)
-    .option('--group-size <n>', `values per scale along each input dimension: 16, 32, 64 or 128 (default ${QUANTIZATION_DEFAULTS.group_size}; must divide every linear map's input size)`, groupSizeOption)
+    .option('--group-size <n>', `values per scale along each input dimension: 16, 32, 64 or 128; must divide every linear map's input size (default ${QUANTIZATION_DEFAULTS.group_size}, or the largest that does)`, groupSizeOption)
     .option('--sym', 'symmetric blocks (no zero points)', false)
     .option('--keep-lm-head', 'leave the LM head in float32', false)
     .option('--embedding <how>', `how the input embedding is stored: float32, float16 or quantized (default ${QUANTIZATION_DEFAULTS.embedding})`, embeddingOption)
