@@ -61,20 +61,22 @@ interface Variant {
 
 const VARIANTS: Variant[] = [
   { name: 'fp32' },
-  { name: 'int8 (defaults: g32 asym, head int8, embedding fp16)', loadIn: { bits: 8 } },
-  { name: 'int4 (defaults: g32 asym, head int4, embedding fp16)', loadIn: { bits: 4 } },
+  { name: 'int8 (defaults: g128 asym, head int8, embedding fp16)', loadIn: { bits: 8 } },
+  { name: 'int4 (defaults: g128 asym, head int4, embedding fp16)', loadIn: { bits: 4 } },
 ];
 const MORE: Variant[] = [
-  { name: 'int8 g128 sym', loadIn: { bits: 8, group_size: 128, sym: true } },
-  { name: 'int8 g32 asym, fp32 compute', loadIn: { bits: 8 }, accuracyLevel: 1 },
-  { name: 'int4 g32 sym', loadIn: { bits: 4, sym: true } },
-  { name: 'int4 g64 asym', loadIn: { bits: 4, group_size: 64 } },
-  { name: 'int4 g128 asym', loadIn: { bits: 4, group_size: 128 } },
-  { name: 'int4 g32 asym, fp32 compute', loadIn: { bits: 4 }, accuracyLevel: 1 },
-  { name: 'int4 g32 asym, head fp32', loadIn: { bits: 4, lm_head: false } },
-  { name: 'int8 g32, embedding quantized', loadIn: { bits: 8, embedding: 'quantized' } },
-  { name: 'int4 g32, embedding quantized', loadIn: { bits: 4, embedding: 'quantized' } },
-  { name: 'int4 g32, embedding float32', loadIn: { bits: 4, embedding: 'float32' } },
+  { name: 'int8 g32', loadIn: { bits: 8, group_size: 32 } },
+  { name: 'int8 g128 sym', loadIn: { bits: 8, sym: true } },
+  { name: 'int8, fp32 compute', loadIn: { bits: 8 }, accuracyLevel: 1 },
+  { name: 'int4 g32', loadIn: { bits: 4, group_size: 32 } },
+  { name: 'int4 g64', loadIn: { bits: 4, group_size: 64 } },
+  { name: 'int4 g128 sym', loadIn: { bits: 4, sym: true } },
+  { name: 'int4 g32 sym', loadIn: { bits: 4, group_size: 32, sym: true } },
+  { name: 'int4, fp32 compute', loadIn: { bits: 4 }, accuracyLevel: 1 },
+  { name: 'int4, head fp32', loadIn: { bits: 4, lm_head: false } },
+  { name: 'int8, embedding on the head copy', loadIn: { bits: 8, embedding: 'quantized' } },
+  { name: 'int4, embedding on the head copy', loadIn: { bits: 4, embedding: 'quantized' } },
+  { name: 'int4, embedding fp32', loadIn: { bits: 4, embedding: 'float32' } },
 ];
 
 interface Scores {

@@ -68,7 +68,7 @@ for (const name of FIXTURES) {
       await fp32.release();
       for (const loadIn of ['8bit', '4bit'] as const) {
         const lm = await CausalLM.load(fixturePath(name), { loadIn });
-        assert.ok(lm.model instanceof QuantizedModel && lm.model.config.group_size === 16, 'group 32 does not divide 48, so loadIn takes 16');
+        assert.ok(lm.model instanceof QuantizedModel && lm.model.config.group_size === 16, '128 (the default) does not divide 48, so loadIn takes 16');
         let agree = 0;
         let freeRunning = 0;
         for (const [i, p] of prompts.entries()) {

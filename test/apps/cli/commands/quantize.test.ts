@@ -29,7 +29,7 @@ describe('forja quantize', () => {
     const [stored, atLoad] = await Promise.all([forja(['generate', '--model', out, ...GREEDY]), forja(['generate', '--model', GPT2, '--load-in', '8bit', ...GREEDY])]);
     assert.equal(stored.code, 0, stored.stderr);
     assert.equal(atLoad.code, 0, atLoad.stderr);
-    // --load-in 8bit picks group 16 here (32 does not divide 48): the same weights.
+    // --load-in 8bit picks group 16 here (the default 128 does not divide 48): the same weights.
     assert.deepEqual(ids(stored.stdout), ids(atLoad.stdout));
   });
 
