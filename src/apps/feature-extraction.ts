@@ -4,16 +4,12 @@
  * inputs, `{ data, dims: [n, hidden], tolist() }`; unlike transformers.js the model's own
  * pooling and Normalize modules apply by default (transformers.js defaults to no pooling).
  */
-import type { DownloadProgress } from '../io/hub.js';
 import { loadSentenceEmbedder, type SentenceEmbedder, type SentenceEmbedderOptions } from '../models/bert/embedder.js';
 import type { PoolingMode } from '../models/bert/pooling.js';
 import type { EmbeddingRole } from '../text/embedder.js';
-import { downloadBars } from './cli/download-progress.js';
+import { withLoadProgress, type LoadProgressOptions } from './load-progress.js';
 
-export interface FeatureExtractionOptions extends SentenceEmbedderOptions {
-  /** transformers.js-style download events; without it (or onProgress) bars are drawn on stderr when it is a TTY. */
-  progress_callback?: (info: { status: 'progress'; file: string; loaded: number; total: number } | { status: 'done'; file: string }) => void;
-}
+export interface FeatureExtractionOptions extends SentenceEmbedderOptions, LoadProgressOptions {}
 
 export interface FeatureExtractionCallOptions {
   pooling?: PoolingMode;
@@ -43,18 +39,8 @@ function toEmbeddings(vectors: readonly Float32Array[], width: number): Embeddin
 }
 
 async function load(model: string, options: FeatureExtractionOptions): Promise<SentenceEmbedder> {
-  const { progress_callback: callback, onProgress, ...rest } = options;
-  const bars = callback || onProgress ? undefined : downloadBars();
-  const report = (p: DownloadProgress): void => {
-    onProgress?.(p);
-    callback?.(p.done ? { status: 'done', file: p.file } : { status: 'progress', file: p.file, loaded: p.downloadedBytes, total: p.totalBytes ?? 0 });
-    bars?.onProgress(p);
-  };
-  try {
-    return await loadSentenceEmbedder(model, { ...rest, onProgress: report });
-  } finally {
-    bars?.stop();
-  }
+  const { progress_callback: _callback, onProgress: _onProgress, ...rest } = options;
+  return withLoadProgress(model, options, (onProgress) => loadSentenceEmbedder(model, { ...rest, onProgress }));
 }
 
 /** A feature-extraction pipeline over a hub id, a directory, or an embedder already loaded. */

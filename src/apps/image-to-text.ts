@@ -6,22 +6,18 @@
  * Generation options are text/generate's (max_new_tokens, do_sample + seed, num_beams, ...).
  */
 import type { ProcessorInput } from '../image/processor.js';
-import type { DownloadProgress } from '../io/hub.js';
 import type { LoadCheckpointOptions } from '../io/hf-checkpoint.js';
 import type { EncoderInput } from '../models/encoder-decoder/session.js';
 import { Captioner } from '../models/vision-encoder-decoder/captioner.js';
 import type { GenerateOptions } from '../text/generate.js';
 import { Tokenizer, type TextTokenizer } from '../text/tokenizer.js';
-import { downloadBars } from './cli/download-progress.js';
+import { withLoadProgress, type LoadProgressOptions } from './load-progress.js';
 
 export type ImageToTextInput = ProcessorInput | EncoderInput;
 
 export type ImageToTextCallOptions = Omit<GenerateOptions, 'tokenizer' | 'attention_mask' | 'onText'>;
 
-export interface ImageToTextOptions extends LoadCheckpointOptions {
-  /** transformers.js-style download events; without it (or onProgress) bars are drawn on stderr when it is a TTY. */
-  progress_callback?: (info: { status: 'progress'; file: string; loaded: number; total: number } | { status: 'done'; file: string }) => void;
-}
+export interface ImageToTextOptions extends LoadCheckpointOptions, LoadProgressOptions {}
 
 /** Already loaded parts, instead of a model id or directory. */
 export interface ImageToTextParts {
@@ -48,19 +44,8 @@ export function isPixelBatch(x: unknown): x is EncoderInput {
 }
 
 async function load(model: string, options: ImageToTextOptions): Promise<ImageToTextParts> {
-  const { progress_callback: callback, onProgress, ...rest } = options;
-  const bars = callback || onProgress ? undefined : downloadBars();
-  const report = (p: DownloadProgress): void => {
-    onProgress?.(p);
-    callback?.(p.done ? { status: 'done', file: p.file } : { status: 'progress', file: p.file, loaded: p.downloadedBytes, total: p.totalBytes ?? 0 });
-    bars?.onProgress(p);
-  };
-  let captioner: Captioner;
-  try {
-    captioner = await Captioner.load(model, { ...rest, onProgress: report });
-  } finally {
-    bars?.stop();
-  }
+  const { progress_callback: _callback, onProgress: _onProgress, ...rest } = options;
+  const captioner = await withLoadProgress(model, options, (onProgress) => Captioner.load(model, { ...rest, onProgress }));
   try {
     return { captioner, tokenizer: await Tokenizer.fromDir(captioner.dir!) };
   } catch (err) {

@@ -8,7 +8,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadHfCheckpoint, type LoadCheckpointOptions } from '../io/hf-checkpoint.js';
-import type { DownloadProgress } from '../io/hub.js';
 import type { SentenceEmbedder } from '../models/bert/embedder.js';
 import { CausalLM } from '../models/causal-lm.js';
 import type { CausalLmLoadOptions } from '../models/quantize/load.js';
@@ -19,7 +18,7 @@ import { generate, stream as streamGenerate, type GenerateOptions } from '../tex
 import { generationConfigFromJson, type GenerationConfig } from '../text/generation-config.js';
 import type { LanguageModel } from '../text/language-model.js';
 import { Tokenizer, type TextTokenizer } from '../text/tokenizer.js';
-import { downloadBars } from './cli/download-progress.js';
+import { withLoadProgress, type DownloadProgressInfo } from './load-progress.js';
 import { featureExtractionPipeline, type FeatureExtractionOptions, type FeatureExtractionPipeline } from './feature-extraction.js';
 import { imageToTextPipeline, type ImageToTextOptions, type ImageToTextParts, type ImageToTextPipeline } from './image-to-text.js';
 import { speechRecognitionPipeline, type SpeechRecognitionOptions, type SpeechRecognitionPipeline } from './speech-recognition.js';
@@ -168,10 +167,7 @@ class TextGeneration {
 }
 
 /** What `progress_callback` receives: the part of transformers.js's ProgressInfo that applies (total is 0 when unknown). */
-export type PipelineProgressInfo =
-  | { status: 'progress'; name: string; file: string; progress: number; loaded: number; total: number }
-  | { status: 'done'; name: string; file: string }
-  | { status: 'ready'; task: PipelineTask; model: string };
+export type PipelineProgressInfo = DownloadProgressInfo | { status: 'ready'; task: PipelineTask; model: string };
 
 export interface PipelineOptions extends CausalLmLoadOptions {
   /** Download progress, as transformers.js's option of that name. Without it (or onProgress) bars are drawn on stderr when it is a TTY. */
@@ -182,27 +178,12 @@ export interface PipelineOptions extends CausalLmLoadOptions {
   assistant_model?: string | LanguageModel;
 }
 
-function progressInfo(name: string, p: DownloadProgress): PipelineProgressInfo {
-  if (p.done) return { status: 'done', name, file: p.file };
-  const total = p.totalBytes ?? 0;
-  return { status: 'progress', name, file: p.file, progress: total > 0 ? (100 * p.downloadedBytes) / total : 0, loaded: p.downloadedBytes, total };
-}
-
 async function loadParts(model: string, options: PipelineOptions): Promise<TextGenerationParts> {
-  const { progress_callback: callback, onProgress, adapter, ...rest } = options;
+  const { progress_callback: _callback, onProgress: _onProgress, adapter, ...rest } = options;
   if (adapter !== undefined && rest.loadIn !== undefined) throw new Error('text-generation pipeline: loadIn cannot be combined with adapter yet; merge the adapter into its base first, then quantize');
-  const bars = callback || onProgress ? undefined : downloadBars();
-  const report = (p: DownloadProgress): void => {
-    onProgress?.(p);
-    callback?.(progressInfo(model, p));
-    bars?.onProgress(p);
-  };
-  let lm: CausalLM;
-  try {
-    lm = adapter === undefined ? await CausalLM.load(model, { ...rest, onProgress: report }) : await withAdapter(model, adapter, { ...rest, onProgress: report });
-  } finally {
-    bars?.stop();
-  }
+  const lm = await withLoadProgress(model, options, (onProgress) =>
+    adapter === undefined ? CausalLM.load(model, { ...rest, onProgress }) : withAdapter(model, adapter, { ...rest, onProgress }),
+  );
   if (lm.dir === undefined) throw new Error(`text-generation pipeline: "${model}" was loaded without a directory to read its tokenizer from`);
   // An adapter that added tokens carries the tokenizer that knows them.
   const tokenizer = await Tokenizer.fromDir(adapter !== undefined && existsSync(join(adapter, 'tokenizer.json')) ? adapter : lm.dir);

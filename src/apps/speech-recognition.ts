@@ -8,9 +8,8 @@
  */
 import { openAudio, type OpenAudioOptions } from '../audio/source.js';
 import { resample } from '../audio/resample.js';
-import type { DownloadProgress } from '../io/hub.js';
 import { WhisperTranscriber, type LoadTranscriberOptions, type Transcript, type TranscribeOptions } from '../models/whisper/transcribe.js';
-import { downloadBars } from './cli/download-progress.js';
+import { withLoadProgress, type LoadProgressOptions } from './load-progress.js';
 
 export interface SpeechChunk {
   /** Seconds from the start of the audio. */
@@ -41,10 +40,7 @@ export interface SpeechRecognitionPipeline {
   dispose(): Promise<void>;
 }
 
-export interface SpeechRecognitionOptions extends LoadTranscriberOptions {
-  /** Download progress as transformers.js reports it; without it (or onProgress) bars are drawn on stderr when it is a TTY. */
-  progress_callback?: (info: { status: 'progress' | 'done'; name: string; file: string; loaded: number; total: number }) => void;
-}
+export interface SpeechRecognitionOptions extends LoadTranscriberOptions, LoadProgressOptions {}
 
 export function toPipelineOutput(t: Transcript): SpeechRecognitionOutput {
   return { text: t.text, chunks: t.segments.map((s) => ({ timestamp: [s.start, s.end], text: s.text })) };
@@ -71,18 +67,8 @@ async function transcribeOne(t: WhisperTranscriber, input: SpeechInput, options:
 export async function speechRecognitionPipeline(model: string | WhisperTranscriber, options: SpeechRecognitionOptions = {}): Promise<SpeechRecognitionPipeline> {
   let transcriber: WhisperTranscriber;
   if (typeof model === 'string') {
-    const { progress_callback: callback, onProgress, ...rest } = options;
-    const bars = callback || onProgress ? undefined : downloadBars();
-    const report = (p: DownloadProgress): void => {
-      onProgress?.(p);
-      callback?.({ status: p.done ? 'done' : 'progress', name: model, file: p.file, loaded: p.downloadedBytes, total: p.totalBytes ?? 0 });
-      bars?.onProgress(p);
-    };
-    try {
-      transcriber = await WhisperTranscriber.load(model, { ...rest, onProgress: report });
-    } finally {
-      bars?.stop();
-    }
+    const { progress_callback: _callback, onProgress: _onProgress, ...rest } = options;
+    transcriber = await withLoadProgress(model, options, (onProgress) => WhisperTranscriber.load(model, { ...rest, onProgress }));
   } else transcriber = model;
   const transcribe = (input: SpeechInput, callOptions: SpeechRecognitionCallOptions = {}): Promise<Transcript> => {
     if (!isInput(input)) throw new TypeError('automatic-speech-recognition pipeline: input must be a file path, a Float32Array of 16 kHz samples, or { array, sampling_rate }');

@@ -6,16 +6,12 @@
  * each label's text embedding is the normalised mean over its prompts.
  */
 import type { PixelValues, ProcessorInput } from '../image/processor.js';
-import type { DownloadProgress } from '../io/hub.js';
 import { ClipModel, unitVector, type ClipLoadOptions } from '../models/clip/clip-model.js';
-import { downloadBars } from './cli/download-progress.js';
+import { withLoadProgress, type LoadProgressOptions } from './load-progress.js';
 
 export const DEFAULT_HYPOTHESIS_TEMPLATE = 'This is a photo of {}.';
 
-export interface ZeroShotImageClassificationOptions extends ClipLoadOptions {
-  /** transformers.js-style download events; without it (or onProgress) bars are drawn on stderr when it is a TTY. */
-  progress_callback?: (info: { status: 'progress'; file: string; loaded: number; total: number } | { status: 'done'; file: string }) => void;
-}
+export interface ZeroShotImageClassificationOptions extends ClipLoadOptions, LoadProgressOptions {}
 
 export interface ZeroShotCallOptions {
   /** "a photo of a {}", or several templates to average over; default "This is a photo of {}.". */
@@ -75,18 +71,8 @@ export async function classifyImages(model: ClipModel, images: readonly Processo
 }
 
 async function load(model: string, options: ZeroShotImageClassificationOptions): Promise<ClipModel> {
-  const { progress_callback: callback, onProgress, ...rest } = options;
-  const bars = callback || onProgress ? undefined : downloadBars();
-  const report = (p: DownloadProgress): void => {
-    onProgress?.(p);
-    callback?.(p.done ? { status: 'done', file: p.file } : { status: 'progress', file: p.file, loaded: p.downloadedBytes, total: p.totalBytes ?? 0 });
-    bars?.onProgress(p);
-  };
-  try {
-    return await ClipModel.load(model, { ...rest, onProgress: report });
-  } finally {
-    bars?.stop();
-  }
+  const { progress_callback: _callback, onProgress: _onProgress, ...rest } = options;
+  return withLoadProgress(model, options, (onProgress) => ClipModel.load(model, { ...rest, onProgress }));
 }
 
 /** A zero-shot image classifier over a hub id, a directory, or a CLIP model already loaded. */
