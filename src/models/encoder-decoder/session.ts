@@ -3,7 +3,8 @@
  * layer's cross-attention projection once per input batch; `bind` gives a
  * LanguageModel over those inputs, so text/generate.ts drives greedy,
  * sampling and beam search unchanged. Its cache carries the cross K/V beside
- * the self-attention K/V, so reordering beams reorders both.
+ * the self-attention K/V, so reordering beams reorders both (cross K/V are
+ * copied only when a row moves to another encoded input's).
  */
 import type ort from 'onnxruntime-node';
 import { formatShape } from '../../core/shape.js';
@@ -39,8 +40,12 @@ class EncoderDecoderCache implements KVCache {
     /** Per layer self-attention key then value, (batch, kvHeads, length, headDim). */
     readonly self: readonly ort.Tensor[],
     readonly cross: readonly ort.Tensor[],
+    /** The encoded input each row's cross K/V is: beams of one input share it, so reordering them within it copies nothing. */
+    readonly crossRows: readonly number[],
   ) {}
 }
+
+const sameRows = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((r, i) => r === b[i]);
 
 /** Rows `rows` of a tensor whose first axis is the batch. */
 function pickRows(t: ort.Tensor, rows: readonly number[]): ort.Tensor {
@@ -136,7 +141,7 @@ class BoundDecoder implements LanguageModel {
     }
     const out = await this.graph.run(feeds);
     const present = Array.from({ length: 2 * layers }, (_, j) => out[selfPresentName(j >> 1, j & 1 ? 'value' : 'key')]!);
-    return { logits: out.logits!.data as Float32Array, cache: new EncoderDecoderCache(batch, total, present, cache.cross) };
+    return { logits: out.logits!.data as Float32Array, cache: new EncoderDecoderCache(batch, total, present, cache.cross, cache.crossRows) };
   }
 
   selectCache(cache: KVCache, rows: readonly number[]): KVCache {
@@ -145,13 +150,14 @@ class BoundDecoder implements LanguageModel {
     for (const r of rows) {
       if (!Number.isInteger(r) || r < 0 || r >= c.batch) throw new Error(`selectCache: row ${r} is out of range for a cache of ${c.batch} rows`);
     }
-    const pick = (ts: readonly ort.Tensor[]) => ts.map((t) => pickRows(t, rows));
-    return new EncoderDecoderCache(rows.length, c.length, pick(c.self), pick(c.cross));
+    const crossRows = rows.map((r) => c.crossRows[r]!);
+    const cross = sameRows(crossRows, c.crossRows) ? c.cross : this.encoded.cross.map((t) => pickRows(t, crossRows));
+    return new EncoderDecoderCache(rows.length, c.length, c.self.map((t) => pickRows(t, rows)), cross, crossRows);
   }
 
   cropCache(cache: KVCache, length: number): KVCache {
     const c = this.cacheOf(cache, cache.batch);
-    return new EncoderDecoderCache(c.batch, length, cropPositions(c.self, c.length, length, `${this.model.architecture}.cropCache`), c.cross);
+    return new EncoderDecoderCache(c.batch, length, cropPositions(c.self, c.length, length, `${this.model.architecture}.cropCache`), c.cross, c.crossRows);
   }
 
   /** The prompt's cache: no self-attention positions, the encoded batch's cross K/V. */
@@ -161,7 +167,7 @@ class BoundDecoder implements LanguageModel {
     }
     const { layers, kvHeads, headDim } = this.model.decoderDims;
     const empty = Array.from({ length: 2 * layers }, () => float32(new Float32Array(0), [batch, kvHeads, 0, headDim]));
-    return new EncoderDecoderCache(batch, 0, empty, this.encoded.cross);
+    return new EncoderDecoderCache(batch, 0, empty, this.encoded.cross, Array.from({ length: batch }, (_, r) => r));
   }
 
   private cacheOf(cache: KVCache, batch: number): EncoderDecoderCache {
