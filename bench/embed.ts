@@ -26,6 +26,7 @@ import { loadSentenceEmbedder, type SentenceEmbedder } from '../src/models/bert/
 import { lengthBatches } from '../src/models/bert/encoding.js';
 import { setThreads } from '../src/runtime/session.js';
 import { MINILM_MAX_TOKENS, writeRandomMiniLm } from './random-minilm.js';
+import { maxAbsDiff, median } from './stats.js';
 
 interface Options {
   threads: number;
@@ -90,18 +91,6 @@ async function transformersJsRunner(dir: string, threads: number, order: (texts:
 
 /** Chunks of `batch` in input order, as a user would call a pipeline. */
 const inOrder = (batch: number) => (texts: string[]) => Array.from({ length: Math.ceil(texts.length / batch) }, (_, b) => Array.from({ length: Math.min(batch, texts.length - b * batch) }, (_, i) => b * batch + i));
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-function maxAbsDiff(a: Float32Array[], b: Float32Array[]): number {
-  let m = 0;
-  a.forEach((v, i) => v.forEach((x, j) => (m = Math.max(m, Math.abs(x - b[i]![j]!)))));
-  return m;
-}
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));

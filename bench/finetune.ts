@@ -28,6 +28,7 @@ import { Gpt2, gpt2ConfigJson, parseGpt2Config } from '../src/models/gpt2/model.
 import { setThreads } from '../src/runtime/session.js';
 import { findTorchPython, pythonEnv } from './torch-python.js';
 import { FinetuneSplit } from '../src/text/finetune/dataset.js';
+import { median } from './stats.js';
 
 const S = { layers: 12, embd: 768, heads: 12, vocab: 50257, positions: 1024, batch: 1, seq: 128, warmup: 2, steps: 5, threads: 2, lr: 1e-4, weightDecay: 0.01, clip: 1.0, seed: 0 };
 const LORA = { r: 8, lora_alpha: 16, target_modules: ['c_attn'] };
@@ -46,11 +47,6 @@ interface Result {
   last_loss: number;
   peak_rss_mb: number;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** VmHWM of this process, in MB. */
 function peakRssMb(): number {

@@ -26,6 +26,7 @@ import { gpt2InitialWeights, gpt2Tensors, parseGpt2Config } from '../src/models/
 import { quantizeCheckpoint } from '../src/models/quantize/index.js';
 import { setThreads } from '../src/runtime/session.js';
 import { loadRunner, promptIds, type Dtype, type Runner, type VariantResult, type VariantSpec } from './generate-variant.js';
+import { median } from './stats.js';
 
 interface Options {
   threads: number;
@@ -130,12 +131,6 @@ async function measureBandwidth(threads: number): Promise<number> {
 }
 
 // --- runs ------------------------------------------------------------------------------
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const run = promisify(execFile);
 const VARIANT = join(import.meta.dirname, 'generate-variant.ts');

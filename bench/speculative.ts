@@ -18,6 +18,7 @@ import { CausalLM } from '../src/models/causal-lm.js';
 import { setThreads } from '../src/runtime/session.js';
 import { generate, type GenerateOptions } from '../src/text/generate.js';
 import { Tokenizer } from '../src/text/tokenizer.js';
+import { median } from './stats.js';
 
 const DATA = new URL('../../shared/data/tinyshakespeare/input.txt', import.meta.url).pathname;
 const FORJA = new URL('../bin/forja.js', import.meta.url).pathname;
@@ -100,11 +101,6 @@ interface ModeResult {
   tokensPerTargetPass?: number;
   identical: boolean;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));

@@ -25,6 +25,7 @@ import type { PixelValues } from '../src/image/processor.js';
 import { ClipModel, unitVector } from '../src/models/clip/clip-model.js';
 import { setThreads } from '../src/runtime/session.js';
 import { visionParameters, writeRandomClipBase, writeVisionOnnx } from './random-clip.js';
+import { maxAbsDiff, median } from './stats.js';
 
 interface Options {
   threads: number;
@@ -132,18 +133,6 @@ async function transformersJsRunner(dir: string, threads: number, batch: number)
       await model.dispose();
     },
   };
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-function maxAbsDiff(a: Float32Array[], b: Float32Array[]): number {
-  let m = 0;
-  a.forEach((v, i) => v.forEach((x, j) => (m = Math.max(m, Math.abs(x - b[i]![j]!)))));
-  return m;
 }
 
 async function main(): Promise<void> {
