@@ -27,6 +27,7 @@ import { lengthBatches } from '../src/models/bert/encoding.js';
 import { setThreads } from '../src/runtime/session.js';
 import { MINILM_MAX_TOKENS, writeRandomMiniLm } from './random-minilm.js';
 import { maxAbsDiff, median } from './stats.js';
+import { parseIntFlags } from './args.js';
 
 interface Options {
   threads: number;
@@ -37,17 +38,8 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { threads: Math.min(2, availableParallelism()), reps: 3, queries: 300, passages: 128, batch: 32 };
-  const flags: Record<string, keyof Options> = { '--threads': 'threads', '--reps': 'reps', '--queries': 'queries', '--passages': 'passages', '--batch': 'batch' };
-  for (let i = 0; i < argv.length; i++) {
-    const key = flags[argv[i]!];
-    const n = Number(argv[i + 1]);
-    if (!key) throw new Error(`unknown flag '${argv[i]}' (flags: ${Object.keys(flags).join(', ')})`);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${argv[i]} must be a positive integer, got '${argv[i + 1]}'`);
-    opts[key] = n;
-    i++;
-  }
-  return opts;
+  const defaults: Options = { threads: Math.min(2, availableParallelism()), reps: 3, queries: 300, passages: 128, batch: 32 };
+  return parseIntFlags(argv, defaults, { '--threads': 'threads', '--reps': 'reps', '--queries': 'queries', '--passages': 'passages', '--batch': 'batch' });
 }
 
 const SHARED = fileURLToPath(new URL('../../shared/', import.meta.url));

@@ -27,6 +27,7 @@ import { quantizeCheckpoint } from '../src/models/quantize/index.js';
 import { setThreads } from '../src/runtime/session.js';
 import { loadRunner, promptIds, type Dtype, type Runner, type VariantResult, type VariantSpec } from './generate-variant.js';
 import { median } from './stats.js';
+import { positiveInt } from './args.js';
 
 interface Options {
   threads: number;
@@ -41,19 +42,14 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const opts: Options = { threads: availableParallelism(), reps: 5, newTokens: 64, promptLength: 8, prefillLength: 128, transformersJs: true, rounds: 1, dtypes: ['fp32', 'q8', 'q4'] };
-  const int = (flag: string, v: string | undefined): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got '${v}'`);
-    return n;
-  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--threads') opts.threads = int(a, argv[++i]);
-    else if (a === '--reps') opts.reps = int(a, argv[++i]);
-    else if (a === '--new-tokens') opts.newTokens = int(a, argv[++i]);
-    else if (a === '--prefill') opts.prefillLength = int(a, argv[++i]);
+    if (a === '--threads') opts.threads = positiveInt(a, argv[++i]);
+    else if (a === '--reps') opts.reps = positiveInt(a, argv[++i]);
+    else if (a === '--new-tokens') opts.newTokens = positiveInt(a, argv[++i]);
+    else if (a === '--prefill') opts.prefillLength = positiveInt(a, argv[++i]);
     else if (a === '--skip-transformers-js') opts.transformersJs = false;
-    else if (a === '--rounds') opts.rounds = int(a, argv[++i]);
+    else if (a === '--rounds') opts.rounds = positiveInt(a, argv[++i]);
     else if (a === '--only') opts.dtypes = argv[++i]!.split(',') as Dtype[];
     else throw new Error(`unknown flag '${a}'`);
   }

@@ -19,6 +19,7 @@ import { setThreads } from '../src/runtime/session.js';
 import { generate, type GenerateOptions } from '../src/text/generate.js';
 import { Tokenizer } from '../src/text/tokenizer.js';
 import { median } from './stats.js';
+import { positiveInt } from './args.js';
 
 const DATA = new URL('../../shared/data/tinyshakespeare/input.txt', import.meta.url).pathname;
 const FORJA = new URL('../bin/forja.js', import.meta.url).pathname;
@@ -37,21 +38,16 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const opts: Options = { rounds: 3, newTokens: 96, prompts: 4, targetSteps: 400, draftSteps: 300, threads: availableParallelism(), json: false };
-  const int = (flag: string, v: string | undefined): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got '${v}'`);
-    return n;
-  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--target') opts.target = argv[++i];
     else if (a === '--draft') opts.draft = argv[++i];
-    else if (a === '--rounds') opts.rounds = int(a, argv[++i]);
-    else if (a === '--new-tokens') opts.newTokens = int(a, argv[++i]);
-    else if (a === '--prompts') opts.prompts = int(a, argv[++i]);
-    else if (a === '--target-steps') opts.targetSteps = int(a, argv[++i]);
-    else if (a === '--draft-steps') opts.draftSteps = int(a, argv[++i]);
-    else if (a === '--threads') opts.threads = int(a, argv[++i]);
+    else if (a === '--rounds') opts.rounds = positiveInt(a, argv[++i]);
+    else if (a === '--new-tokens') opts.newTokens = positiveInt(a, argv[++i]);
+    else if (a === '--prompts') opts.prompts = positiveInt(a, argv[++i]);
+    else if (a === '--target-steps') opts.targetSteps = positiveInt(a, argv[++i]);
+    else if (a === '--draft-steps') opts.draftSteps = positiveInt(a, argv[++i]);
+    else if (a === '--threads') opts.threads = positiveInt(a, argv[++i]);
     else if (a === '--json') opts.json = true;
     else throw new Error(`unknown flag '${a}'`);
   }

@@ -26,6 +26,7 @@ import { ClipModel, unitVector } from '../src/models/clip/clip-model.js';
 import { setThreads } from '../src/runtime/session.js';
 import { visionParameters, writeRandomClipBase, writeVisionOnnx } from './random-clip.js';
 import { maxAbsDiff, median } from './stats.js';
+import { parseIntFlags } from './args.js';
 
 interface Options {
   threads: number;
@@ -35,17 +36,8 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { threads: Math.min(2, availableParallelism()), reps: 3, images: 48, batch: 16 };
-  const flags: Record<string, keyof Options> = { '--threads': 'threads', '--reps': 'reps', '--images': 'images', '--batch': 'batch' };
-  for (let i = 0; i < argv.length; i++) {
-    const key = flags[argv[i]!];
-    const n = Number(argv[i + 1]);
-    if (!key) throw new Error(`unknown flag '${argv[i]}' (flags: ${Object.keys(flags).join(', ')})`);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${argv[i]} must be a positive integer, got '${argv[i + 1]}'`);
-    opts[key] = n;
-    i++;
-  }
-  return opts;
+  const defaults: Options = { threads: Math.min(2, availableParallelism()), reps: 3, images: 48, batch: 16 };
+  return parseIntFlags(argv, defaults, { '--threads': 'threads', '--reps': 'reps', '--images': 'images', '--batch': 'batch' });
 }
 
 const SIZES: ReadonlyArray<[number, number]> = [
