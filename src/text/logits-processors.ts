@@ -42,6 +42,21 @@ export function minLength(length: number, eosTokenIds: readonly number[]): Logit
   };
 }
 
+/** Never pick these tokens (transformers' SuppressTokensLogitsProcessor, `suppress_tokens`). */
+export function suppressTokens(ids: readonly number[]): LogitsProcessor {
+  return (_tokens, scores) => {
+    for (const id of ids) if (id < scores.length) scores[id] = -Infinity;
+  };
+}
+
+/** Not as the first generated token, after a `beginIndex`-token prompt (SuppressTokensAtBeginLogitsProcessor, `begin_suppress_tokens`). */
+export function suppressTokensAtBegin(ids: readonly number[], beginIndex: number): LogitsProcessor {
+  return (tokens, scores) => {
+    if (tokens.length !== beginIndex) return;
+    for (const id of ids) if (id < scores.length) scores[id] = -Infinity;
+  };
+}
+
 export function temperature(value: number): LogitsProcessor {
   if (!(value > 0)) throw new Error(`temperature: must be positive, received ${value}`);
   return (_tokens, scores) => {

@@ -9,6 +9,8 @@ import {
   minP,
   noRepeatNgram,
   repetitionPenalty,
+  suppressTokens,
+  suppressTokensAtBegin,
   temperature,
   topK,
   topP,
@@ -57,6 +59,20 @@ describe('minLength', () => {
   test('bans every EOS id while shorter than the minimum, then stops', () => {
     assert.deepEqual(kept(run(minLength(4, [0, 2]), [1, 1, 1, 1], [5, 5, 5])), [1, 3]);
     assert.deepEqual(run(minLength(4, [0, 2]), [1, 1, 1, 1], [5, 5, 5, 5]), [1, 1, 1, 1]);
+  });
+});
+
+describe('suppressTokens / suppressTokensAtBegin', () => {
+  test('suppressTokens bans its ids at every step; ids past the vocabulary are ignored', () => {
+    assert.deepEqual(kept(run(suppressTokens([1, 3, 99]), [1, 1, 1, 1, 1], [7])), [0, 2, 4]);
+    assert.deepEqual(kept(run(suppressTokens([1, 3, 99]), [1, 1, 1, 1, 1], [7, 8, 9])), [0, 2, 4]);
+  });
+
+  test('suppressTokensAtBegin bans its ids only right after the beginIndex-token prompt', () => {
+    const begin = suppressTokensAtBegin([0, 2], 3);
+    assert.deepEqual(kept(run(begin, [1, 1, 1, 1], [5, 6, 7])), [1, 3]);
+    assert.deepEqual(run(begin, [1, 1, 1, 1], [5, 6, 7, 1]), [1, 1, 1, 1]);
+    assert.deepEqual(run(begin, [1, 1, 1, 1], [5, 6]), [1, 1, 1, 1]);
   });
 });
 

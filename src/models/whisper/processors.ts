@@ -1,25 +1,10 @@
 /**
- * Whisper's logits processors with transformers' semantics (SuppressTokens, SuppressTokensAtBegin,
- * WhisperTimeStampLogitsProcessor), as text/logits-processors' LogitsProcessor: each rewrites one
- * row of scores given that row's tokens so far (the forced prompt included).
+ * Whisper's timestamp rules with transformers' semantics (WhisperTimeStampLogitsProcessor), as
+ * text/logits-processors' LogitsProcessor: it rewrites one row of scores given that row's tokens so
+ * far (the forced prompt included). Whisper's suppress lists use text/logits-processors' own.
  */
 import type { LogitsProcessor } from '../../text/logits-processors.js';
 import type { WhisperTokens } from './tokens.js';
-
-/** Never pick these tokens. */
-export function suppressTokens(ids: readonly number[]): LogitsProcessor {
-  return (_tokens, scores) => {
-    for (const id of ids) if (id < scores.length) scores[id] = -Infinity;
-  };
-}
-
-/** Not as the first generated token (after the `beginIndex`-token prompt). */
-export function suppressTokensAtBegin(ids: readonly number[], beginIndex: number): LogitsProcessor {
-  return (tokens, scores) => {
-    if (tokens.length !== beginIndex) return;
-    for (const id of ids) if (id < scores.length) scores[id] = -Infinity;
-  };
-}
 
 function logSumExp(scores: Float32Array, from: number, to: number): number {
   let max = -Infinity;

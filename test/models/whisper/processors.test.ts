@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { suppressTokens, suppressTokensAtBegin, timestampRules } from '../../../src/models/whisper/processors.js';
+import { timestampRules } from '../../../src/models/whisper/processors.js';
 import { whisperTokens } from '../../../src/models/whisper/tokens.js';
 
 const t = whisperTokens({ vocabSize: 51865, decoderStartTokenId: 50258, eosTokenId: 50257 });
@@ -18,19 +18,6 @@ const allowed = (s: Float32Array, from: number, to: number): boolean => s.subarr
 const banned = (s: Float32Array, from: number, to: number): boolean => s.subarray(from, to).every((v) => v === -Infinity);
 
 describe('models/whisper/processors', () => {
-  it('suppressTokens always, suppressTokensAtBegin only at the first generated position', () => {
-    const s = scores();
-    suppressTokens([5, 50362])([1], s);
-    assert.deepEqual([s[5], s[50362], s[6]! > -Infinity], [-Infinity, -Infinity, true]);
-    const begin = suppressTokensAtBegin([220, EOT], 3);
-    const first = scores();
-    begin(PROMPT, first);
-    assert.deepEqual([first[220], first[EOT]], [-Infinity, -Infinity]);
-    const later = scores();
-    begin([...PROMPT, 440], later);
-    assert.ok(later[220]! > -Infinity && later[EOT]! > -Infinity);
-  });
-
   it('the first token is a timestamp (or the end), no later than max_initial_timestamp_index', () => {
     // The end is likely enough here that the timestamps' total does not outweigh it.
     const s = scores([EOT], 20);
