@@ -10,7 +10,7 @@ import type { ForwardInput, ForwardOutput, KVCache, LanguageModel } from '../tex
 import { loadCausalLm, type CausalLmLoadOptions } from './quantize/load.js';
 import type { ConfigJson } from './transformer/config.js';
 import { inferenceGraph, LOGITS_INDEX, pastName, presentName } from './transformer/inference-graph.js';
-import { cropPositions } from './transformer/kv-crop.js';
+import { concatPadded, cropPositions, slicePositions } from './transformer/kv-crop.js';
 import type { CausalLmModel } from './transformer/types.js';
 
 /** Per layer key then value, each (batch, n_kv_heads, length, head_dim). */
@@ -112,6 +112,20 @@ export class CausalLM implements LanguageModel {
   cropCache(cache: KVCache, length: number): KVCache {
     const c = this.cacheOf(cache, cache.batch);
     return new OrtKvCache(c.batch, length, cropPositions(c.tensors, c.length, length, `${this.model.architecture}.cropCache`));
+  }
+
+  concatCaches(caches: readonly KVCache[]): KVCache {
+    const where = `${this.model.architecture}.concatCaches`;
+    const cs = caches.map((c) => this.cacheOf(c, c.batch));
+    if (cs.length === 1) return cs[0]!;
+    const tensors = concatPadded(cs.map((c) => c.tensors), cs.map((c) => c.length), where);
+    return new OrtKvCache(cs.reduce((n, c) => n + c.batch, 0), Math.max(...cs.map((c) => c.length)), tensors);
+  }
+
+  trimCache(cache: KVCache, start: number): KVCache {
+    const c = this.cacheOf(cache, cache.batch);
+    const tensors = slicePositions(c.tensors, c.length, start, c.length, `${this.model.architecture}.trimCache`);
+    return new OrtKvCache(c.batch, c.length - start, tensors);
   }
 
   async release(): Promise<void> {

@@ -44,3 +44,22 @@ export { type BeamSearchInput, type BeamSearchOutput, type NextTokenLogits, beam
 export { type AssistedOptions, type AssistedStats, assistedDecode, resolveAssisted } from './speculative.js';
 export { type StoppingCriterion, anyCriterion, eosCriterion, maxLengthCriterion, stopStringCriterion } from './stopping.js';
 export { type DecodeFn, AsyncChannel, IncrementalDetokenizer } from './streamer.js';
+export {
+  type BatchEngine,
+  type EngineModel,
+  type EngineOptions,
+  type EngineStats,
+  type FinishReason,
+  type SamplingParams,
+  type SequenceHandle,
+  type SequenceRequest,
+  type SequenceResult,
+  type TokenEvent,
+  type TokenLogprob,
+  ContextLengthError,
+  EngineClosedError,
+  InvalidRequestError,
+  QueueFullError,
+  UnknownModelError,
+  createBatchEngine,
+} from './batching/index.js';

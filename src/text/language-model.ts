@@ -37,6 +37,13 @@ export interface LanguageModel {
   selectCache(cache: KVCache, rows: readonly number[]): KVCache;
   /** The cache's first `length` positions (assisted generation drops the draft tokens the target rejected). */
   cropCache?(cache: KVCache, length: number): KVCache;
+  /**
+   * One cache holding the rows of `caches` in order; shorter caches are left-padded with zero
+   * positions, which the caller masks (continuous batching: joiners merge into the running batch).
+   */
+  concatCaches?(caches: readonly KVCache[]): KVCache;
+  /** The cache without its first `start` positions (columns every row has as padding). */
+  trimCache?(cache: KVCache, start: number): KVCache;
   /** Free native resources (sessions); the model is unusable afterwards. */
   release?(): Promise<void>;
 }

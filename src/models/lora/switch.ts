@@ -139,6 +139,9 @@ export class AdapterSwitch {
           return lm.forward(input);
         }),
       selectCache: (cache: KVCache, rows: readonly number[]) => lm.selectCache(cache, rows),
+      cropCache: (cache: KVCache, length: number) => lm.cropCache(cache, length),
+      concatCaches: (caches: readonly KVCache[]) => lm.concatCaches(caches),
+      trimCache: (cache: KVCache, start: number) => lm.trimCache(cache, start),
     };
   }
 

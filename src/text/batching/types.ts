@@ -42,6 +42,7 @@ export interface TokenLogprob {
   token: number;
   /** Decoded text of this token alone. */
   text: string;
+  /** log-softmax of the model's raw logits; NaN when the request did not ask for logprobs (topLogprobs undefined). */
   logprob: number;
 }
 
