@@ -16,6 +16,8 @@ import { registerAuth } from './auth.js';
 import { errorHandler, notFoundHandler, unknownModel } from './errors.js';
 import { ServerMetrics } from './metrics.js';
 import type { ModelCard, ServedTextModel } from './models.js';
+import { registerChat } from './routes/chat.js';
+import { registerCompletions } from './routes/completions.js';
 import { registerModels } from './routes/models.js';
 
 export interface ServerOptions {
@@ -123,7 +125,7 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
   registerAuth(app, options.apiKey);
   app.get('/health', async () => ({ status: 'ok', models: ctx.models().map((m) => m.id), ...(ctx.engine && { engine: ctx.engine.stats() }) }));
   app.get('/metrics', async (_request, reply) => reply.type(ctx.metrics.contentType).send(await ctx.metrics.text()));
-  const modules: RouteModule[] = [registerModels, ...(options.routes ?? [])];
+  const modules: RouteModule[] = [registerModels, registerChat, registerCompletions, ...(options.routes ?? [])];
   for (const register of modules) await register(app, ctx);
   return app;
 }

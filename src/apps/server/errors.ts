@@ -68,10 +68,20 @@ function validationMessage(e: AjvError, param: string | null): string {
   return `Invalid value for '${where}': ${e.message ?? 'does not match the schema'}`;
 }
 
-/** Engine errors by name, so this file does not depend on the engine's module. */
+/** Engine errors (src/text/batching/errors.ts) by name, so this file does not depend on the engine's module. */
 function engineError(err: Error): ApiError | undefined {
-  if (err.name === 'QueueFullError') return new ApiError(429, `The server is busy: ${err.message}; retry later`, { code: 'queue_full' });
-  if (err.name === 'ContextLengthError') return new ApiError(400, err.message, { param: 'messages', code: 'context_length_exceeded' });
+  switch (err.name) {
+    case 'QueueFullError':
+      return new ApiError(429, `The server is busy: ${err.message}`, { code: 'queue_full' });
+    case 'ContextLengthError':
+      return new ApiError(400, err.message, { code: 'context_length_exceeded' });
+    case 'UnknownModelError':
+      return new ApiError(404, err.message, { type: 'invalid_request_error', param: 'model', code: 'model_not_found' });
+    case 'InvalidRequestError':
+      return new ApiError(400, err.message, { param: (err as Error & { field?: string }).field ?? null });
+    case 'EngineClosedError':
+      return new ApiError(503, 'The server is shutting down and takes no new requests', { type: 'server_error', code: 'shutting_down' });
+  }
   return undefined;
 }
 
