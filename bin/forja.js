@@ -1,13 +1,45 @@
 #!/usr/bin/env node
-// In a clone (src/ present) the TypeScript sources run through tsx, so no build step is needed;
-// the published package ships only the compiled dist/ (built by `npm pack`'s prepack).
-import { existsSync } from 'node:fs';
+// Runs the compiled dist/ (plain JavaScript, no TypeScript tooling at run time). In a clone, `npm ci` builds dist/
+// (the "prepare" script) and `npm run build` rebuilds it; when src/ sits beside dist/, refuse to run stale output.
+import { readdirSync, statSync } from 'node:fs';
 
-const sources = new URL('../src/apps/cli/main.ts', import.meta.url);
-if (existsSync(sources)) {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(sources.href);
-} else {
-  await import('../dist/apps/cli/main.js');
+const root = new URL('../', import.meta.url);
+// Written by `npm run build` after tsc: tsc's own build info is not rewritten when nothing changed.
+const stamp = new URL('dist/.built', root);
+
+/** The newest .ts file under `dir` newer than `since` (ms), if any. */
+function newerSource(dir, since) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = new URL(entry.name + (entry.isDirectory() ? '/' : ''), dir);
+    if (entry.isDirectory()) {
+      const found = newerSource(path, since);
+      if (found) return found;
+    } else if (entry.name.endsWith('.ts') && statSync(path).mtimeMs > since) {
+      return path;
+    }
+  }
+  return undefined;
 }
+
+let sources;
+try {
+  sources = statSync(new URL('src/', root)).isDirectory();
+} catch {
+  sources = false; // an installed package: dist/ only
+}
+if (sources) {
+  let built;
+  try {
+    built = statSync(stamp).mtimeMs;
+  } catch {
+    process.stderr.write('forja: dist/ is not built; run `npm run build` (or `npm ci`) first\n');
+    process.exit(1);
+  }
+  const changed = newerSource(new URL('src/', root), built);
+  if (changed) {
+    const rel = changed.pathname.slice(root.pathname.length);
+    process.stderr.write(`forja: dist/ is older than src/ (${rel} changed since the last build); run \`npm run build\`\n`);
+    process.exit(1);
+  }
+}
+await import('../dist/apps/cli/main.js');

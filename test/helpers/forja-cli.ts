@@ -3,6 +3,12 @@ import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from './fixtures.js';
 
+/**
+ * Node's arguments that run `forja` from the TypeScript sources through tsx, so CLI tests see the working tree
+ * without a build (bin/forja.js runs the compiled dist/).
+ */
+export const FORJA_FROM_SOURCE: readonly string[] = ['--import', 'tsx', join(REPO_ROOT, 'src/apps/cli/main.ts')];
+
 export interface CliRun {
   code: number;
   stdout: string;
@@ -14,7 +20,7 @@ export function forja(args: readonly string[], env: Record<string, string> = {})
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [join(REPO_ROOT, 'bin/forja.js'), ...args],
+      [...FORJA_FROM_SOURCE, ...args],
       { cwd: REPO_ROOT, timeout: 300_000, env: { ...process.env, ...env } },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
@@ -35,7 +41,7 @@ export function lastJsonLine(stdout: string): Record<string, unknown> {
  */
 export function forjaSignalled(args: readonly string[], signal: NodeJS.Signals, when: RegExp): Promise<CliRun & { signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/forja.js'), ...args], { cwd: REPO_ROOT, env: process.env });
+    const child = spawn(process.execPath, [...FORJA_FROM_SOURCE, ...args], { cwd: REPO_ROOT, env: process.env });
     let stdout = '';
     let stderr = '';
     let sent = false;

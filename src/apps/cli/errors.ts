@@ -7,7 +7,7 @@
  *      an output path that cannot be written
  *   130 interrupted (Ctrl-C)
  */
-import { HubError } from '../../io/hub.js';
+import { HubError } from '../../io/download.js'; // where it is defined; hub.js would load safetensors into `forja --help`
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

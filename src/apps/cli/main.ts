@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `forja` command. Each subcommand is one file in ./commands that exports
- * `register(program)`; adding a command is one file plus one line below.
+ * `register(program)`; adding a command is one file plus one line in `commands` below.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
@@ -21,24 +21,43 @@ const program = new Command('forja')
   // Subcommands created after this inherit it.
   .exitOverride();
 
-const commands: Array<() => Promise<{ register(program: Command): void }>> = [
-  // one line per command file
-  () => import('./commands/export.js'),
-  () => import('./commands/generate.js'),
-  () => import('./commands/train.js'),
-  () => import('./commands/train-gpt.js'),
-  () => import('./commands/sample.js'),
-  () => import('./commands/generate-image.js'),
-  () => import('./commands/eval.js'),
-  () => import('./commands/finetune.js'),
-  () => import('./commands/merge.js'),
-  () => import('./commands/quantize.js'),
-  () => import('./commands/embed.js'),
-  () => import('./commands/rag.js'),
-  () => import('./commands/transcribe.js'),
+/**
+ * One line per command file: the command it adds (with its arguments, for the listing), a summary for
+ * `forja --help`, and its module. A module is imported only when its command runs or its help is asked for, so
+ * `forja --help` loads no model code (onnxruntime-node, sharp, pdf.js, SQLite); the module's `register(program)`
+ * defines the flags, the full description and the action. Files adding subcommands to one command (`train`) each
+ * get a line with that command's name.
+ */
+const commands: Array<[usage: string, summary: string, load: () => Promise<{ register(program: Command): void }>]> = [
+  ['export', 'Export a model for other runtimes (ONNX, transformers.js layout)', () => import('./commands/export.js')],
+  ['generate <prompt>', 'Generate text with a causal language model', () => import('./commands/generate.js')],
+  ['train', 'Train a model (MNIST models, gpt); `forja train <model> --help` lists its flags', () => import('./commands/train.js')],
+  ['train', '', () => import('./commands/train-gpt.js')],
+  ['sample <dir>', 'Draw new digits from a trained VAE, GAN, DCGAN or diffusion model', () => import('./commands/sample.js')],
+  ['generate-image <prompt>', 'Draw digits from a prompt ("7", "a seven") with a diffusion model', () => import('./commands/generate-image.js')],
+  ['eval <dir>', "FID of a trained MNIST model's digits against held-out digits", () => import('./commands/eval.js')],
+  ['finetune', 'Fine-tune a causal LM checkpoint on text or JSONL, in full or with LoRA', () => import('./commands/finetune.js')],
+  ['merge', 'Merge a LoRA adapter into its base model', () => import('./commands/merge.js')],
+  ['quantize', "Quantize a checkpoint's linear maps to 8 or 4 bits", () => import('./commands/quantize.js')],
+  ['embed [texts...]', 'Embed texts with a sentence-transformers model', () => import('./commands/embed.js')],
+  ['rag', 'Ingest documents, search them, answer with citations, measure retrieval', () => import('./commands/rag.js')],
+  ['transcribe <files...>', 'Transcribe or translate audio with a Whisper model', () => import('./commands/transcribe.js')],
+  ['serve', 'Serve models over an OpenAI-compatible HTTP API with continuous batching', () => import('./commands/serve.js')],
 ];
 
-for (const load of commands) (await load()).register(program);
+/** The command argv names: its first word, or the word after `help` (the program itself takes no option values). */
+function requestedCommand(args: readonly string[]): string | undefined {
+  const words = args.filter((a) => !a.startsWith('-'));
+  return words[0] === 'help' ? words[1] : words[0];
+}
+
+const requested = requestedCommand(process.argv.slice(2));
+for (const [usage, summary, load] of commands) {
+  const name = usage.split(' ')[0]!;
+  if (name === requested) (await load()).register(program);
+  // Stands in for the listing and for commander's suggestions on a misspelt command.
+  else if (!program.commands.some((c) => c.name() === name)) program.command(usage).description(summary);
+}
 
 try {
   await program.parseAsync(process.argv);

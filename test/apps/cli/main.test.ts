@@ -1,11 +1,12 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePath, REPO_ROOT } from '../../helpers/fixtures.js';
-import { forja } from '../../helpers/forja-cli.js';
+import { forja, FORJA_FROM_SOURCE } from '../../helpers/forja-cli.js';
 
 const scratch = await mkdtemp(join(tmpdir(), 'forja-main-'));
 after(() => rm(scratch, { recursive: true, force: true }));
@@ -50,5 +51,67 @@ describe('forja (exit codes and version)', () => {
   test('unknown commands and flags are usage errors (2)', async () => {
     const runs = await Promise.all([forja(['frobnicate']), forja(['eval', scratch, '--no-such-flag'])]);
     assert.deepEqual(runs.map((r) => r.code), [2, 2]);
+  });
+});
+
+/** `forja ...args` from the sources with every module it imports logged (test/helpers/module-log.mjs). */
+function forjaModules(args: readonly string[], log: string): Promise<{ code: number; stdout: string; modules: string[] }> {
+  const [importFlag, tsx, main] = FORJA_FROM_SOURCE;
+  const hook = join(REPO_ROOT, 'test/helpers/module-log.mjs');
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [importFlag!, tsx!, '--import', hook, main!, ...args],
+      { cwd: REPO_ROOT, timeout: 120_000, env: { ...process.env, FORJA_MODULE_LOG: log } },
+      (err, stdout) => {
+        let modules: string[] = [];
+        try {
+          modules = readFileSync(log, 'utf8').trim().split('\n');
+        } catch {
+          // no module logged: the assertions below say so
+        }
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, modules });
+      },
+    );
+  });
+}
+
+describe('forja (lazy command modules)', () => {
+  const heavy = /node_modules\/(onnxruntime-node|sharp|pdfjs-dist|better-sqlite3|@huggingface)\//;
+
+  test('--help lists every command without importing any command module or native library', async () => {
+    const [help, train] = await Promise.all([
+      forjaModules(['--help'], join(scratch, 'help.log')),
+      // The same log for a command that does run: the hook sees what it imports.
+      forjaModules(['train', 'autoencoder', '--help'], join(scratch, 'train.log')),
+    ]);
+    assert.equal(help.code, 0);
+    assert.ok(help.modules.some((m) => m.endsWith('/src/apps/cli/main.ts')), `main.ts is in the log: ${help.modules.join(' ')}`);
+    assert.deepEqual(help.modules.filter((m) => heavy.test(m) || m.includes('/src/apps/cli/commands/')), []);
+    assert.ok(!help.modules.some((m) => m.includes('/src/runtime/') || m.includes('/src/models/')), 'no library model code');
+    for (const name of ['train', 'generate', 'rag', 'transcribe', 'embed', 'export']) assert.match(help.stdout, new RegExp(`^  ${name}\\b`, 'm'));
+
+    assert.equal(train.code, 0);
+    assert.match(train.stdout, /--epochs/);
+    assert.ok(train.modules.some((m) => m.includes('node_modules/onnxruntime-node/')), 'train imports onnxruntime-node');
+    assert.ok(!train.modules.some((m) => m.includes('/src/apps/cli/commands/transcribe.ts')), 'train loads only its own command');
+  });
+
+  test("each command listed by --help is registered by its line's module (`forja help <command>` shows its own usage)", async () => {
+    const help = await forja(['--help']);
+    const names = [...help.stdout.matchAll(/^  ([a-z][\w-]*)/gm)].map((m) => m[1]!).filter((n) => n !== 'help');
+    assert.ok(names.length >= 10, `commands listed: ${names.join(', ')}`);
+    // A few at a time: each child loads its command's whole stack.
+    for (let i = 0; i < names.length; i += 4) {
+      const batch = names.slice(i, i + 4);
+      const runs = await Promise.all(batch.map((n) => forja(['help', n])));
+      runs.forEach((run, j) => {
+        assert.equal(run.code, 0, `forja help ${batch[j]}: ${run.stderr}`);
+        assert.match(run.stdout, new RegExp(`^Usage: forja ${batch[j]} `), `forja help ${batch[j]}`);
+      });
+    }
+    // `train` comes from two files: both add their models.
+    const train = await forja(['train', '--help']);
+    for (const model of ['autoencoder', 'gpt']) assert.match(train.stdout, new RegExp(`^  ${model}\\b`, 'm'));
   });
 });
