@@ -17,6 +17,8 @@ import { generationConfigFromJson, type GenerationConfig } from '../../text/gene
 import type { LanguageModel } from '../../text/language-model.js';
 import { Tokenizer } from '../../text/tokenizer.js';
 import type { DownloadProgress } from '../../io/hub.js';
+import type { EngineModel } from '../../text/batching/types.js';
+import { withLoadProgress } from '../load-progress.js';
 
 /** A loaded model the server can generate with. */
 export interface ServedTextModel {
@@ -61,7 +63,13 @@ export function modelName(model: string): string {
 }
 
 export interface LoadTextModelsOptions extends Pick<CausalLmLoadOptions, 'loadIn'> {
+  /** Download progress; without it, bars are drawn on stderr when it is a TTY (load-progress.ts). */
   onProgress?: (model: string, p: DownloadProgress) => void;
+}
+
+/** What the batching engine needs of each served model, by name. */
+export function engineModels(models: readonly ServedTextModel[]): Record<string, EngineModel> {
+  return Object.fromEntries(models.map((m) => [m.id, { lm: m.lm, decode: (ids: readonly number[]) => m.tokenizer.decode(ids, { skipSpecialTokens: true }) }]));
 }
 
 /** End-of-sequence ids for a model: generation_config's eos_token_id, else the tokenizer's. */
@@ -97,15 +105,15 @@ export async function loadTextModels(specs: readonly TextModelSpec[], options: L
   try {
     for (const [model, adapterDirs] of byBase) {
       const base = claim(modelName(model), model);
-      const onProgress = (p: DownloadProgress): void => options.onProgress?.(model, p);
+      const progress = options.onProgress ? { onProgress: (p: DownloadProgress) => options.onProgress!(model, p) } : {};
       if (adapterDirs.size === 0) {
-        const lm = await CausalLM.load(model, { ...(options.loadIn && { loadIn: options.loadIn }), onProgress });
+        const lm = await withLoadProgress(model, progress, (onProgress) => CausalLM.load(model, { ...(options.loadIn && { loadIn: options.loadIn }), onProgress }));
         if (lm.dir === undefined) throw new Error(`"${model}" was loaded without a directory to read its tokenizer from`);
         served.push({ id: base, lm, tokenizer: await tokenizerFor(lm.dir), generationConfig: genConfig(lm), created: now() });
         continue;
       }
       if (options.loadIn !== undefined) throw new Error(`${model}: adapters apply to float weights, so they cannot be combined with loading in ${options.loadIn}; merge the adapter first, then quantize`);
-      const ckpt = await loadHfCheckpoint(model, { onProgress });
+      const ckpt = await withLoadProgress(model, progress, (onProgress) => loadHfCheckpoint(model, { onProgress }));
       const baseModel = loadCausalLmModel(ckpt.config, ckpt.weights, `${ckpt.dir}/config.json`);
       const adapters: Record<string, LoraModel> = {};
       const adapterNames = new Map<string, string>();
