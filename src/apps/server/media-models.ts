@@ -18,6 +18,7 @@ import { ApiError, badRequest } from './errors.js';
 import type { ModelCard } from './models.js';
 import type { RouteModule } from './app.js';
 import { registerEmbeddingsRoute } from './routes/embeddings.js';
+import { registerImagesRoute } from './routes/images.js';
 
 /** A request's inputs: texts, or rows of the model's own token ids. */
 export type EmbeddingInputs = { kind: 'text'; texts: string[] } | { kind: 'ids'; rows: number[][] };
@@ -273,5 +274,6 @@ export function mediaRoutes(media: MediaModels): RouteModule {
   return (app, ctx) => {
     for (const card of media.cards()) ctx.addModel(card);
     registerEmbeddingsRoute(app, ctx, media);
+    registerImagesRoute(app, ctx, media);
   };
 }
