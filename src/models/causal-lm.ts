@@ -124,7 +124,11 @@ export class CausalLM implements LanguageModel {
 
   trimCache(cache: KVCache, start: number): KVCache {
     const c = this.cacheOf(cache, cache.batch);
-    const tensors = slicePositions(c.tensors, c.length, start, c.length, `${this.model.architecture}.trimCache`);
+    const where = `${this.model.architecture}.trimCache`;
+    if (!Number.isInteger(start) || start < 0 || start > c.length) {
+      throw new Error(`${where}: cannot drop the first ${start} positions of a cache of ${c.length}; start must be an integer in [0, ${c.length}]`);
+    }
+    const tensors = slicePositions(c.tensors, c.length, start, c.length, where);
     return new OrtKvCache(c.batch, c.length - start, tensors);
   }
 
