@@ -94,8 +94,8 @@ describe('runs API over a --runs directory', () => {
     const detail = res.json() as Detail;
     const history = await readHistory(join(runsDir, 'ae'));
     assert.deepEqual(detail.columns, ['epoch', 'loss', 'val_loss']);
-    assert.deepEqual(detail.history, history.map((r) => ({ ...r, epoch: r.epoch + 1 })));
     assert.ok(detail.history.every((r) => Number.isFinite(r.loss) && Number.isFinite(r.val_loss)));
+    assert.deepEqual(detail.history, history.map((r) => ({ ...r, epoch: r.epoch + 1 })));
     const runJson = JSON.parse(readFileSync(join(runsDir, 'ae', 'run.json'), 'utf8'));
     assert.deepEqual(detail.settings, runJson.settings);
     assert.equal(detail.result?.valLoss, runJson.result.valLoss);
