@@ -29,7 +29,11 @@ export interface ServerOptions {
   apiKey?: string;
   /** Largest request body in bytes (default 16 MiB); a larger one gets 413. */
   bodyLimit?: number;
-  /** Idle socket timeout (ms, default 60 s) and the time a whole request may take to arrive (ms, default 30 s). */
+  /**
+   * Socket inactivity (ms, default 5 min: a queued request's socket is quiet until its first token) and the
+   * time the whole request (headers and body) may take to arrive (ms, default 30 s), so connections that send
+   * nothing or trickle are closed.
+   */
   connectionTimeout?: number;
   requestTimeout?: number;
   /** Keep-alive idle time (ms, default 5 s) and requests per connection (default 1000). */
@@ -102,11 +106,14 @@ function registerCors(app: FastifyInstance, origins: readonly string[] | undefin
 
 /** The app with every route registered; call `listen` (or `inject`) on it, `close` when done. */
 export async function buildServer(options: ServerOptions = {}): Promise<FastifyInstance> {
+  const requestTimeout = options.requestTimeout ?? 30_000;
   const app = Fastify({
     logger: false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    connectionTimeout: options.connectionTimeout ?? 60_000,
-    requestTimeout: options.requestTimeout ?? 30_000,
+    connectionTimeout: options.connectionTimeout ?? 300_000,
+    requestTimeout,
+    // Node checks requestTimeout on this period (its default, 30 s, would let idle sockets live twice as long).
+    http: { connectionsCheckingInterval: Math.max(100, Math.min(5_000, requestTimeout / 2)) },
     keepAliveTimeout: options.keepAliveTimeout ?? 5_000,
     maxRequestsPerSocket: options.maxRequestsPerSocket ?? 1000,
     // Unknown fields are a 400 (not silently dropped) and "5" is not a number.
