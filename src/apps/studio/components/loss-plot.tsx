@@ -32,7 +32,8 @@ export function LossPlot({ columns, rows, height = 320 }: Props) {
       width: Math.max(300, el.clientWidth),
       height,
       scales: { x: { time: false } },
-      axes: [{ label: x }, { label: 'loss', size: 64 }],
+      // Epochs and steps are whole numbers: no 1.2, 1.4 ticks between them.
+      axes: [{ label: x, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] }, { label: 'loss', size: 64 }],
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
       series: [{ label: x }, ...ys.map((name, i) => ({ label: name, stroke: PALETTE[i % PALETTE.length]!, width: 2, points: { size: 6 }, spanGaps: true }))],

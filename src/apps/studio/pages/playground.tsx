@@ -16,8 +16,8 @@ interface Completion {
 
 const TEXT_KINDS = ['text'];
 
-/** Red (unlikely) through yellow to green (likely). */
-const colour = (p: number): string => `hsl(${Math.round(120 * p)} 70% 85%)`;
+/** Red (0.01% or less) through yellow (1%) to green (certain): a log scale, so unlikely tokens differ too. */
+const colour = (p: number): string => `hsl(${Math.round(120 * Math.min(1, Math.max(0, 1 + Math.log10(p) / 4)))} 70% 85%)`;
 const percent = (lp: number): string => `${(100 * Math.exp(lp)).toFixed(lp > Math.log(0.001) ? 1 : 3)}%`;
 /** Spaces and newlines made visible in the alternatives list. */
 const visible = (t: string): string => JSON.stringify(t).slice(1, -1).replace(/ /g, '␣');
@@ -26,7 +26,7 @@ function Token({ text, logprob, top }: { text: string; logprob: number | null; t
   const p = logprob === null ? 1 : Math.exp(logprob);
   const alternatives = Object.entries(top ?? {}).sort((a, b) => b[1] - a[1]);
   return (
-    <span class="token" style={{ background: colour(p) }} data-testid="token" data-p={p.toFixed(4)}>
+    <span class="token" style={{ background: colour(p) }} data-testid="token" data-logprob={logprob ?? 0}>
       {text}
       <span class="tip" role="tooltip">
         <b>{visible(text)}</b> {logprob === null ? '' : percent(logprob)}
@@ -95,9 +95,9 @@ export function PlaygroundPage() {
       {choice && (
         <section class="completion">
           <p class="legend">
-            <span style={{ background: colour(0.02) }}>unlikely</span>
-            <span style={{ background: colour(0.5) }}>50%</span>
-            <span style={{ background: colour(1) }}>certain</span> — hover a token for the top alternatives.
+            <span style={{ background: colour(0.0001) }}>≤0.01%</span>
+            <span style={{ background: colour(0.01) }}>1%</span>
+            <span style={{ background: colour(1) }}>100%</span> — hover a token for the top alternatives.
             {mean.length > 0 && ` Mean log-probability ${(mean.reduce((a, b) => a + b, 0) / mean.length).toFixed(3)} over ${mean.length} tokens; finish: ${choice.finish_reason}.`}
           </p>
           <div class="tokens" data-testid="completion">

@@ -191,7 +191,7 @@ export function RunsPage({ selected }: { selected?: string }) {
       {runs && dir === null && <p class="hint">Start the server with `forja serve --runs DIR` to see the training runs in DIR.</p>}
       {runs && dir !== null && runs.length === 0 && <p class="hint">No runs in {dir} yet: `forja train autoencoder --out {dir}/NAME` writes one.</p>}
       {runs && runs.length > 0 && <RunsTable runs={runs} selected={selected} />}
-      {selected && <RunView id={selected} />}
+      {selected && <RunView key={selected} id={selected} />}
     </div>
   );
 }

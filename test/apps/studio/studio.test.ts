@@ -1,0 +1,171 @@
+/**
+ * Forja Studio in Debian's Chromium (playwright-core, offline flags): the studio is built from src/apps/studio
+ * into a temp dir, served by a real `forja serve` app (gpt2-tiny with a chat template, a --runs dir holding a real
+ * `forja train autoencoder` run) on a free port. Screenshots go to a temp dir, or FORJA_STUDIO_SCREENSHOTS (docs/).
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { build } from 'vite';
+import { runsRoutes } from '../../../src/apps/server/runs.js';
+import { studioRoutes } from '../../../src/apps/server/studio.js';
+import { REPO_ROOT } from '../../helpers/fixtures.js';
+import { CHAT_MODEL, startServer, type TestServer } from '../server/helpers.js';
+import { chromiumMissing, launchChromium, readHistory, screenshotDir, trainTinyRun, writeHistory } from './helpers.js';
+
+describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
+  let root: string;
+  let runsDir: string;
+  let shots: string;
+  let server: TestServer;
+  let browser: Browser;
+  let page: Page;
+  const consoleErrors: string[] = [];
+  const outsideRequests: string[] = [];
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), 'forja-studio-browser-'));
+    runsDir = join(root, 'runs');
+    mkdirSync(runsDir);
+    shots = screenshotDir(join(root, 'shots'));
+    mkdirSync(shots, { recursive: true });
+    const studio = join(root, 'studio');
+    await build({ configFile: join(REPO_ROOT, 'src/apps/studio/vite.config.ts'), logLevel: 'silent', build: { outDir: studio, emptyOutDir: true } });
+    await trainTinyRun(runsDir, 'autoencoder', 3);
+    server = await startServer({ routes: [studioRoutes({ dir: studio }), runsRoutes({ dir: runsDir, pollMs: 100 })] });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+    page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && consoleErrors.push(m.text()));
+    page.on('response', (r) => r.status() >= 400 && consoleErrors.push(`${r.status()} ${r.url()}`));
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    page.on('request', (r) => !r.url().startsWith(server.url) && !r.url().startsWith('data:') && outsideRequests.push(r.url()));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test('chat: a typed message gets an answer that streams in token by token', async () => {
+    await page.goto(`${server.url}/#/chat`);
+    await page.locator('[data-testid=model] option', { hasText: CHAT_MODEL }).first().waitFor({ state: 'attached' });
+    assert.equal(await page.locator('[data-testid=model]').inputValue(), CHAT_MODEL);
+    await page.getByLabel('seed').fill('7');
+    await page.getByLabel('max tokens').fill('48');
+    // Every text the answer shows, as the DOM changes: streaming means several, each extending the last.
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { seen: string[] }).seen = seen;
+      new MutationObserver(() => {
+        const text = document.querySelector('[data-testid=assistant-message] .text')?.textContent?.replace('▍', '') ?? '';
+        if (text && text !== seen.at(-1)) seen.push(text);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await page.getByTestId('chat-input').fill('Tell me a story about a forge.');
+    await page.getByTestId('chat-input').press('Enter');
+    await page.getByTestId('chat-stats').waitFor({ timeout: 60_000 });
+    const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+    const final = (await page.getByTestId('assistant-message').last().locator('.text').textContent())!;
+    assert.ok(seen.length > 1, `the answer appeared in ${seen.length} update(s): ${JSON.stringify(seen)}`);
+    assert.ok(seen.every((text, i) => i === 0 || text.startsWith(seen[i - 1]!)), 'each update extends the text before it');
+    assert.equal(seen.at(-1), final);
+    assert.ok(Number(await page.getByTestId('transcript').getAttribute('data-updates')) > 1);
+    assert.match((await page.getByTestId('chat-stats').textContent())!, /\d+ tokens in [\d.]+ s/);
+    assert.equal(await page.getByTestId('user-message').locator('.text').textContent(), 'Tell me a story about a forge.');
+    await page.screenshot({ path: join(shots, 'studio-chat.png') });
+  });
+
+  test('chat: Stop aborts the stream and the server frees the sequence; Regenerate answers the same message again', async () => {
+    await page.getByLabel('max tokens').fill('100');
+    await page.getByTestId('regenerate').click();
+    // Stop as soon as the first token shows, from inside the page so no round trip lets the answer finish.
+    await page.evaluate(
+      () =>
+        new Promise<void>((resolve) => {
+          const observer = new MutationObserver(() => {
+            const stop = document.querySelector<HTMLButtonElement>('[data-testid=stop]');
+            const text = document.querySelector('[data-testid=assistant-message]:last-of-type .text')?.textContent?.replace('▍', '');
+            if (stop && text) {
+              observer.disconnect();
+              stop.click();
+              resolve();
+            }
+          });
+          observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+        }),
+    );
+    await page.getByTestId('send').waitFor();
+    assert.match((await page.getByTestId('chat-stats').textContent())!, /^stopped after \d+ characters/);
+    assert.equal(await page.getByTestId('user-message').count(), 1, 'Regenerate kept the one user message');
+    const deadline = Date.now() + 10_000;
+    while (server.engine.stats().running > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(server.engine.stats().running, 0, 'the cancelled sequence left the batch');
+  });
+
+  test('playground: completion tokens coloured by probability, hover shows the alternatives', async () => {
+    await page.goto(`${server.url}/#/playground`);
+    await page.locator('[data-testid=model] option', { hasText: CHAT_MODEL }).first().waitFor({ state: 'attached' });
+    await page.getByTestId('prompt').fill('The forge glowed');
+    await page.getByLabel('max tokens').fill('12');
+    await page.getByTestId('complete').click();
+    const tokens = page.getByTestId('token');
+    await tokens.first().waitFor({ timeout: 60_000 });
+    assert.equal(await tokens.count(), 12);
+    const logprobs = await tokens.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-logprob'))));
+    assert.ok(logprobs.every((lp) => Number.isFinite(lp) && lp <= 0), `log-probabilities ${logprobs.join(', ')}`);
+    // The colour is the probability's: red for the least likely token, greener for the most likely.
+    const hues = await tokens.evaluateAll((els) => els.map((e) => getComputedStyle(e).backgroundColor));
+    const least = logprobs.indexOf(Math.min(...logprobs));
+    const most = logprobs.indexOf(Math.max(...logprobs));
+    if (logprobs[most]! - logprobs[least]! > 1) assert.notEqual(hues[least], hues[most]);
+    await tokens.nth(2).hover();
+    const tip = tokens.nth(2).locator('.tip');
+    await tip.waitFor({ state: 'visible' });
+    assert.ok((await tip.locator('tr').count()) >= 2, 'the tooltip lists the top alternatives');
+    await page.screenshot({ path: join(shots, 'studio-playground.png') });
+  });
+
+  test("runs: a run's loss plot draws its rows and grows live as loss.csv is rewritten", async () => {
+    // A second run "in progress": the real run's first epoch now, its later epochs written while the page watches.
+    const real = await readHistory(join(runsDir, 'autoencoder'));
+    const live = join(runsDir, 'autoencoder-live');
+    mkdirSync(live);
+    await writeHistory(live, real.slice(0, 1));
+    await page.goto(`${server.url}/#/runs`);
+    await page.getByTestId('run-link').filter({ hasText: /^autoencoder$/ }).click();
+    const plot = page.getByTestId('loss-plot');
+    await plot.locator('canvas').waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid=loss-plot]')?.getAttribute('data-points') === '3');
+    // uPlot draws on a canvas: count the pixels in the first series' blue.
+    const bluePixels = async (): Promise<number> =>
+      plot.locator('canvas').evaluate((canvas: HTMLCanvasElement) => {
+        const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+        let n = 0;
+        for (let i = 0; i < data.length; i += 4) if (Math.abs(data[i]! - 37) < 30 && Math.abs(data[i + 1]! - 99) < 30 && data[i + 2]! > 200 && data[i + 3]! > 128) n++;
+        return n;
+      });
+    assert.ok((await bluePixels()) > 100, 'the loss line is drawn');
+    await page.getByTestId('run-image').first().waitFor();
+    assert.equal(await page.getByTestId('run-image').evaluate((img: HTMLImageElement) => img.naturalWidth > 0), true, 'reconstructions.png loaded');
+    const table = page.getByTestId('runs-table');
+    assert.match((await table.textContent())!, /autoencoder-live/);
+    await page.screenshot({ path: join(shots, 'studio-runs.png'), fullPage: true });
+
+    await page.getByTestId('run-link').filter({ hasText: 'autoencoder-live' }).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=loss-plot]')?.getAttribute('data-points') === '1');
+    await writeHistory(live, real.slice(0, 2));
+    await page.waitForFunction(() => document.querySelector('[data-testid=loss-plot]')?.getAttribute('data-points') === '2');
+    await writeHistory(live, real);
+    await page.waitForFunction(() => document.querySelector('[data-testid=loss-plot]')?.getAttribute('data-points') === '3');
+    assert.ok((await bluePixels()) > 100);
+  });
+
+  test('the page made no request outside the server and logged no errors', () => {
+    assert.deepEqual(outsideRequests, []);
+    assert.deepEqual(consoleErrors, []);
+  });
+});
