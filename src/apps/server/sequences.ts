@@ -1,7 +1,8 @@
 /**
  * What chat and legacy completions share: OpenAI's sampling fields turned into engine requests (max_tokens
  * clamped to the context, a 400 naming the numbers when the prompt alone fills it), n sequences submitted
- * together (all or none), cancelled when the client goes away, and their results counted in the metrics.
+ * together (all or none), cancelled when the client goes away, and their results counted in the metrics
+ * however the request ends.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FinishReason, SequenceHandle, SequenceRequest, SequenceResult } from '../../text/batching/types.js';
@@ -127,7 +128,19 @@ export function submitSequences(
     for (const h of handles) h.cancel();
     throw err;
   }
+  // Recorded however the request ends (answered, streamed, its client gone).
+  void Promise.all(handles.map((h) => h.result)).then(
+    (results) => recordResults(ctx, model.id, results, promptIds.length),
+    () => undefined,
+  );
   return handles;
+}
+
+function recordResults(ctx: ServerContext, model: string, results: readonly SequenceResult[], promptTokens: number): void {
+  results.forEach((r, i) => {
+    ctx.metrics.recordSequence(model, { ...r, promptTokens: i === 0 ? promptTokens : 0 });
+    if (r.finishReason === 'cancelled') ctx.metrics.cancelled.inc({ model });
+  });
 }
 
 /**
@@ -157,14 +170,9 @@ export interface Usage {
   total_tokens: number;
 }
 
-/** Usage over all sequences of a request, each prompt counted once; records the sequences in the metrics. */
-export function usageOf(ctx: ServerContext, model: string, results: readonly SequenceResult[], promptTokens: number): Usage {
-  let completion = 0;
-  results.forEach((r, i) => {
-    completion += r.completionTokens;
-    ctx.metrics.recordSequence(model, { ...r, promptTokens: i === 0 ? promptTokens : 0 });
-    if (r.finishReason === 'cancelled') ctx.metrics.cancelled.inc({ model });
-  });
+/** Usage over all sequences of a request, each prompt counted once. */
+export function usageOf(results: readonly SequenceResult[], promptTokens: number): Usage {
+  const completion = results.reduce((sum, r) => sum + r.completionTokens, 0);
   return { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion };
 }
 

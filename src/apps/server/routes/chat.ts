@@ -125,7 +125,7 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
             yield { ...head, choices: [{ index: e.index, delta: {}, logprobs: null, finish_reason: openAiFinish(e.result.finishReason) }], ...usage };
           }
         }
-        const total: Usage = usageOf(ctx, model.id, results, promptIds.length);
+        const total: Usage = usageOf(results, promptIds.length);
         if (includeUsage) yield { ...head, choices: [], usage: total };
       })());
     }
@@ -136,7 +136,7 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
         return h.result;
       }),
     );
-    const usage = usageOf(ctx, model.id, results, promptIds.length);
+    const usage = usageOf(results, promptIds.length);
     return {
       id,
       object: 'chat.completion',

@@ -106,7 +106,7 @@ export function registerCompletions(app: FastifyInstance, ctx: ServerContext): v
             yield { ...head, choices: [{ text: '', index: e.index, logprobs: null, finish_reason: openAiFinish(e.result.finishReason) }], ...usage };
           }
         }
-        const total = usageOf(ctx, model.id, results, promptTokens);
+        const total = usageOf(results, promptTokens);
         if (includeUsage) yield { ...head, choices: [], usage: total };
       })());
     }
@@ -117,7 +117,7 @@ export function registerCompletions(app: FastifyInstance, ctx: ServerContext): v
         return h.result;
       }),
     );
-    const usage = usageOf(ctx, model.id, results, promptTokens);
+    const usage = usageOf(results, promptTokens);
     return {
       ...head,
       object: 'text_completion',
