@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { loadHfCheckpoint, type LoadCheckpointOptions } from '../io/hf-checkpoint.js';
 import type { SentenceEmbedder } from '../models/bert/embedder.js';
 import { CausalLM } from '../models/causal-lm.js';
+import { isGgufPath, loadGgufTokenizer } from '../models/gguf/load.js';
 import type { CausalLmLoadOptions } from '../models/quantize/load.js';
 import { loadLoraAdapter } from '../models/lora/peft-io.js';
 import { loadCausalLmModel } from '../models/registry.js';
@@ -186,7 +187,8 @@ async function loadParts(model: string, options: PipelineOptions): Promise<TextG
   );
   if (lm.dir === undefined) throw new Error(`text-generation pipeline: "${model}" was loaded without a directory to read its tokenizer from`);
   // An adapter that added tokens carries the tokenizer that knows them.
-  const tokenizer = await Tokenizer.fromDir(adapter !== undefined && existsSync(join(adapter, 'tokenizer.json')) ? adapter : lm.dir);
+  // A GGUF file embeds its tokenizer.
+  const tokenizer = isGgufPath(lm.dir) ? await loadGgufTokenizer(lm.dir) : await Tokenizer.fromDir(adapter !== undefined && existsSync(join(adapter, 'tokenizer.json')) ? adapter : lm.dir);
   const generationConfig = lm.generationConfig ? generationConfigFromJson(lm.generationConfig, `${lm.dir}/generation_config.json`) : {};
   return { model: lm, tokenizer, generationConfig };
 }

@@ -28,7 +28,7 @@ export interface BlockQuantized {
   data: Tensor;
   /** float32 [N, K/block]. */
   scales: Tensor;
-  /** uint8 [N, ⌈(K/block)·bits/8⌉] (4 bits: two blocks a byte); omitted: symmetric. */
+  /** uint8 [N, ⌈(K/block)·bits/8⌉] (4 bits: two blocks a byte), or float32 [N, K/block] (GGUF's K-quants: w = (q − zero)·scale with a fractional zero); omitted: symmetric. */
   zeros?: Tensor | undefined;
   bits: QuantizedBits;
   block: number;
@@ -77,7 +77,8 @@ const MatMulNBits: OpDef<MatMulNBitsAttrs, readonly Tensor[]> = {
     const blocks = k / block;
     expectTensor(where, data, 'data', 'uint8', [n, blocks, (block * bits) / 8]);
     expectTensor(where, scales, 'scales', 'float32', [n, blocks]);
-    expectTensor(where, zeros, 'zero points', 'uint8', [n, Math.ceil((blocks * bits) / 8)]);
+    if (zeros?.dtype === 'float32') expectTensor(where, zeros, 'zero points', 'float32', [n, blocks]);
+    else expectTensor(where, zeros, 'zero points', 'uint8', [n, Math.ceil((blocks * bits) / 8)]);
     return [{ shape: [...a!.shape.slice(0, -1), n], dtype: 'float32' }];
   },
   vjp: nonDifferentiable,

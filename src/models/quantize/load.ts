@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { loadHfCheckpoint, readJsonObject, type JsonObject, type LoadCheckpointOptions } from '../../io/hf-checkpoint.js';
 import { resolveModelDir } from '../../io/hub.js';
+import { isGgufPath, loadGgufModel } from '../gguf/load.js';
 import { loadCausalLmModel } from '../registry.js';
 import type { CausalLmModel } from '../transformer/types.js';
 import { QuantizeSettingError, readQuantizationConfig, type QuantizationOptions } from './config.js';
@@ -43,6 +44,11 @@ export function loadInOptions(loadIn: LoadIn): QuantizationOptions {
 export async function loadCausalLm(dirOrId: string, opts: CausalLmLoadOptions = {}): Promise<LoadedCausalLm> {
   const { loadIn, accuracyLevel, ...checkpointOptions } = opts;
   const modelOptions = accuracyLevel === undefined ? {} : { accuracyLevel };
+  // A llama.cpp .gguf file carries its own config, tokenizer and quantization (models/gguf).
+  if (isGgufPath(dirOrId)) {
+    if (loadIn !== undefined) throw new QuantizeSettingError('bits', `${dirOrId} is a GGUF file, quantized as stored; load it as it is`);
+    return loadGgufModel(dirOrId, modelOptions);
+  }
   const dir = await resolveModelDir(dirOrId, checkpointOptions);
   const configPath = join(dir, 'config.json');
   const config = await readJsonObject(configPath, false);

@@ -1,0 +1,104 @@
+/**
+ * A Llama-family model over a GGUF file's weights: the base model holds the
+ * float tensors (norms, biases, and any weight stored as or dequantized to
+ * float), and each linear map whose blocks map onto MatMulNBits reaches the
+ * graph through ModuleOverrides, as quantize/ does for Forja's own
+ * checkpoints. The token embedding is gathered from the same uint8 data when
+ * its blocks are symmetric (GatherBlockQuantized takes integer zero points
+ * only), else from a float16 table.
+ */
+import { currentGraph, type Graph, type Tensor } from '../../core/graph.js';
+import * as F from '../../core/ops/index.js';
+import type { Variable } from '../../core/variable.js';
+import type { EmbeddingLookup, LinearProduct, ModuleOverrides } from '../transformer/layers.js';
+import type { CausalLmDims, CausalLmInputs, CausalLmModel, CausalLmOutputs } from '../transformer/types.js';
+import type { MappedMatrix } from './quantized.js';
+
+export const EMBEDDING_MODULE = 'model.embed_tokens';
+export const HEAD_MODULE = 'lm_head';
+
+/** How the gather reads the token embedding when it is not a float32 weight of the base. */
+export type GgufEmbedding = { kind: 'float16'; bits: Uint16Array; shape: [number, number] } | { kind: 'mapped'; matrix: MappedMatrix };
+
+export interface GgufModelOptions {
+  /** MatMulNBits' accuracy_level (default 4: int8 compute, the fast CPU kernel). */
+  accuracyLevel?: number;
+}
+
+export class GgufModel implements CausalLmModel {
+  private readonly graphs = new WeakMap<Graph, Map<string, Tensor>>();
+  readonly accuracyLevel: number;
+
+  constructor(
+    readonly base: CausalLmModel,
+    /** Quantized linear maps by HF module name, the head as "lm_head". */
+    readonly linears: ReadonlyMap<string, MappedMatrix>,
+    readonly embedding: GgufEmbedding | undefined,
+    /** Each GGUF tensor's type and what loading made of it ("MatMulNBits", "float32", ...). */
+    readonly tensorTypes: ReadonlyMap<string, { type: string; loadedAs: string }>,
+    options: GgufModelOptions = {},
+  ) {
+    this.accuracyLevel = options.accuracyLevel ?? 4;
+  }
+
+  get architecture(): string {
+    return this.base.architecture;
+  }
+
+  get dims(): CausalLmDims {
+    return this.base.dims;
+  }
+
+  get weights(): ReadonlyMap<string, Variable> {
+    return this.base.weights;
+  }
+
+  forward(inputs: CausalLmInputs): CausalLmOutputs {
+    const own = this.overrides(currentGraph());
+    const outer = inputs.overrides;
+    const overrides: ModuleOverrides = outer ? { linear: (m) => own.linear(m) ?? outer.linear(m), embedding: (m) => own.embedding(m) ?? outer.embedding(m) } : own;
+    return this.base.forward({ ...inputs, overrides });
+  }
+
+  /** The graph hooks; each array becomes one initializer per graph, shared by its users (a tied head and its gather). */
+  overrides(graph: Graph): ModuleOverrides {
+    let constants = this.graphs.get(graph);
+    if (!constants) this.graphs.set(graph, (constants = new Map()));
+    const constant = (name: string, data: Uint8Array | Float32Array | Uint16Array, shape: number[]): Tensor => {
+      let t = constants.get(name);
+      if (!t) {
+        t = graph.constant(data, shape, data instanceof Float32Array ? 'float32' : data instanceof Uint16Array ? 'float16' : 'uint8');
+        t.name = name;
+        constants.set(name, t);
+      }
+      return t;
+    };
+    const owner = (m: MappedMatrix): string => [...this.linears].find(([, v]) => v === m)?.[0] ?? EMBEDDING_MODULE;
+    const packed = (m: MappedMatrix) => {
+      const name = owner(m);
+      const blocks = m.k / m.group;
+      return { name, blocks, data: constant(`${name}.qweight`, m.data, [m.n, blocks, (m.group * m.bits) / 8]) };
+    };
+    const linear = (module: string): LinearProduct | undefined => {
+      const m = this.linears.get(module);
+      if (!m) return undefined;
+      return (x) => {
+        const { name, blocks, data } = packed(m);
+        const zeros = m.zeros && constant(`${name}.qzeros`, m.zeros, [m.n, blocks]);
+        return F.matmulNBits(x, { data, scales: constant(`${name}.scales`, m.scales, [m.n, blocks]), zeros, bits: m.bits, block: m.group }, this.accuracyLevel);
+      };
+    };
+    const embedding = (module: string): EmbeddingLookup | undefined => {
+      const e = this.embedding;
+      if (module !== EMBEDDING_MODULE || !e) return undefined;
+      if (e.kind === 'float16') return (ids) => F.cast(F.gather(constant(`${module}.weight`, e.bits, e.shape), ids), 'float32');
+      const m = e.matrix;
+      return (ids) => {
+        const { name, blocks, data } = packed(m);
+        const scales = constant(`${name}.scales.gather`, m.scales, [m.n, blocks, 1]);
+        return F.gatherBlockQuantized({ data, scales, bits: m.bits, block: m.group }, ids);
+      };
+    };
+    return { linear, embedding };
+  }
+}
