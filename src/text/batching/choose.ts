@@ -4,8 +4,8 @@
  * only when logprobs need the raw scores after the processors rewrote them.
  */
 import { Rng } from '../../core/rng.js';
-import { topP, type LogitsProcessor } from '../logits-processors.js';
-import { argmax, sampleCategorical, softmax } from '../sampling.js';
+import type { LogitsProcessor } from '../logits-processors.js';
+import { argmax } from '../sampling.js';
 import type { SamplingParams } from './types.js';
 
 export interface Choice {
@@ -18,7 +18,7 @@ export interface Choice {
 
 export class TokenChooser {
   private readonly temperature: number;
-  private readonly topP: LogitsProcessor | undefined;
+  private readonly topP: number;
   private readonly presence: number;
   private readonly frequency: number;
   private readonly rng: Rng;
@@ -32,8 +32,7 @@ export class TokenChooser {
     private readonly topLogprobs: number | undefined,
   ) {
     this.temperature = sampling.temperature ?? 1;
-    const p = sampling.top_p ?? 1;
-    this.topP = p < 1 && this.temperature > 0 ? topP(p) : undefined;
+    this.topP = sampling.top_p ?? 1;
     this.presence = sampling.presence_penalty ?? 0;
     this.frequency = sampling.frequency_penalty ?? 0;
     this.rng = new Rng(sampling.seed ?? Math.floor(Math.random() * 2 ** 32));
@@ -55,7 +54,7 @@ export class TokenChooser {
       const scores = this.topLogprobs !== undefined ? row.slice() : row;
       this.penalise(scores);
       for (const process of this.processors) process(tokens, scores);
-      token = this.temperature === 0 ? argmax(scores) : this.sample(scores, tokens);
+      token = this.temperature === 0 ? argmax(scores) : this.sample(scores);
     }
     const logprob = this.topLogprobs !== undefined ? row[token]! - logSum : NaN;
     this.counts.set(token, (this.counts.get(token) ?? 0) + 1);
@@ -67,10 +66,94 @@ export class TokenChooser {
     for (const [token, count] of this.counts) scores[token]! -= this.presence + this.frequency * count;
   }
 
-  private sample(scores: Float32Array, tokens: readonly number[]): number {
-    if (this.temperature !== 1) for (let i = 0; i < scores.length; i++) scores[i]! /= this.temperature;
-    this.topP?.(tokens, scores);
-    return sampleCategorical(softmax(scores), this.rng);
+  /** softmax(scores / temperature), top-p, one draw: as generate's sampling (same draws for a seed), in a few passes over the row. */
+  private sample(scores: Float32Array): number {
+    const t = this.temperature;
+    let max = -Infinity;
+    for (let i = 0; i < scores.length; i++) if (scores[i]! > max) max = scores[i]!;
+    if (max === -Infinity) throw new Error('batch engine: every token has score -Infinity (the logits processors filtered out the whole vocabulary)');
+    // Float32 division, as the temperature processor rounds.
+    const top = Math.fround(max / t);
+    const weights = scratch(scores.length, 0);
+    let total = 0;
+    for (let i = 0; i < scores.length; i++) total += weights[i] = Math.exp(Math.fround(scores[i]! / t) - top);
+    const floor = this.topP < 1 ? nucleusFloor(weights.subarray(0, scores.length), this.topP, total) : Number.MIN_VALUE;
+    let kept = total;
+    if (this.topP < 1) {
+      kept = 0;
+      for (let i = 0; i < scores.length; i++) if (weights[i]! >= floor) kept += weights[i]!;
+    }
+    // sampleCategorical's walk over the kept weights.
+    const target = this.rng.next() * kept;
+    let acc = 0;
+    let last = -1;
+    for (let i = 0; i < scores.length; i++) {
+      const w = weights[i]!;
+      if (w < floor || w <= 0) continue;
+      acc += w;
+      last = i;
+      if (target < acc) return i;
+    }
+    return last;
+  }
+}
+
+/** Reused work buffers (token choice is synchronous, so one set serves every row). */
+const buffers: Float64Array[] = [];
+function scratch(length: number, which: number): Float64Array {
+  if (!buffers[which] || buffers[which]!.length < length) buffers[which] = new Float64Array(length);
+  return buffers[which]!;
+}
+
+/**
+ * The smallest weight nucleus (top-p) sampling keeps, as transformers' top-p: a token stays while
+ * the tokens more likely than it hold less than `p` of the mass (ties with the last one kept stay
+ * too). A weighted quickselect: linear time, where sorting the vocabulary costs O(V log V) per row.
+ */
+export function nucleusFloor(weights: ArrayLike<number>, p: number, total?: number): number {
+  const a = scratch(weights.length, 1);
+  let hi = 0;
+  let sum = 0;
+  for (let i = 0; i < weights.length; i++) {
+    const w = weights[i]!;
+    if (w > 0) {
+      a[hi++] = w;
+      sum += w;
+    }
+  }
+  let lo = 0;
+  let need = p * (total ?? sum); // mass still needed from a[lo, hi), after what lies above it
+  let seed = 0x9e3779b9;
+  for (;;) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    const pivot = a[lo + ((seed >>> 8) % (hi - lo))]!;
+    // Partition a[lo, hi) into greater | equal | less.
+    let gt = lo;
+    let lt = hi;
+    let i = lo;
+    let greater = 0;
+    let equal = 0;
+    while (i < lt) {
+      const v = a[i]!;
+      if (v > pivot) {
+        greater += v;
+        a[i] = a[gt]!;
+        a[gt++] = v;
+        i++;
+      } else if (v < pivot) {
+        a[i] = a[--lt]!;
+        a[lt] = v;
+      } else {
+        equal += v;
+        i++;
+      }
+    }
+    if (greater >= need && gt > lo) hi = gt;
+    else if (greater + equal >= need || lt === hi) return pivot;
+    else {
+      need -= greater + equal;
+      lo = lt;
+    }
   }
 }
 

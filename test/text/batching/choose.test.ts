@@ -1,8 +1,9 @@
 /** Token choice helpers: greedy in place, top indices, log-sum-exp, and the row copy logprobs need. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { logSumExp, TokenChooser, topIndices } from '../../../src/text/batching/choose.js';
-import { logSoftmax } from '../../../src/text/sampling.js';
+import { Rng } from '../../../src/core/rng.js';
+import { logSumExp, nucleusFloor, TokenChooser, topIndices } from '../../../src/text/batching/choose.js';
+import { logSoftmax, softmax } from '../../../src/text/sampling.js';
 
 describe('choose', () => {
   test('topIndices: the k largest, largest first, lower index first on ties', () => {
@@ -41,5 +42,34 @@ describe('choose', () => {
     assert.equal(chooser.choose(Float32Array.of(1.6, 0), [0, 0, 0]).token, 0);
     assert.equal(chooser.choose(Float32Array.of(1.6, 0), []).token, 0);
     assert.equal(chooser.choose(Float32Array.of(1.6, 0), []).token, 1);
+  });
+});
+
+describe('nucleusFloor', () => {
+  /** transformers' rule by sorting: keep a token while the more likely ones hold less than p. */
+  function bySorting(probs: Float64Array, p: number): number {
+    const sorted = [...probs].filter((q) => q > 0).sort((a, b) => b - a);
+    let above = 0;
+    let floor = sorted[0]!;
+    for (const q of sorted) {
+      if (above >= p) break;
+      floor = q;
+      above += q;
+    }
+    return floor;
+  }
+
+  test('matches sorting on peaked, flat and tied distributions', () => {
+    const rng = new Rng(4);
+    const cases: Float64Array[] = [
+      softmax(Float32Array.from({ length: 5000 }, () => rng.normal() * 4)),
+      softmax(Float32Array.from({ length: 5000 }, () => rng.normal() * 0.01)),
+      softmax(Float32Array.from({ length: 300 }, () => rng.int(4))),
+      Float64Array.of(0.5, 0, 0.25, 0.25),
+      Float64Array.of(1),
+    ];
+    for (const [i, probs] of cases.entries()) {
+      for (const p of [0.05, 0.5, 0.9, 0.999, 1]) assert.equal(nucleusFloor(probs, p), bySorting(probs, p), `case ${i}, p ${p}`);
+    }
   });
 });

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Rng } from '../../../src/core/rng.js';
 import { CausalLM } from '../../../src/models/causal-lm.js';
+import { loadLoraAdapter } from '../../../src/models/lora/peft-io.js';
+import { AdapterSwitch } from '../../../src/models/lora/switch.js';
 import {
   ContextLengthError,
   createBatchEngine,
@@ -23,6 +25,7 @@ import type { LanguageModel } from '../../../src/text/language-model.js';
 import { logSoftmax } from '../../../src/text/sampling.js';
 import { Tokenizer } from '../../../src/text/tokenizer.js';
 import { fixturePath } from '../../helpers/fixtures.js';
+import { ADAPTER_DIR, gpt2Tiny } from '../../models/lora/helpers.js';
 
 function randomPrompt(rng: Rng, length: number, vocab: number): number[] {
   return Array.from({ length }, () => rng.int(vocab));
@@ -280,6 +283,36 @@ describe('batch engine: several models', () => {
     assert.equal(stats.running + stats.queued, 4);
     const results = await Promise.all(handles.map((h) => h.result));
     for (const [i, j] of jobs.entries()) assert.deepEqual(results[i]!.tokens, await greedyAlone(j.lm, j.prompt, j.n), `job ${i}`);
+    await engine.close();
+  });
+});
+
+describe('batch engine: LoRA adapters on one session', () => {
+  let sw: AdapterSwitch;
+  let decode: (ids: readonly number[]) => string;
+  before(async () => {
+    const base = (await gpt2Tiny()).model;
+    sw = await AdapterSwitch.create(base, { peft: await loadLoraAdapter(ADAPTER_DIR, base) });
+    const tokenizer = await Tokenizer.fromDir(fixturePath('gpt2-tiny'));
+    decode = (ids) => tokenizer.decode([...ids]);
+  });
+  after(() => sw?.release());
+
+  test('the base and base:adapter batches interleave on the switch, each joining mid-flight as generate() alone', async () => {
+    const base = sw.model(null);
+    const adapted = sw.model('peft');
+    const engine = createBatchEngine({ gpt2: { lm: base, decode }, 'gpt2:peft': { lm: adapted, decode } });
+    const rng = new Rng(21);
+    const prompts = [5, 2, 8, 3].map((n) => randomPrompt(rng, n, base.vocabSize));
+    const models = ['gpt2', 'gpt2:peft', 'gpt2:peft', 'gpt2'];
+    const submit = (i: number) => engine.submit({ model: models[i], promptIds: prompts[i]!, maxNewTokens: 8, sampling: { temperature: 0 } });
+    const handles = [submit(0), submit(1)];
+    await drain(handles[0]!, (i) => i === 2 && handles.push(submit(2), submit(3)));
+    const results = await Promise.all(handles.map((h) => h.result));
+    for (let i = 0; i < 4; i++) {
+      assert.deepEqual(results[i]!.tokens, await greedyAlone(models[i] === 'gpt2' ? base : adapted, prompts[i]!, 8), `request ${i} (${models[i]})`);
+    }
+    assert.notDeepEqual(await greedyAlone(base, prompts[1]!, 8), await greedyAlone(adapted, prompts[1]!, 8));
     await engine.close();
   });
 });
