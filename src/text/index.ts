@@ -63,3 +63,13 @@ export {
   UnknownModelError,
   createBatchEngine,
 } from './batching/index.js';
+export {
+  type JsonConstraintFactory,
+  type JsonConstraintOptions,
+  type RecognizerLimits,
+  JsonRecognizer,
+  UnsupportedSchemaError,
+  compileSchema,
+  jsonConstraint,
+  tokenVocabulary,
+} from './constrained/index.js';

@@ -15,8 +15,11 @@ export interface JsonConstraintOptions extends Partial<RecognizerLimits> {
   eosTokenIds: readonly number[];
 }
 
-/** Makes one LogitsProcessor per sequence. */
-export type JsonConstraintFactory = (() => LogitsProcessor) & {
+/**
+ * Makes one LogitsProcessor per sequence. Its first call's tokens are taken as the prompt (the
+ * JSON starts after them) unless `promptLength` says where the prompt ends.
+ */
+export type JsonConstraintFactory = ((options?: { promptLength?: number }) => LogitsProcessor) & {
   readonly recognizer: JsonRecognizer;
   readonly vocabulary: TokenVocabulary;
 };
@@ -29,7 +32,7 @@ export function jsonConstraint(options: JsonConstraintOptions): JsonConstraintFa
   }
   const recognizer = new JsonRecognizer(schema === undefined ? undefined : compileSchema(schema), options);
   const vocabulary = tokenVocabulary(tokenizer);
-  const factory = (): LogitsProcessor => new JsonSequence(recognizer, vocabulary, eosTokenIds).processor();
+  const factory = (opts: { promptLength?: number } = {}): LogitsProcessor => new JsonSequence(recognizer, vocabulary, eosTokenIds, opts.promptLength).processor();
   return Object.assign(factory, { recognizer, vocabulary });
 }
 
@@ -54,16 +57,24 @@ class JsonSequence {
     private readonly recognizer: JsonRecognizer,
     private readonly vocab: TokenVocabulary,
     private readonly eos: readonly number[],
+    private promptLength?: number,
   ) {
     this.allowed = new Uint8Array(vocab.size);
   }
 
   processor(): LogitsProcessor {
-    return (tokens, scores) => this.mask(this.stateFor(tokens), scores);
+    return (tokens, scores) => {
+      if (this.promptLength !== undefined) {
+        if (this.promptLength > tokens.length) throw new RangeError(`jsonConstraint: promptLength ${this.promptLength} is longer than the ${tokens.length} tokens given`);
+        this.seen.push({ tokens: tokens.slice(0, this.promptLength), state: this.recognizer.initial });
+        this.promptLength = undefined;
+      }
+      this.mask(this.stateFor(tokens), scores);
+    };
   }
 
-  /** The recognizer state after `tokens` (exposed for tests through the processor's behaviour). */
-  stateFor(tokens: readonly number[]): RecognizerState {
+  /** The recognizer state after `tokens`. */
+  private stateFor(tokens: readonly number[]): RecognizerState {
     let best: Seen | undefined;
     for (const s of this.seen) {
       if (s.tokens.length <= tokens.length && (!best || s.tokens.length > best.tokens.length) && isPrefix(s.tokens, tokens)) best = s;

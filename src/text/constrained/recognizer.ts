@@ -10,7 +10,7 @@ import { ANY, ANY_ARRAY, ANY_NUMBER, ANY_OBJECT, ANY_STRING, LITERALS, type Lite
 export interface RecognizerLimits {
   /** Most whitespace bytes in a row between two tokens of JSON (models love endless newlines). Default 12. */
   maxWhitespace: number;
-  /** Most bytes in one number. Default 32. */
+  /** Most bytes in one number (exponents have at most 2 digits, so numbers stay finite). Default 32. */
   maxNumberLength: number;
 }
 
@@ -75,6 +75,8 @@ interface NumF {
   t: T.Num;
   phase: number;
   length: number;
+  /** Exponent digits so far: at most 2, so that every accepted number is finite (1e999 parses to Infinity). */
+  exp: number;
   integer: boolean;
 }
 interface LitF {
@@ -221,7 +223,7 @@ export class JsonRecognizer {
         if (b === 0x22) out.push({ f: newString(node.minLength, node.maxLength, false), up });
         return;
       case 'number':
-        return this.stepNumber({ t: T.Num, phase: 0, length: 0, integer: node.integer }, { f: DONE.f, up }, b, out);
+        return this.stepNumber({ t: T.Num, phase: 0, length: 0, exp: 0, integer: node.integer }, { f: DONE.f, up }, b, out);
       case 'literal':
         return this.stepThread({ f: { t: T.Lit, trie: node.trie }, up }, b, out);
     }
@@ -359,11 +361,11 @@ export class JsonRecognizer {
         break;
       case 7:
       case 8:
-        phase = digit ? 8 : -1;
+        phase = digit && f.exp < 2 ? 8 : -1;
         break;
     }
     const room = this.limits.maxNumberLength - f.length - (phase >= 0 && !COMPLETE_NUMBER[phase] ? 1 : 0);
-    if (phase >= 0 && room > 0) out.push({ f: { ...f, phase, length: f.length + 1 }, up: th.up });
+    if (phase >= 0 && room > 0) out.push({ f: { ...f, phase, length: f.length + 1, exp: phase === 8 ? f.exp + 1 : 0 }, up: th.up });
     else if (COMPLETE_NUMBER[f.phase]) this.doneThen(th.up!, b, out);
   }
 
