@@ -88,7 +88,13 @@ export function submitSequences(
   model: ServedTextModel,
   body: SamplingBody,
   promptIds: readonly number[],
-  extra: Pick<SequenceRequest, 'topLogprobs' | 'logitsProcessors'> & { stopTokenIds?: readonly number[]; maxTokens?: number; param: string },
+  extra: Pick<SequenceRequest, 'topLogprobs'> & {
+    /** Processors of one sequence (made per sequence: constrained decoding keeps state). */
+    processors?: () => LogitsProcessor[];
+    stopTokenIds?: readonly number[];
+    maxTokens?: number;
+    param: string;
+  },
   signal: AbortSignal,
   n = value(body.n) ?? 1,
 ): SequenceHandle[] {
@@ -96,13 +102,13 @@ export function submitSequences(
   if (!engine) throw new ApiError(503, 'No text models are loaded');
   const maxTokens = maxNewTokens(model, promptIds.length, extra.maxTokens, extra.param);
   const stop = value(body.stop);
-  const processors = [...(extra.logitsProcessors ?? [])];
   const bias = value(body.logit_bias);
-  if (bias && Object.keys(bias).length > 0) processors.unshift(logitBias(bias, model.lm.vocabSize));
+  const biasProcessor = bias && Object.keys(bias).length > 0 ? logitBias(bias, model.lm.vocabSize) : undefined;
   const seed = value(body.seed);
   const handles: SequenceHandle[] = [];
   try {
     for (let i = 0; i < n; i++) {
+      const processors = [...(biasProcessor ? [biasProcessor] : []), ...(extra.processors?.() ?? [])];
       const sampling = {
         temperature: value(body.temperature) ?? 1,
         top_p: value(body.top_p) ?? 1,

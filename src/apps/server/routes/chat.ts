@@ -9,7 +9,7 @@ import type { SequenceResult, TokenEvent, TokenLogprob } from '../../../text/bat
 import type { ChatMessage } from '../../../text/chat-template.js';
 import type { ServerContext } from '../app.js';
 import { badRequest } from '../errors.js';
-import type { ServedTextModel } from '../models.js';
+import { stopTokenIds, type ServedTextModel } from '../models.js';
 import { responseFormatProcessors, responseFormatSchema, type ResponseFormat } from '../response-format.js';
 import { clientGone, openAiFinish, responseId, samplingProperties, submitSequences, toUtf8Bytes, usageOf, type SamplingBody, type Usage } from '../sequences.js';
 import { mergeHandles, sendSse } from '../stream.js';
@@ -86,7 +86,8 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
     const model = ctx.textModel(body.model);
     if (body.top_logprobs != null && !body.logprobs) throw badRequest("'top_logprobs' needs 'logprobs': true", 'top_logprobs');
     const promptIds = chatPrompt(model, body.messages);
-    const processors = responseFormatProcessors(ctx, model, body.response_format ?? undefined);
+    const stopIds = [...stopTokenIds(model), ...endOfTurnIds(model)];
+    const constrained = responseFormatProcessors(model, body.response_format ?? undefined, stopIds);
     const gone = clientGone(request, reply, ctx);
     const handles = submitSequences(
       ctx,
@@ -95,10 +96,10 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
       promptIds,
       {
         param: 'messages',
-        stopTokenIds: endOfTurnIds(model),
+        stopTokenIds: stopIds,
         ...((body.max_completion_tokens ?? body.max_tokens) != null && { maxTokens: (body.max_completion_tokens ?? body.max_tokens)! }),
         ...(body.logprobs && { topLogprobs: body.top_logprobs ?? 0 }),
-        ...(processors.length > 0 && { logitsProcessors: processors }),
+        ...(constrained && { processors: () => [constrained()] }),
       },
       gone.signal,
     );
