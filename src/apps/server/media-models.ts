@@ -19,6 +19,7 @@ import type { ModelCard } from './models.js';
 import type { RouteModule } from './app.js';
 import { registerEmbeddingsRoute } from './routes/embeddings.js';
 import { registerImagesRoute } from './routes/images.js';
+import { registerAudioRoute, type AudioRouteOptions } from './routes/audio.js';
 
 /** A request's inputs: texts, or rows of the model's own token ids. */
 export type EmbeddingInputs = { kind: 'text'; texts: string[] } | { kind: 'ids'; rows: number[][] };
@@ -269,11 +270,26 @@ export class MediaModels {
   }
 }
 
+/** One run at a time (per model): a model's sessions are not shared between concurrent requests. */
+export class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(work, work);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+export interface MediaRouteOptions {
+  audio?: AudioRouteOptions;
+}
+
 /** The media routes as one route module for buildServer: each lists its models in GET /v1/models. */
-export function mediaRoutes(media: MediaModels): RouteModule {
-  return (app, ctx) => {
+export function mediaRoutes(media: MediaModels, options: MediaRouteOptions = {}): RouteModule {
+  return async (app, ctx) => {
     for (const card of media.cards()) ctx.addModel(card);
     registerEmbeddingsRoute(app, ctx, media);
     registerImagesRoute(app, ctx, media);
+    await registerAudioRoute(app, ctx, media, options.audio);
   };
 }

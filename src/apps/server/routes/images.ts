@@ -12,7 +12,7 @@ import { DigitPromptError, digitFromPrompt, MNIST_PIXELS, type ConditionalSample
 import { imageGridPng } from '../../../viz/index.js';
 import type { ServerContext } from '../app.js';
 import { badRequest } from '../errors.js';
-import type { MediaModels, ServedImageModel } from '../media-models.js';
+import { Serial, type MediaModels, type ServedImageModel } from '../media-models.js';
 
 const SIDE = 28;
 /** Enlargements offered, as OpenAI's "WxH" sizes. */
@@ -139,16 +139,6 @@ export function pngs(images: Float32Array, plan: Pick<ImagePlan, 'count' | 'scal
 
 export function imagesResponse(png: readonly Buffer[], plan: Pick<ImagePlan, 'seed' | 'described'>, created = Math.floor(Date.now() / 1000)): ImagesResponse {
   return { created, data: png.map((p) => ({ b64_json: p.toString('base64'), revised_prompt: plan.described })), seed: plan.seed };
-}
-
-/** One drawing at a time per model: its sessions are not shared between concurrent runs. */
-class Serial {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(work, work);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
 }
 
 /** The image model a request names; with one image model served, `model` may be left out. */
