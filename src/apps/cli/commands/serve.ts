@@ -1,13 +1,16 @@
 /**
  * `forja serve --model DIR|ID[:ADAPTER_DIR] …`: the OpenAI-compatible server (src/apps/server/) on the
- * continuous-batching engine. Binds 127.0.0.1 unless --host; prints its URL once listening. The first
+ * continuous-batching engine, and Forja Studio at `/`. Binds 127.0.0.1 unless --host; prints its URL once listening. The first
  * Ctrl-C (or SIGTERM) stops taking requests and lets the streams in flight finish; a second Ctrl-C (or 30 s
  * after SIGTERM) cancels them.
  */
+import { statSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { buildServer, DEFAULT_BODY_LIMIT, type RouteModule } from '../../server/app.js';
 import { MediaModels, mediaRoutes } from '../../server/media-models.js';
 import { engineModels, loadTextModels, parseModelSpec, releaseTextModels, type ServedTextModel, type TextModelSpec } from '../../server/models.js';
+import { runsRoutes } from '../../server/runs.js';
+import { studioRoutes } from '../../server/studio.js';
 import { createBatchEngine } from '../../../text/batching/index.js';
 import type { BatchEngine } from '../../../text/batching/types.js';
 import { CliError, cliErrorFrom, EXIT } from '../errors.js';
@@ -28,6 +31,7 @@ interface ServeFlags {
   loadIn?: '8bit' | '4bit';
   bodyLimitMb: number;
   cors: string[];
+  runs?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -91,7 +95,7 @@ async function run(flags: ServeFlags): Promise<void> {
       throw cliErrorFrom('serve', err);
     }
     engine = createBatchEngine(engineModels(text), { ...(flags.maxBatch !== undefined && { maxBatch: flags.maxBatch }), ...(flags.maxQueue !== undefined && { maxQueue: flags.maxQueue }) });
-    const routes: RouteModule[] = [mediaRoutes(media)];
+    const routes: RouteModule[] = [mediaRoutes(media), runsRoutes(flags.runs === undefined ? {} : { dir: flags.runs }), studioRoutes()];
     const app = await buildServer({
       textModels: text,
       engine,
@@ -111,7 +115,7 @@ async function run(flags: ServeFlags): Promise<void> {
       throw cliErrorFrom('serve', err);
     }
     const names = [...text.map((m) => m.id), ...media.names];
-    process.stdout.write(`forja serve: listening on ${url}/v1 (models: ${names.join(', ')})${flags.apiKey === undefined ? '' : '; Bearer key required'}\n`);
+    process.stdout.write(`forja serve: listening on ${url}/v1 (models: ${names.join(', ')})${flags.apiKey === undefined ? '' : '; Bearer key required'}; studio at ${url}/\n`);
     await untilStopped(engine);
     await app.close();
     process.stderr.write('forja serve: stopped\n');
@@ -126,6 +130,11 @@ const numberAtLeast = (flag: string, min: number) => (v: string): number => {
   const x = Number(v);
   if (!Number.isFinite(x) || x < min) throw new InvalidArgumentError(`${flag} must be a number of at least ${min}, got '${v}'`);
   return x;
+};
+
+const directory = (flag: string) => (v: string): string => {
+  if (!statSync(v, { throwIfNoEntry: false })?.isDirectory()) throw new InvalidArgumentError(`${flag} ${v}: not a directory`);
+  return v;
 };
 
 export function register(program: Command): void {
@@ -145,5 +154,6 @@ export function register(program: Command): void {
     .option('--load-in <bits>', 'quantize float checkpoints while loading: 8bit or 4bit', loadInOption)
     .option('--body-limit-mb <mb>', `largest request body in MiB (default ${DEFAULT_BODY_LIMIT / 2 ** 20})`, numberAtLeast('--body-limit-mb', 0.001), DEFAULT_BODY_LIMIT / 2 ** 20)
     .option('--cors <origin>', 'allow browser calls from this origin (repeatable; "*" for any); off by default', collect, [])
+    .option('--runs <dir>', 'show the training runs under DIR (forja train --out DIR/NAME) with live loss curves in the studio at /', directory('--runs'))
     .action(run);
 }
