@@ -268,6 +268,8 @@ export function encode(type: number, values: Float32Array): Uint8Array {
   if (type === TYPE.Q8_0) return quantizeQ8_0(values);
   if (type === TYPE.Q4_0) return quantizeQ4_0(values);
   if (type === TYPE.Q4_K) return quantizeQ4_K(values);
+  // Right-sized zero blocks: enough for tests of types the loader must refuse.
+  if (type === TYPE.Q2_K) return new Uint8Array((values.length / 256) * 84);
   throw new Error(`encode: no quantizer for type ${type} in the test writer`);
 }
 
@@ -278,6 +280,8 @@ export interface ConvertOptions {
   metadata?: Record<string, MetaValue | undefined>;
   /** Override the float weights, by HF name. */
   weights?: Map<string, { shape: number[]; data: Float32Array }>;
+  /** Use this config.json instead of the directory's (the directory still gives the tokenizer, cut to its vocab_size). */
+  config?: Record<string, unknown>;
   /** Write Q/K rows unpermuted (a file llama.cpp would not write), to show the permutation matters. */
   skipPermute?: boolean;
 }
@@ -285,15 +289,16 @@ export interface ConvertOptions {
 /** The GGUF llama.cpp's converter writes for a llama-family checkpoint directory with a byte-level BPE tokenizer.json. */
 export async function checkpointToGguf(dir: string, path: string, opts: ConvertOptions = {}): Promise<void> {
   const ckpt = await loadHfCheckpoint(dir);
-  const c = ckpt.config as Record<string, number | string | boolean | Record<string, number>>;
+  const c = (opts.config ?? ckpt.config) as Record<string, number | string | boolean | Record<string, number>>;
   const qwen = (c.architectures as unknown as string[])[0] === 'Qwen2ForCausalLM';
   const arch = qwen ? 'qwen2' : 'llama';
   const tj = JSON.parse(await readFile(join(dir, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number>; merges: [string, string][] }; added_tokens: { id: number; content: string; special: boolean }[] };
   const vocabSize = c.vocab_size as number;
   const tokens: string[] = new Array(vocabSize).fill('');
-  for (const [t, id] of Object.entries(tj.model.vocab)) tokens[id] = t;
+  for (const [t, id] of Object.entries(tj.model.vocab)) if (id < vocabSize) tokens[id] = t;
   const types = new Array(vocabSize).fill(1);
   for (const a of tj.added_tokens) {
+    if (a.id >= vocabSize) continue;
     tokens[a.id] = a.content;
     types[a.id] = a.special ? 3 : 4;
   }

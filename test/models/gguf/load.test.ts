@@ -13,10 +13,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CausalLM } from '../../../src/models/causal-lm.js';
 import { GgufModel } from '../../../src/models/gguf/model.js';
+import { loadHfCheckpoint } from '../../../src/io/hf-checkpoint.js';
+import { loadCausalLmModel } from '../../../src/models/registry.js';
+import { refQ8_0 } from '../../helpers/gguf-reference.js';
 import { pipeline } from '../../../src/apps/pipeline.js';
 import { assertClose, fullForward, greedy, maxAbsDiff, readGolden, rowOf, type Golden } from '../../helpers/causal-lm.js';
 import { fixturePath } from '../../helpers/fixtures.js';
-import { checkpointToGguf, TYPE } from '../../helpers/gguf-writer.js';
+import { checkpointToGguf, quantizeQ8_0, TYPE } from '../../helpers/gguf-writer.js';
 
 const FIXTURE = fixturePath('llama-tiny');
 
@@ -60,28 +63,41 @@ describe('GGUF llama-tiny', () => {
     }
   });
 
-  test('a Q8_0 file keeps ffn_down on MatMulNBits and gives the golden greedy ids', async () => {
-    const lm = await CausalLM.load(join(dir, 'q8.gguf'));
+  /** Greedy ids of each golden prompt. */
+  const greedyAll = async (lm: CausalLM) => {
+    const out: number[][] = [];
+    for (const g of golden.greedy) out.push((await greedy(lm, [g.input_ids], [g.input_ids.map(() => 1)], g.output_ids.length - g.input_ids.length))[0]!);
+    return out;
+  };
+
+  test('a Q8_0 file keeps ffn_down on MatMulNBits, computes the float model over the reference dequantization, and follows the goldens', async (t) => {
+    const ckpt = await loadHfCheckpoint(FIXTURE);
+    const reference = new Map(ckpt.weights);
+    for (const [name, w] of ckpt.weights) if (name.endsWith('mlp.down_proj.weight')) reference.set(name, { shape: w.shape, data: refQ8_0(quantizeQ8_0(w.data), w.data.length) });
+    const lm = await CausalLM.load(join(dir, 'q8.gguf'), { accuracyLevel: 1 });
+    const ref = await CausalLM.fromModel(loadCausalLmModel(ckpt.config, reference));
     try {
       const model = lm.model as GgufModel;
       assert.ok(model instanceof GgufModel);
       assert.deepEqual([...model.linears.keys()].sort(), ['model.layers.0.mlp.down_proj', 'model.layers.1.mlp.down_proj']);
       assert.equal(model.tensorTypes.get('blk.0.ffn_down.weight')?.loadedAs, 'MatMulNBits 8-bit, block 32');
       assert.equal(model.tensorTypes.get('blk.0.attn_q.weight')?.loadedAs, 'float32');
-      let worst = 0;
       for (const s of golden.single) {
-        const { logits } = await fullForward(lm, s.input_ids);
-        const actual = s.positions === 'all' ? logits : rowOf(logits, s.input_ids.length - 1, lm.vocabSize);
-        const want = tensors.get(s.logits)!.data;
-        for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - want[i]!));
+        assertClose((await fullForward(lm, s.input_ids)).logits, (await fullForward(ref, s.input_ids)).logits, 1e-4, `${s.logits} vs the dequantized reference`);
       }
-      assert.ok(worst > 0 && worst < 0.05, `Q8_0 logits stay near the float ones (max diff ${worst})`);
-      for (const g of golden.greedy) {
-        const [out] = await greedy(lm, [g.input_ids], [g.input_ids.map(() => 1)], g.output_ids.length - g.input_ids.length);
-        assert.deepEqual(out, g.output_ids);
-      }
+      const ids = await greedyAll(lm);
+      assert.deepEqual(ids, await greedyAll(ref));
+      // Against the float goldens the 8-bit rounding of ffn_down is a real change; measured: prompts 1 and 2
+      // agree on all 24 new tokens, prompt 3 (a near tie on this random model) departs at new token 10.
+      const agree = golden.greedy.map((g, i) => {
+        const at = ids[i]!.findIndex((id, j) => id !== g.output_ids[j]);
+        return at < 0 ? g.output_ids.length - g.input_ids.length : at - g.input_ids.length;
+      });
+      t.diagnostic(`Q8_0 (accuracy_level 1) new tokens equal to the goldens, per prompt: ${agree.join(', ')} of 24`);
+      assert.ok(agree.filter((n) => n === 24).length >= 2, `at least two prompts follow the goldens all the way (${agree.join(', ')})`);
     } finally {
       await lm.release();
+      await ref.release();
     }
   });
 
@@ -93,7 +109,6 @@ describe('GGUF llama-tiny', () => {
       assert.deepEqual(gen.tokenizer.encode(prompt), g.input_ids);
       const [out] = (await gen(prompt, { max_new_tokens: g.output_ids.length - g.input_ids.length, do_sample: false })) as { generated_text: string }[];
       assert.equal(out!.generated_text, prompt + gen.tokenizer.decode(g.output_ids.slice(g.input_ids.length)));
-      assert.equal(gen.tokenizer.eosTokenId, 50256);
     } finally {
       await gen.dispose?.();
     }
