@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ajv } from 'ajv';
 import { CausalLM } from '../../../src/models/causal-lm.js';
+import { createBatchEngine } from '../../../src/text/batching/index.js';
 import { generate } from '../../../src/text/generate.js';
 import { Tokenizer } from '../../../src/text/tokenizer.js';
 import { jsonConstraint, UnsupportedSchemaError } from '../../../src/text/constrained/index.js';
@@ -133,6 +134,35 @@ for (const fixture of ['gpt2-tiny', 'llama-tiny']) {
         checkRuns([r!], schema, make, 'short');
         assert.throws(() => JSON.parse(r!.text));
       }
+    });
+
+    test('continuous batching: concurrent requests, each with its own schema and processor', async () => {
+      const engine = createBatchEngine({ m: { lm, decode: (ids) => tok.decode(ids) } }, { maxBatch: 4 });
+      const eos = tok.eosTokenId!;
+      const jobs = ['person', 'nested', 'person', 'json_object'].map((name, i) => {
+        const schema = SCHEMAS[name];
+        const make = jsonConstraint({ schema, tokenizer: tok, eosTokenIds: [eos] });
+        const promptIds = tok.encode(`Request ${i}: JSON please`);
+        const handle = engine.submit({
+          promptIds,
+          maxNewTokens: 120,
+          sampling: { temperature: 1, seed: 10 + i },
+          stopTokenIds: [eos],
+          logitsProcessors: [make({ promptLength: promptIds.length })],
+        });
+        return { name, schema, make, handle };
+      });
+      let finished = 0;
+      for (const { name, schema, make, handle } of jobs) {
+        const result = await handle.result;
+        const ended = result.finishReason === 'stop';
+        if (ended) assert.equal(result.tokens.at(-1), eos);
+        const body = ended ? result.tokens.slice(0, -1) : result.tokens;
+        // result.text is what the server returns.
+        finished += checkRuns([{ text: result.text, ended, bytes: Buffer.concat(body.map((id) => make.vocabulary.bytes[id]!)) }], schema, make, `engine/${name}`);
+      }
+      await engine.close();
+      assert.ok(finished >= 2, `only ${finished} of 4 engine requests finished`);
     });
 
     test('one processor serves the rows of a batch (its state is keyed on each row\'s tokens)', async () => {
