@@ -18,6 +18,7 @@ export type { DType } from './core/dtype.js';
 export type { Dim, Shape } from './core/shape.js';
 export { grad } from './autodiff/grad.js';
 export { setThreads } from './runtime/session.js';
+export { setCacheEnabled } from './io/cache.js';
 
 export {
   layers,

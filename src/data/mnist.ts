@@ -8,9 +8,10 @@
  * in a fixed order: all 0s in file order, then all 1s, …, then all 9s. The
  * per-digit counts are those of the files (863 to 1,127, not 1,000 each).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { cacheKey, readCacheEntry, writeCacheEntry } from '../io/cache.js';
 import { type ImageDataset, splitValidation, subset } from './batches.js';
 
 export const MNIST_ROWS = 28;
@@ -76,6 +77,40 @@ function readDigit(dir: string, digit: number): Float32Array {
 export function loadMnist(): ImageDataset {
   if (cache) return cache;
   const dir = digitsDir();
+  const key = sourceKey(dir);
+  const hit = key ? fromCache(key) : undefined;
+  cache = hit ?? decode(dir);
+  // Parsing the JSON takes seconds, reading the cached arrays milliseconds. Best effort: a cache that cannot be
+  // written only costs the next process the parse.
+  if (key && !hit) void writeCacheEntry(CACHE_KIND, key, [cache.images, cache.labels]).catch(() => undefined);
+  return cache;
+}
+
+const CACHE_KIND = 'mnist';
+
+/** The cache key of the decoded digits: this decoder's version and each JSON file's size and mtime. */
+function sourceKey(dir: string): string | undefined {
+  try {
+    const files = Array.from({ length: 10 }, (_, d) => statSync(join(dir, `${d}.json`)));
+    return cacheKey('mnist-f32-v1', ...files.map((f) => `${f.size}:${f.mtimeMs}`));
+  } catch {
+    return undefined; // decode() names the file it cannot read
+  }
+}
+
+function fromCache(key: string): ImageDataset | undefined {
+  const { payload } = readCacheEntry(CACHE_KIND, key);
+  const count = payload ? payload.byteLength / (PIXELS * 4 + 1) : 0;
+  if (!payload || !Number.isInteger(count) || count === 0) return undefined;
+  const bytes = count * PIXELS * 4;
+  // A view when the payload is 4-byte aligned (it is, after the entry's header), else a copy.
+  const images = payload.byteOffset % 4 === 0
+    ? new Float32Array(payload.buffer, payload.byteOffset, count * PIXELS)
+    : new Float32Array(payload.slice(0, bytes).buffer);
+  return { images, labels: payload.subarray(bytes), count, rows: MNIST_ROWS, cols: MNIST_COLS };
+}
+
+function decode(dir: string): ImageDataset {
   const parts: Float32Array[] = [];
   let total = 0;
   for (let digit = 0; digit < 10; digit++) {
@@ -92,8 +127,7 @@ export function loadMnist(): ImageDataset {
     labels.fill(digit, row, row + n);
     row += n;
   });
-  cache = { images, labels, count: total, rows: MNIST_ROWS, cols: MNIST_COLS };
-  return cache;
+  return { images, labels, count: total, rows: MNIST_ROWS, cols: MNIST_COLS };
 }
 
 /**

@@ -5,6 +5,7 @@
 import ort from 'onnxruntime-node';
 import { dtypeOfData, type TensorData } from '../core/dtype.js';
 import { emitModel, type EmitOptions, type EmittedModel } from '../onnx/emit.js';
+import { createCachedSession } from './model-cache.js';
 
 export type OrtTensor = ort.Tensor;
 
@@ -32,13 +33,19 @@ export interface SessionOptions {
   spinning?: boolean;
 }
 
+/** A session for an emitted model; small models go through the on-disk cache of optimized models (model-cache.ts). */
 export async function createSession(bytes: Uint8Array, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(bytes, {
+  return (await createCachedSession(bytes, sessionOptions(opts))).session;
+}
+
+/** ORT's options for Forja's sessions. */
+export function sessionOptions(opts: SessionOptions = {}): ort.InferenceSession.SessionOptions {
+  return {
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     ...(runtimeOptions.threads ? { intraOpNumThreads: runtimeOptions.threads, interOpNumThreads: 1 } : {}),
     extra: { session: { intra_op: { allow_spinning: opts.spinning === false ? '0' : '1' } } },
-  });
+  };
 }
 
 type OrtType = 'float32' | 'int64' | 'int32' | 'bool' | 'uint8' | 'float64' | 'float16';

@@ -1,9 +1,17 @@
-import { test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { loadMnist, mnistSplit } from '../../src/data/index.js';
+import { setCacheEnabled, writeCacheEntry } from '../../src/io/cache.js';
+import { REPO_ROOT } from '../helpers/fixtures.js';
+
+const execFileAsync = promisify(execFile);
 
 // Per-digit image counts of the JSON files in the `mnist` package.
 const PER_DIGIT = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978];
@@ -97,4 +105,54 @@ test('mnistSplit accepts a validation fraction or count and rejects nonsense', (
   assert.equal(mnistSplit({ seed: 1, validation: 500 }).train.count, 9500);
   assert.throws(() => mnistSplit({ seed: 1, validation: 20000 }), /validation must be/);
   assert.throws(() => mnistSplit({ seed: 1, validation: -1 }), /validation must be/);
+});
+
+describe('loadMnist and the cache (src/io/cache.ts)', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'forja-mnist-cache-'));
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+  const cacheDir = join(scratch, 'cache');
+  const mnistDir = join(cacheDir, 'mnist');
+  const src = (f: string) => pathToFileURL(join(REPO_ROOT, 'src', f)).href;
+  // A fresh process with the cache on: the digest and count of what loadMnist returned.
+  const child = async (env: Record<string, string> = {}): Promise<{ digest: string; count: number }> => {
+    const script = `import { setCacheEnabled } from '${src('io/cache.ts')}'; import { loadMnist } from '${src('data/mnist.ts')}';
+      import { createHash } from 'node:crypto'; setCacheEnabled(true); const d = loadMnist();
+      console.log(JSON.stringify({ digest: createHash('sha256').update(d.images).update(d.labels).digest('hex'), count: d.count }));`;
+    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, FORJA_CACHE: cacheDir, FORJA_NO_CACHE: '', ...env },
+    });
+    return JSON.parse(stdout) as { digest: string; count: number };
+  };
+  const entry = () => readdirSync(mnistDir);
+
+  test('the first process stores the decoded digits, the next reads them from the cache, a corrupt entry is rebuilt', async () => {
+    const decoded = await child();
+    assert.equal(decoded.count, 10000);
+    assert.equal(entry().length, 1);
+    const file = join(mnistDir, entry()[0]!);
+    const key = entry()[0]!.replace(/\.bin$/, '');
+
+    // A valid entry with other contents under the same key: what the next process returns shows it read the cache.
+    process.env.FORJA_CACHE = cacheDir;
+    setCacheEnabled(true);
+    try {
+      const one = new Float32Array(784).fill(0.5);
+      await writeCacheEntry('mnist', key, [one, Uint8Array.of(3)]);
+    } finally {
+      setCacheEnabled(false);
+      delete process.env.FORJA_CACHE;
+    }
+    assert.equal((await child()).count, 1);
+
+    writeFileSync(file, 'not an entry');
+    assert.deepEqual(await child(), decoded, 'a corrupt entry is ignored');
+    assert.ok(readFileSync(file).length > 10000 * 784 * 4, 'and rewritten');
+  });
+
+  test('FORJA_NO_CACHE=1: decoded from the JSON, nothing written', async () => {
+    rmSync(cacheDir, { recursive: true, force: true });
+    assert.equal((await child({ FORJA_NO_CACHE: '1' })).count, 10000);
+    assert.equal(existsSync(mnistDir), false);
+  });
 });

@@ -9,6 +9,9 @@ import { REPO_ROOT } from './fixtures.js';
  */
 export const FORJA_FROM_SOURCE: readonly string[] = ['--import', 'tsx', join(REPO_ROOT, 'src/apps/cli/main.ts')];
 
+/** The environment of a CLI test's child: the caches of src/io/cache.ts off (tests write only to temp dirs). */
+export const cliEnv = (env: Record<string, string> = {}): NodeJS.ProcessEnv => ({ FORJA_NO_CACHE: '1', ...process.env, ...env });
+
 export interface CliRun {
   code: number;
   stdout: string;
@@ -21,7 +24,7 @@ export function forja(args: readonly string[], env: Record<string, string> = {})
     execFile(
       process.execPath,
       [...FORJA_FROM_SOURCE, ...args],
-      { cwd: REPO_ROOT, timeout: 300_000, env: { ...process.env, ...env } },
+      { cwd: REPO_ROOT, timeout: 300_000, env: cliEnv(env) },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, stdout, stderr });
@@ -41,7 +44,7 @@ export function lastJsonLine(stdout: string): Record<string, unknown> {
  */
 export function forjaSignalled(args: readonly string[], signal: NodeJS.Signals, when: RegExp): Promise<CliRun & { signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...FORJA_FROM_SOURCE, ...args], { cwd: REPO_ROOT, env: process.env });
+    const child = spawn(process.execPath, [...FORJA_FROM_SOURCE, ...args], { cwd: REPO_ROOT, env: cliEnv() });
     let stdout = '';
     let stderr = '';
     let sent = false;
