@@ -137,7 +137,8 @@ export class RunsDirectory {
   }
 
   async summary(id: string, dir: string): Promise<RunSummary> {
-    return detailOf(id, await this.files(dir));
+    const { model, updated, rows, last, finished } = detailOf(id, await this.files(dir));
+    return { id, model, updated, rows, last, finished };
   }
 
   async detail(id: string): Promise<RunDetail> {

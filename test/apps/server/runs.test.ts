@@ -81,6 +81,7 @@ describe('runs API over a --runs directory', () => {
     const body = res.json() as { runs: Detail[] };
     assert.deepEqual(body.runs.map((r) => r.id).sort(), ['ae', 'gpt small']);
     const ae = body.runs.find((r) => r.id === 'ae')!;
+    assert.deepEqual(Object.keys(ae).sort(), ['finished', 'id', 'last', 'model', 'rows', 'updated'], 'the list carries summaries, not histories');
     assert.equal(ae.model, 'autoencoder');
     assert.equal(ae.rows, 2);
     assert.equal(ae.finished, true);

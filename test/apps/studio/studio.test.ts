@@ -16,6 +16,22 @@ import { REPO_ROOT } from '../../helpers/fixtures.js';
 import { CHAT_MODEL, startServer, type TestServer } from '../server/helpers.js';
 import { chromiumMissing, launchChromium, readHistory, screenshotDir, trainTinyRun, writeHistory } from './helpers.js';
 
+// The page.evaluate callbacks run in Chromium; the Node typecheck has no DOM lib, so they see the page's globals through these.
+declare const window: { seen: string[] };
+declare const document: { body: unknown; querySelector(selector: string): PageElement | null };
+declare const MutationObserver: new (callback: () => void) => { observe(target: unknown, options: object): void; disconnect(): void };
+declare function getComputedStyle(element: unknown): { backgroundColor: string };
+interface PageElement {
+  textContent: string | null;
+  getAttribute(name: string): string | null;
+  click(): void;
+}
+interface PageCanvas {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+}
+
 describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
   let root: string;
   let runsDir: string;
@@ -59,7 +75,7 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
     // Every text the answer shows, as the DOM changes: streaming means several, each extending the last.
     await page.evaluate(() => {
       const seen: string[] = [];
-      (window as unknown as { seen: string[] }).seen = seen;
+      window.seen = seen;
       new MutationObserver(() => {
         const text = document.querySelector('[data-testid=assistant-message] .text')?.textContent?.replace('▍', '') ?? '';
         if (text && text !== seen.at(-1)) seen.push(text);
@@ -68,7 +84,7 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
     await page.getByTestId('chat-input').fill('Tell me a story about a forge.');
     await page.getByTestId('chat-input').press('Enter');
     await page.getByTestId('chat-stats').waitFor({ timeout: 60_000 });
-    const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+    const seen = await page.evaluate(() => window.seen);
     const final = (await page.getByTestId('assistant-message').last().locator('.text').textContent())!;
     assert.ok(seen.length > 1, `the answer appeared in ${seen.length} update(s): ${JSON.stringify(seen)}`);
     assert.ok(seen.every((text, i) => i === 0 || text.startsWith(seen[i - 1]!)), 'each update extends the text before it');
@@ -87,7 +103,7 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
       () =>
         new Promise<void>((resolve) => {
           const observer = new MutationObserver(() => {
-            const stop = document.querySelector<HTMLButtonElement>('[data-testid=stop]');
+            const stop = document.querySelector('[data-testid=stop]');
             const text = document.querySelector('[data-testid=assistant-message]:last-of-type .text')?.textContent?.replace('▍', '');
             if (stop && text) {
               observer.disconnect();
@@ -142,15 +158,15 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
     await page.waitForFunction(() => document.querySelector('[data-testid=loss-plot]')?.getAttribute('data-points') === '3');
     // uPlot draws on a canvas: count the pixels in the first series' blue.
     const bluePixels = async (): Promise<number> =>
-      plot.locator('canvas').evaluate((canvas: HTMLCanvasElement) => {
-        const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+      plot.locator('canvas').evaluate((canvas: PageCanvas) => {
+        const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
         let n = 0;
         for (let i = 0; i < data.length; i += 4) if (Math.abs(data[i]! - 37) < 30 && Math.abs(data[i + 1]! - 99) < 30 && data[i + 2]! > 200 && data[i + 3]! > 128) n++;
         return n;
       });
     assert.ok((await bluePixels()) > 100, 'the loss line is drawn');
     await page.getByTestId('run-image').first().waitFor();
-    assert.equal(await page.getByTestId('run-image').evaluate((img: HTMLImageElement) => img.naturalWidth > 0), true, 'reconstructions.png loaded');
+    assert.equal(await page.getByTestId('run-image').evaluate((img: { naturalWidth: number }) => img.naturalWidth > 0), true, 'reconstructions.png loaded');
     const table = page.getByTestId('runs-table');
     assert.match((await table.textContent())!, /autoencoder-live/);
     await page.screenshot({ path: join(shots, 'studio-runs.png'), fullPage: true });
