@@ -1,0 +1,114 @@
+/**
+ * `npm run bench:start`: how fast `forja` starts, run as users run it (node bin/forja.js, the compiled dist/).
+ *
+ *   forja --help                      median wall time of 5 runs (beside `node -e 0`, the floor)
+ *   first training step               of `forja train autoencoder`: cold (empty $FORJA_CACHE) and warm (cached
+ *                                     MNIST digits and optimized ONNX models), median of 5 each
+ *   whole process                     `forja train autoencoder` (its defaults, warm cache) vs bench/torch_autoencoder.py
+ *                                     with the same epochs and batch size on the same 9,000 training digits
+ *
+ *   --runs N       runs per median (default 5)
+ *   --no-torch     skip the PyTorch comparison
+ * Needs a built dist/ (`npm run build`). Prints a Markdown table for README's "Start-up" section.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { mnistSplit } from '../src/data/index.js';
+import { mnistModels, VALIDATION_COUNT } from '../src/models/mnist/index.js';
+import { median } from './stats.js';
+import { findTorchPython, pythonEnv } from './torch-python.js';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const FORJA = join(HERE, '../bin/forja.js');
+const HOOK = join(HERE, 'first-step-hook.mjs');
+
+const { values: flags } = parseArgs({ options: { runs: { type: 'string', default: '5' }, 'no-torch': { type: 'boolean', default: false } } });
+const RUNS = Number(flags.runs);
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs must be a positive integer, got ${flags.runs}`);
+
+const scratch = mkdtempSync(join(tmpdir(), 'forja-bench-start-'));
+process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+// No FORJA_NO_CACHE from the caller's shell: the cache is what is measured.
+const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'FORJA_NO_CACHE'));
+
+/** Wall seconds of one run of `cmd args`, which must succeed. */
+function wall(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = baseEnv): number {
+  const t = performance.now();
+  const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const s = (performance.now() - t) / 1000;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stderr}`);
+  return s;
+}
+
+const timesOf = (n: number, f: () => number): number[] => Array.from({ length: n }, f);
+
+/**
+ * Seconds from spawning `forja train autoencoder` to its first session.run; the child is killed there unless
+ * `complete` (a run that fills the cache must finish writing it).
+ */
+function firstStep(cache: string, complete = false): Promise<number> {
+  const out = join(scratch, 'run');
+  const args = ['--import', HOOK, FORJA, 'train', 'autoencoder', '--epochs', '1', '--out', out, '--overwrite'];
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, args, { env: { ...baseEnv, FORJA_CACHE: cache }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let at: number | undefined;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /first-step-at (\d+)/.exec(stderr);
+      if (m && at === undefined) {
+        at = Number(m[1]);
+        if (!complete) child.kill('SIGKILL');
+      }
+    });
+    child.on('close', (code, signal) => {
+      if (at === undefined || (complete && code !== 0)) reject(new Error(`forja train autoencoder: ${signal ?? `exit ${code}`}\n${stderr}`));
+      else resolve((at - started) / 1000);
+    });
+  });
+}
+
+const fmt = (s: number) => `${s.toFixed(2)} s`;
+const uptime = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(', ')}`;
+const rows: string[][] = [];
+const loadBefore = uptime();
+
+const nodeFloor = median(timesOf(RUNS, () => wall(process.execPath, ['-e', '0'])));
+const help = median(timesOf(RUNS, () => wall(process.execPath, [FORJA, '--help'])));
+rows.push(['`forja --help`', fmt(help), `\`node -e 0\` on the same machine: ${fmt(nodeFloor)}`]);
+
+const cold: number[] = [];
+for (let i = 0; i < RUNS; i++) cold.push(await firstStep(mkdtempSync(join(scratch, 'cold-'))));
+const warmCache = mkdtempSync(join(scratch, 'warm-'));
+await firstStep(warmCache, true);
+const warm: number[] = [];
+for (let i = 0; i < RUNS; i++) warm.push(await firstStep(warmCache));
+rows.push(['`forja train autoencoder`: first training step, cold (empty cache)', fmt(median(cold)), `${(median(cold) / median(warm)).toFixed(1)}× the warm start`]);
+rows.push(['`forja train autoencoder`: first training step, warm', fmt(median(warm)), 'decoded MNIST and optimized ONNX models from $FORJA_CACHE']);
+
+const python = flags['no-torch'] ? null : findTorchPython();
+if (python) {
+  const spec = mnistModels.autoencoder!;
+  const { epochs, batchSize, lr } = spec.defaults;
+  const { train } = mnistSplit({ seed: 0, validation: VALIDATION_COUNT });
+  const data = join(scratch, 'train.f32');
+  writeFileSync(data, train.images);
+  const forjaArgs = [FORJA, 'train', 'autoencoder', '--out', join(scratch, 'whole'), '--overwrite'];
+  const forja = median(timesOf(RUNS, () => wall(process.execPath, forjaArgs, { ...baseEnv, FORJA_CACHE: warmCache })));
+  const torchArgs = [join(HERE, 'torch_autoencoder.py'), '--data', data, '--epochs', String(epochs), '--batch-size', String(batchSize), '--lr', String(lr)];
+  const torch = median(timesOf(RUNS, () => wall(python, torchArgs, pythonEnv())));
+  rows.push([`\`forja train autoencoder\`, whole process (${epochs} epochs, batch ${batchSize}, warm cache)`, fmt(forja), `${(forja / torch).toFixed(2)}× PyTorch`]);
+  rows.push([`bench/torch_autoencoder.py, whole process (same settings, ${train.count} digits)`, fmt(torch), `${python}`]);
+} else {
+  rows.push(['PyTorch comparison', 'not measured', flags['no-torch'] ? '--no-torch' : 'no python3 with `import torch` (set FORJA_PYTHON)']);
+}
+
+console.log(`${new Date().toISOString().slice(0, 10)}, median of ${RUNS}; ${loadBefore} before, ${uptime()} after (2 cores)\n`);
+console.log('| what | time | note |\n|---|---|---|');
+for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+console.log(`\ncold first steps: ${cold.map(fmt).join(', ')}; warm: ${warm.map(fmt).join(', ')}`);
