@@ -4,7 +4,7 @@
  */
 import type { LogitsProcessor } from '../logits-processors.js';
 import { JsonRecognizer, stringRun, type RecognizerLimits, type RecognizerState, type Thread } from './recognizer.js';
-import { compileSchema, UnsupportedSchemaError } from './schema.js';
+import { compileSchema } from './schema.js';
 import { tokenVocabulary, utf8Class, type TokenVocabulary, type VocabularySource } from './vocabulary.js';
 
 export interface JsonConstraintOptions extends Partial<RecognizerLimits> {
@@ -28,7 +28,7 @@ export type JsonConstraintFactory = ((options?: { promptLength?: number }) => Lo
 export function jsonConstraint(options: JsonConstraintOptions): JsonConstraintFactory {
   const { schema, tokenizer, eosTokenIds } = options;
   if (eosTokenIds.length === 0) {
-    throw new UnsupportedSchemaError('eosTokenIds', '', 'constrained decoding needs at least one EOS token id to end on once the JSON is complete');
+    throw new RangeError('jsonConstraint: eosTokenIds is empty; constrained decoding needs at least one EOS (or stop) token id to end on once the JSON is complete');
   }
   const recognizer = new JsonRecognizer(schema === undefined ? undefined : compileSchema(schema), options);
   const vocabulary = tokenVocabulary(tokenizer);

@@ -165,6 +165,17 @@ for (const fixture of ['gpt2-tiny', 'llama-tiny']) {
       assert.ok(finished >= 2, `only ${finished} of 4 engine requests finished`);
     });
 
+    test('beam search: beams fork from shared prefixes and the best one still validates', async () => {
+      const schema = SCHEMAS.person;
+      const make = jsonConstraint({ schema, tokenizer: tok, eosTokenIds: [tok.eosTokenId!] });
+      const out = await generate(lm, [tok.encode('JSON:')], { max_new_tokens: 80, num_beams: 3, eos_token_id: tok.eosTokenId!, pad_token_id: tok.eosTokenId!, logits_processor: [make()] });
+      const ids = out.newTokens[0]!;
+      const ended = ids.at(-1) === tok.eosTokenId;
+      const body = ended ? ids.slice(0, -1) : ids;
+      const text = tok.decode(body, { skipSpecialTokens: true, cleanUpTokenizationSpaces: false });
+      checkRuns([{ text, ended, bytes: Buffer.concat(body.map((id) => make.vocabulary.bytes[id]!)) }], schema, make, 'beams');
+    });
+
     test('one processor serves the rows of a batch (its state is keyed on each row\'s tokens)', async () => {
       const schema = SCHEMAS.person;
       const make = jsonConstraint({ schema, tokenizer: tok, eosTokenIds: [tok.eosTokenId!] });
