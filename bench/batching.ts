@@ -5,7 +5,7 @@
  * Reports aggregate tokens/s, per-token latency (p50/p95 of each sequence's inter-token gaps),
  * and where a step's time goes (the model's forward against the engine's own work).
  *
- *   npm run bench:batching -- [--threads N] [--new-tokens N] [--prompt N] [--streams 1,4,16]
+ *   npm run bench:batching -- [--threads N] [--new-tokens N] [--prompt N] [--streams 1,4,16] [--reps N]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -28,18 +28,21 @@ interface Options {
   newTokens: number;
   promptLength: number;
   streams: number[];
+  reps: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { threads: availableParallelism(), newTokens: 32, promptLength: 16, streams: [1, 4, 16] };
+  const opts: Options = { threads: availableParallelism(), newTokens: 32, promptLength: 16, streams: [1, 4, 16], reps: 2 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--threads') opts.threads = positiveInt(a, argv[++i]);
     else if (a === '--new-tokens') opts.newTokens = positiveInt(a, argv[++i]);
     else if (a === '--prompt') opts.promptLength = positiveInt(a, argv[++i]);
+    else if (a === '--reps') opts.reps = positiveInt(a, argv[++i]);
     else if (a === '--streams') opts.streams = argv[++i]!.split(',').map((s) => positiveInt(a, s));
     else throw new Error(`unknown flag '${a}'`);
   }
+  if (opts.streams[0] !== 1) opts.streams.unshift(1); // the baseline
   return opts;
 }
 
@@ -170,28 +173,43 @@ async function main(): Promise<void> {
       sampling: { temperature: 0 },
     });
     await runAtOnce(model, [request()]); // warm-up
-    let single = 0;
-    console.log('\n| streams | mode | aggregate tok/s | vs 1 stream | inter-token p50 / p95 ms | TTFT p50 ms | decode forward ms/step | engine ms/step | load |');
-    console.log('|---|---|---|---|---|---|---|---|---|');
-    for (const streams of opts.streams) {
-      const requests = Array.from({ length: streams }, request);
-      for (const mode of ['batched', 'one by one'] as const) {
-        if (mode === 'one by one' && streams === 1) continue;
+    // Every mode runs once per repetition, in turn, so load from other processes hits them alike.
+    const modes = opts.streams.flatMap((streams) => (streams === 1 ? [{ streams, batched: true }] : [{ streams, batched: true }, { streams, batched: false }]));
+    const rows = modes.map(() => ({ rates: [] as number[], ratios: [] as number[], gaps: [] as number[], ttft: [] as number[], forward: [] as number[], engine: [] as number[], gc: [] as number[] }));
+    for (let rep = 0; rep < opts.reps; rep++) {
+      let single = NaN;
+      for (const [m, mode] of modes.entries()) {
+        const requests = Array.from({ length: mode.streams }, request);
         timed.reset();
         gcMs = 0;
-        const run = mode === 'batched' ? await runAtOnce(model, requests) : await runOneByOne(model, requests);
+        const run = mode.batched ? await runAtOnce(model, requests) : await runOneByOne(model, requests);
         const rate = run.tokens / (run.wallMs / 1000);
-        if (streams === 1) single = rate;
-        const steps = timed.decodeMs.length;
+        if (mode.streams === 1) single = rate;
+        const steps = Math.max(1, timed.decodeMs.length);
         const forwardMs = timed.decodeMs.reduce((a, b) => a + b, 0);
-        // Whatever the wall time holds besides forwards (prefill included) and cache copies: token choice, feeds, events, yields.
-        const engineMs = (run.wallMs - forwardMs - timed.prefillMs - timed.cacheMs) / Math.max(1, steps);
-        console.log(
-          `| ${streams} | ${mode} | ${fmt(rate)} | ${fmt(rate / single, 2)}× | ${fmt(percentile(run.gaps, 0.5))} / ${fmt(percentile(run.gaps, 0.95))} | ` +
-            `${fmt(median(run.ttft))} | ${fmt(forwardMs / Math.max(1, steps))} | ${fmt(engineMs, 2)} (in all: cache copies ${fmt(timed.cacheMs)} ms, prefill ${fmt(timed.prefillMs)} ms, GC ${fmt(gcMs)} ms) | ${uptime()} |`,
-        );
+        const row = rows[m]!;
+        row.rates.push(rate);
+        row.ratios.push(rate / single);
+        row.gaps.push(...run.gaps);
+        row.ttft.push(...run.ttft);
+        row.forward.push(forwardMs / steps);
+        // Besides decode forwards, prefills and cache copies: token choice, feeds, events, yields, and GC (reported apart).
+        row.engine.push((run.wallMs - forwardMs - timed.prefillMs - timed.cacheMs - gcMs) / steps);
+        row.gc.push(gcMs / steps);
       }
+      console.log(`repetition ${rep + 1} of ${opts.reps} done; load ${uptime()}`);
     }
+    console.log(`\n${opts.promptLength}-token prompts, ${opts.newTokens} new tokens each, greedy; medians over ${opts.reps} repetitions (latencies pooled)`);
+    console.log('\n| streams | mode | aggregate tok/s | vs 1 stream | inter-token p50 / p95 ms | TTFT p50 ms | decode forward ms/step | GC ms/step | engine ms/step |');
+    console.log('|---|---|---|---|---|---|---|---|---|');
+    for (const [m, mode] of modes.entries()) {
+      const r = rows[m]!;
+      console.log(
+        `| ${mode.streams} | ${mode.batched ? 'batched' : 'one by one'} | ${fmt(median(r.rates))} | ${fmt(median(r.ratios), 2)}× | ${fmt(percentile(r.gaps, 0.5))} / ${fmt(percentile(r.gaps, 0.95))} | ` +
+          `${fmt(median(r.ttft))} | ${fmt(median(r.forward))} | ${fmt(median(r.gc))} | ${fmt(median(r.engine), 2)} |`,
+      );
+    }
+    console.log(`\nload after: ${uptime()}`);
     await lm.release();
   } finally {
     rmSync(dir, { recursive: true, force: true });

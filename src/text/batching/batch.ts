@@ -33,13 +33,13 @@ export class ModelBatch {
   }
 
   /** One step: drop cancelled rows, admit queued ones up to `maxBatch`, then one forward for every running row. */
-  async step(maxBatch: number): Promise<void> {
+  async step(maxBatch: number, maxPrefillTokens: number): Promise<void> {
     this.drop((s) => s.cancelRequested, (s) => s.finish('cancelled'));
     // Without concatCaches and trimCache a batch can only start when the previous one is gone.
     const joinable = this.rows.length === 0 || (this.lm.concatCaches !== undefined && this.lm.trimCache !== undefined);
     const free = joinable ? maxBatch - this.rows.length : 0;
     if (free > 0 && this.queue.length > 0) {
-      this.joining = this.queue.splice(0, free);
+      this.joining = this.queue.splice(0, joinCount(this.queue, free, maxPrefillTokens));
       try {
         await this.admit(this.joining);
       } finally {
@@ -156,6 +156,19 @@ export class ModelBatch {
       throw new Error(`batch engine (${this.name}): the model returned ${logits.length} logits, expected ${rows} rows × vocab ${this.lm.vocabSize} = ${expected}`);
     }
   }
+}
+
+/** How many queued sequences join: FIFO, while the padded prefill (count × longest prompt) stays within budget; at least one. */
+function joinCount(queue: readonly Sequence[], free: number, budget: number): number {
+  let longest = 0;
+  let n = 0;
+  while (n < Math.min(free, queue.length)) {
+    const width = Math.max(longest, queue[n]!.promptLength);
+    if (n > 0 && (n + 1) * width > budget) break;
+    longest = width;
+    n++;
+  }
+  return n;
 }
 
 /** A row's token choice; a failure (a logits processor throwing) ends only that row. */

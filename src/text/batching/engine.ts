@@ -15,6 +15,7 @@ class Engine implements BatchEngine {
   private readonly models = new Map<string, EngineModel>();
   private readonly maxBatch: number;
   private readonly maxQueue: number;
+  private readonly maxPrefillTokens: number;
   private turn = 0;
   private looping = false;
   private closed = false;
@@ -24,8 +25,10 @@ class Engine implements BatchEngine {
     if (models.size === 0) throw new InvalidRequestError('models', 'give at least one model');
     this.maxBatch = options.maxBatch ?? 16;
     this.maxQueue = options.maxQueue ?? 256;
+    this.maxPrefillTokens = options.maxPrefillTokens ?? 2048;
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) throw new InvalidRequestError('maxBatch', `must be a positive integer, received ${this.maxBatch}`);
     if (!Number.isInteger(this.maxQueue) || this.maxQueue < 0) throw new InvalidRequestError('maxQueue', `must be a non-negative integer, received ${this.maxQueue}`);
+    if (!(this.maxPrefillTokens >= 1)) throw new InvalidRequestError('maxPrefillTokens', `must be at least 1, received ${this.maxPrefillTokens}`);
     for (const [name, model] of models) {
       this.models.set(name, model);
       this.batches.set(name, new ModelBatch(name, model.lm));
@@ -100,7 +103,7 @@ class Engine implements BatchEngine {
       const batch = this.nextBatch();
       if (!batch) break;
       try {
-        await batch.step(this.maxBatch);
+        await batch.step(this.maxBatch, this.maxPrefillTokens);
       } catch (error) {
         batch.failAll(error);
       }

@@ -92,6 +92,11 @@ export interface EngineOptions {
   maxBatch?: number;
   /** Waiting requests beyond the running ones; submit throws QueueFullError past it. Default 256. */
   maxQueue?: number;
+  /**
+   * Padded prompt tokens (joiners × longest joining prompt) one step prefills at most, so a burst of
+   * long prompts does not stall the running streams for long; one request always joins. Default 2048.
+   */
+  maxPrefillTokens?: number;
 }
 
 export interface BatchEngine {

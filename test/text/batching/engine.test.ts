@@ -181,6 +181,29 @@ describe('batch engine: lifecycle, limits and text', () => {
     await engine.close();
   });
 
+  test('maxPrefillTokens splits a burst of joiners over steps; each still matches generate()', async () => {
+    const prefills: number[][] = [];
+    const lm = model.lm;
+    const spy: LanguageModel = {
+      vocabSize: lm.vocabSize,
+      maxPositions: lm.maxPositions,
+      forward: (input) => {
+        if (!input.cache) prefills.push([input.batch, input.ids.length / input.batch]);
+        return lm.forward(input);
+      },
+      selectCache: (c, rows) => lm.selectCache(c, rows),
+      concatCaches: (cs) => lm.concatCaches(cs),
+      trimCache: (c, start) => lm.trimCache(c, start),
+    };
+    const engine = createBatchEngine({ m: { lm: spy, decode: model.decode } }, { maxPrefillTokens: 10 });
+    const prompts = [[1, 2, 3, 4], [5, 6, 7], [8, 9, 10, 11], [12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23]];
+    const results = await Promise.all(prompts.map((p) => engine.submit({ promptIds: p, maxNewTokens: 6, sampling: { temperature: 0 } }).result));
+    // 2 × 4 fits in 10, a third row would not; a 12-token prompt alone exceeds the budget but always joins.
+    assert.deepEqual(prefills, [[2, 4], [1, 4], [1, 12]]);
+    for (const [i, p] of prompts.entries()) assert.deepEqual(results[i]!.tokens, await greedyAlone(lm, p, 6), `prompt ${i}`);
+    await engine.close();
+  });
+
   test('an aborted signal cancels, before and while running', async () => {
     const engine = createBatchEngine({ m: model });
     const early = engine.submit({ promptIds: [1], maxNewTokens: 10, signal: AbortSignal.abort() });
