@@ -279,7 +279,7 @@ export interface ConvertOptions {
   /** Override metadata entries (undefined deletes one). */
   metadata?: Record<string, MetaValue | undefined>;
   /** Override the float weights, by HF name. */
-  weights?: Map<string, { shape: number[]; data: Float32Array }>;
+  weights?: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>;
   /** Use this config.json instead of the directory's (the directory still gives the tokenizer, cut to its vocab_size). */
   config?: Record<string, unknown>;
   /** Write Q/K rows unpermuted (a file llama.cpp would not write), to show the permutation matters. */
