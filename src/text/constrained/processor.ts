@@ -46,10 +46,12 @@ const MAX_SEEN = 16;
 /**
  * One sequence's state, keyed on the tokens it has seen: a call whose tokens extend a seen list
  * advances from there (beams that fork, or a speculative rewind, find their own prefix); any other
- * list is a new prompt whose generated part starts now.
+ * list is a new prompt whose generated part starts now. Prompts are kept for good, so a row whose
+ * recent state was dropped is replayed from its prompt rather than mistaken for a new one.
  */
 class JsonSequence {
-  private seen: Seen[] = [];
+  private readonly prompts: Seen[] = [];
+  private readonly recent: Seen[] = [];
   private allowed: Uint8Array;
   private readonly states: RecognizerState[] = [];
 
@@ -66,7 +68,7 @@ class JsonSequence {
     return (tokens, scores) => {
       if (this.promptLength !== undefined) {
         if (this.promptLength > tokens.length) throw new RangeError(`jsonConstraint: promptLength ${this.promptLength} is longer than the ${tokens.length} tokens given`);
-        this.seen.push({ tokens: tokens.slice(0, this.promptLength), state: this.recognizer.initial });
+        this.prompts.push({ tokens: tokens.slice(0, this.promptLength), state: this.recognizer.initial });
         this.promptLength = undefined;
       }
       this.mask(this.stateFor(tokens), scores);
@@ -76,21 +78,21 @@ class JsonSequence {
   /** The recognizer state after `tokens`. */
   private stateFor(tokens: readonly number[]): RecognizerState {
     let best: Seen | undefined;
-    for (const s of this.seen) {
+    for (const s of [...this.prompts, ...this.recent]) {
       if (s.tokens.length <= tokens.length && (!best || s.tokens.length > best.tokens.length) && isPrefix(s.tokens, tokens)) best = s;
     }
-    let state: RecognizerState;
-    if (!best) state = this.recognizer.initial;
-    else {
-      state = best.state;
-      for (let i = best.tokens.length; i < tokens.length && state.length > 0; i++) {
-        const bytes = this.vocab.bytes[tokens[i]!];
-        state = bytes ? this.recognizer.stepBytes(state, bytes) : [];
-      }
+    if (!best) {
+      this.prompts.push({ tokens: tokens.slice(), state: this.recognizer.initial });
+      return this.recognizer.initial;
     }
-    if (best?.tokens.length !== tokens.length) {
-      this.seen.push({ tokens: tokens.slice(), state });
-      if (this.seen.length > MAX_SEEN) this.seen.shift();
+    let state = best.state;
+    for (let i = best.tokens.length; i < tokens.length && state.length > 0; i++) {
+      const bytes = this.vocab.bytes[tokens[i]!];
+      state = bytes ? this.recognizer.stepBytes(state, bytes) : [];
+    }
+    if (best.tokens.length !== tokens.length) {
+      this.recent.push({ tokens: tokens.slice(), state });
+      if (this.recent.length > MAX_SEEN) this.recent.shift();
     }
     return state;
   }

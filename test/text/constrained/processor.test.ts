@@ -222,6 +222,26 @@ describe('jsonConstraint', () => {
     assert.throws(() => make({ promptLength: 99 })(prompt, scores), /promptLength 99/);
   });
 
+  test('a rewind to a long-dropped state (speculative decoding) is replayed from the prompt, not taken for a new prompt', () => {
+    const tok = sentencePieceTokenizer();
+    const make = jsonConstraint({ tokenizer: tok, eosTokenIds: [tok.eosTokenId!] });
+    const prompt = [tok.bosTokenId!];
+    const ids = [...prompt, ...tok.encode('{"a": [1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, null]}', { addSpecialTokens: false })];
+    assert.ok(ids.length > 40);
+    const processor = make();
+    const maskAt = (p: (t: readonly number[], s: Float32Array) => void, tokens: readonly number[]): number[] => {
+      const scores = new Float32Array(tok.vocabSize);
+      p(tokens, scores);
+      return [...scores.keys()].filter((id) => scores[id] === 0);
+    };
+    for (let n = prompt.length; n <= ids.length; n++) maskAt(processor, ids.slice(0, n));
+    for (const n of [5, 9, 30]) {
+      const rewound = ids.slice(0, n);
+      assert.deepEqual(maskAt(processor, rewound), maskAt(make({ promptLength: prompt.length }), rewound), `rewind to ${n} tokens`);
+    }
+    assert.deepEqual(maskAt(processor, ids), [tok.eosTokenId]);
+  });
+
   test('without EOS ids there is no way to stop: refused', () => {
     assert.throws(() => jsonConstraint({ tokenizer: sentencePieceTokenizer(), eosTokenIds: [] }), /EOS/);
   });
