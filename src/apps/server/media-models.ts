@@ -20,6 +20,7 @@ import type { RouteModule } from './app.js';
 import { registerEmbeddingsRoute } from './routes/embeddings.js';
 import { registerImagesRoute } from './routes/images.js';
 import { registerAudioRoute, type AudioRouteOptions } from './routes/audio.js';
+import { registerRagRoutes } from './routes/rag.js';
 
 /** A request's inputs: texts, or rows of the model's own token ids. */
 export type EmbeddingInputs = { kind: 'text'; texts: string[] } | { kind: 'ids'; rows: number[][] };
@@ -291,5 +292,6 @@ export function mediaRoutes(media: MediaModels, options: MediaRouteOptions = {})
     registerEmbeddingsRoute(app, ctx, media);
     registerImagesRoute(app, ctx, media);
     await registerAudioRoute(app, ctx, media, options.audio);
+    registerRagRoutes(app, ctx, media);
   };
 }
