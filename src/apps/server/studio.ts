@@ -6,8 +6,10 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import type { RouteModule } from './app.js';
+import { keyMatches } from './auth.js';
 import { ApiError } from './errors.js';
 
 /** dist/studio/ of this package, from src/apps/server/ (tsx) and dist/apps/server/ (built) alike. */
@@ -59,9 +61,18 @@ export interface StudioOptions {
   dir?: string;
 }
 
-/** GET / and GET /assets/* from the built studio. */
+/**
+ * GET / and GET /assets/* from the built studio, and GET /api/models: the served models with their kinds (text,
+ * rag, embedding, image, audio), which /v1/models leaves out, so each page lists the models it can use. It asks
+ * for the --api-key as /v1/models does.
+ */
 export function studioRoutes(options: StudioOptions = {}): RouteModule {
-  return async (app) => {
+  return async (app, ctx) => {
+    const key = ctx.options.apiKey === undefined ? undefined : createHash('sha256').update(ctx.options.apiKey, 'utf8').digest();
+    app.get('/api/models', async (request) => {
+      if (key && !keyMatches(key, request.headers.authorization)) throw new ApiError(401, 'The model list needs the API key: send it as Authorization: Bearer YOUR_KEY (the studio has a field for it)', { code: 'invalid_api_key' });
+      return { object: 'list', data: ctx.models().map((m) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.owned_by, kind: m.kind ?? 'text' })) };
+    });
     const dir = options.dir ?? STUDIO_DIR;
     const files = await listFiles(dir);
     const index = files.get('/index.html');

@@ -95,7 +95,8 @@ export interface ModelCard {
 }
 
 export async function listModels(): Promise<ModelCard[]> {
-  const body = await getJson<{ data: ModelCard[] }>('/v1/models');
+  // /api/models is /v1/models with each model's kind.
+  const body = await getJson<{ data: ModelCard[] }>('/api/models');
   return body.data;
 }
 

@@ -63,6 +63,22 @@ describe('the studio at /', () => {
     }
   });
 
+  test('/api/models lists the served models with their kinds, behind --api-key like /v1/models', async () => {
+    const keyed = await buildServer({
+      apiKey: 'sesame',
+      routes: [(_app, ctx) => ctx.addModel({ id: 'digits', created: 1, owned_by: 'forja', kind: 'image' }), studioRoutes({ dir: join(root, 'missing') })],
+    });
+    try {
+      assert.equal((await keyed.inject({ url: '/api/models' })).statusCode, 401);
+      assert.equal((await keyed.inject({ url: '/api/models', headers: { authorization: 'Bearer wrong' } })).statusCode, 401);
+      const ok = await keyed.inject({ url: '/api/models', headers: { authorization: 'Bearer sesame' } });
+      assert.equal(ok.statusCode, 200);
+      assert.deepEqual(ok.json(), { object: 'list', data: [{ id: 'digits', object: 'model', created: 1, owned_by: 'forja', kind: 'image' }] });
+    } finally {
+      await keyed.close();
+    }
+  });
+
   test('the built studio (npm run build:studio) references only files it serves', { skip: existsSync(join(STUDIO_DIR, 'index.html')) ? false : 'dist/studio is not built (npm run build:studio)' }, async () => {
     const real = await buildServer({ routes: [studioRoutes()] });
     try {

@@ -10,15 +10,19 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
+import { loadImageModel, MediaModels, mediaRoutes } from '../../../src/apps/server/media-models.js';
 import { runsRoutes } from '../../../src/apps/server/runs.js';
 import { studioRoutes } from '../../../src/apps/server/studio.js';
+import { diffusionSpec } from '../../../src/models/mnist/diffusion/model.js';
+import { gan } from '../../../src/models/mnist/gan.js';
+import { trainRun } from '../../../src/models/mnist/run.js';
 import { REPO_ROOT } from '../../helpers/fixtures.js';
 import { CHAT_MODEL, startServer, type TestServer } from '../server/helpers.js';
 import { chromiumMissing, launchChromium, readHistory, screenshotDir, trainTinyRun, writeHistory } from './helpers.js';
 
 // The page.evaluate callbacks run in Chromium; the Node typecheck has no DOM lib, so they see the page's globals through these.
 declare const window: { seen: string[] };
-declare const document: { body: unknown; querySelector(selector: string): PageElement | null };
+declare const document: { body: unknown; querySelector(selector: string): PageElement | null; querySelectorAll(selector: string): { length: number } };
 declare const MutationObserver: new (callback: () => void) => { observe(target: unknown, options: object): void; disconnect(): void };
 declare function getComputedStyle(element: unknown): { backgroundColor: string };
 interface PageElement {
@@ -41,6 +45,7 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
   let page: Page;
   const consoleErrors: string[] = [];
   const outsideRequests: string[] = [];
+  const failedResponses: string[] = [];
 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), 'forja-studio-browser-'));
@@ -51,11 +56,16 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
     const studio = join(root, 'studio');
     await build({ configFile: join(REPO_ROOT, 'src/apps/studio/vite.config.ts'), logLevel: 'silent', build: { outDir: studio, emptyOutDir: true } });
     await trainTinyRun(runsDir, 'autoencoder', 3);
-    server = await startServer({ routes: [studioRoutes({ dir: studio }), runsRoutes({ dir: runsDir, pollMs: 100 })] });
+    // A tiny diffusion model (class-conditional) and a GAN (from noise), trained a few steps, as --image-model serves them.
+    const tiny = { epochs: 1, batchSize: 8, lr: 2e-3, seed: 3, limit: 16 };
+    await trainRun(diffusionSpec({ channels: [8, 16], groups: 4, embedDim: 16 }, { steps: 2, guidance: 2 }), { ...tiny, outDir: join(root, 'digits') });
+    await trainRun(gan, { ...tiny, outDir: join(root, 'noise-gan') });
+    const media = MediaModels.of({ images: [await loadImageModel(join(root, 'digits')), await loadImageModel(join(root, 'noise-gan'))] });
+    server = await startServer({ routes: [studioRoutes({ dir: studio }), runsRoutes({ dir: runsDir, pollMs: 100 }), mediaRoutes(media)] });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
     page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && consoleErrors.push(m.text()));
-    page.on('response', (r) => r.status() >= 400 && consoleErrors.push(`${r.status()} ${r.url()}`));
+    page.on('response', (r) => r.status() >= 400 && failedResponses.push(`${r.status()} ${r.url().slice(server.url.length)}`));
     page.on('pageerror', (e) => consoleErrors.push(e.message));
     page.on('request', (r) => !r.url().startsWith(server.url) && !r.url().startsWith('data:') && outsideRequests.push(r.url()));
   });
@@ -180,8 +190,36 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
     assert.ok((await bluePixels()) > 100);
   });
 
-  test('the page made no request outside the server and logged no errors', () => {
+  test('images: a row of each digit from the diffusion model; a GAN draws from noise and the digit controls go away', async () => {
+    await page.goto(`${server.url}/#/images`);
+    await page.locator('[data-testid=model] option', { hasText: 'digits' }).first().waitFor({ state: 'attached' });
+    await page.getByTestId('model').selectOption('digits');
+    await page.getByTestId('digit').selectOption('all');
+    await page.getByLabel('per digit').fill('3');
+    await page.getByLabel('steps').fill('2');
+    await page.getByTestId('generate').click();
+    const images = page.getByTestId('image-grid').locator('img');
+    await images.nth(29).waitFor({ timeout: 60_000 });
+    assert.equal(await images.count(), 30);
+    const widths = await images.evaluateAll((els) => els.map((e) => (e as unknown as { naturalWidth: number }).naturalWidth));
+    assert.ok(widths.every((w) => w === 28), `PNG widths ${widths.join(', ')}`);
+    assert.match((await page.locator('.stats').textContent())!, /3 of each digit, one row per digit/);
+    await page.screenshot({ path: join(shots, 'studio-images.png') });
+
+    await page.getByTestId('model').selectOption('noise-gan');
+    await page.getByTestId('generate').click();
+    await page.getByRole('alert').waitFor();
+    assert.match((await page.getByRole('alert').textContent())!, /needs a class-conditional model; `noise-gan` is a gan run/);
+    assert.equal(await page.getByTestId('digit').count(), 0, 'the digit control is hidden for a GAN');
+    await page.getByLabel('images').fill('5');
+    await page.getByTestId('generate').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=image-grid] img').length === 5);
+  });
+
+  test('the page made no request outside the server, logged no errors and got no failures but the one asked for', () => {
     assert.deepEqual(outsideRequests, []);
     assert.deepEqual(consoleErrors, []);
+    // The one refusal the images test asks for: conditioning a GAN.
+    assert.deepEqual(failedResponses, ['400 /v1/images/generations']);
   });
 });

@@ -3,36 +3,41 @@ import { useState } from 'preact/hooks';
 import { errorText, postJson } from '../api';
 import { ErrorLine, ModelPicker, NumberField, useModels } from '../components/controls';
 
+/** A numbered source of /v1/rag/ask's answer (routes/rag.ts's RagSource). */
 interface Source {
-  id?: string | number;
-  index?: number;
-  text?: string;
-  content?: string;
-  source?: string;
-  document?: string;
+  number: number;
+  document_id: string;
+  path: string;
   title?: string;
-  page?: number | null;
-  score?: number;
-  heading?: string | string[];
+  page?: number;
+  headings: string[];
+  start: number;
+  end: number;
+  score: number;
+  text: string;
+  cited: boolean;
 }
 
 interface Answer {
-  answer?: string;
-  text?: string;
-  sources?: Source[];
-  citations?: Source[];
+  outcome: string;
+  reason?: string;
+  answer: string;
+  sources: Source[];
+  cited: number[];
+  usage?: { prompt_tokens: number; completion_tokens: number };
 }
 
 const TEXT_KINDS = ['text'];
+const MODES = ['hybrid', 'bm25', 'dense'] as const;
 
-const passageOf = (s: Source): string => s.text ?? s.content ?? '';
-const documentOf = (s: Source): string => s.source ?? s.document ?? s.title ?? 'source';
+const documentOf = (s: Source): string => s.title ?? s.path;
 
 export function RagPage() {
   const { models, error: modelsError } = useModels(TEXT_KINDS);
   const [model, setModel] = useState('');
   const [question, setQuestion] = useState('');
-  const [topK, setTopK] = useState<number | ''>(4);
+  const [topK, setTopK] = useState<number | ''>(5);
+  const [mode, setMode] = useState<(typeof MODES)[number]>('hybrid');
   const [answer, setAnswer] = useState<Answer | null>(null);
   const [open, setOpen] = useState<number | null>(null);
   const [busy, setBusy] = useState(false);
@@ -45,7 +50,7 @@ export function RagPage() {
     setError(null);
     setOpen(null);
     try {
-      setAnswer(await postJson<Answer>('/v1/rag/ask', { question, ...(model && { model }), ...(topK !== '' && { top_k: topK }) }));
+      setAnswer(await postJson<Answer>('/v1/rag/ask', { question, mode, ...(model && { model }), ...(topK !== '' && { k: topK }) }));
     } catch (err) {
       setError(errorText(err));
     } finally {
@@ -53,7 +58,7 @@ export function RagPage() {
     }
   }
 
-  const sources = answer?.sources ?? answer?.citations ?? [];
+  const sources = answer?.sources ?? [];
   const shown = open === null ? undefined : sources[open];
   return (
     <div class="page rag">
@@ -64,7 +69,15 @@ export function RagPage() {
       <ErrorLine error={modelsError} />
       <form class="row" onSubmit={ask}>
         <input class="question" value={question} placeholder="Ask the documents a question" onInput={(e) => setQuestion(e.currentTarget.value)} data-testid="question" />
-        <NumberField label="passages" value={topK} onChange={setTopK} min={1} max={20} step={1} />
+        <NumberField label="passages" value={topK} onChange={setTopK} min={1} max={50} step={1} />
+        <label class="field">
+          retrieval
+          <select value={mode} onChange={(e) => setMode(e.currentTarget.value as (typeof MODES)[number])}>
+            {MODES.map((m) => (
+              <option value={m}>{m}</option>
+            ))}
+          </select>
+        </label>
         <button type="submit" disabled={busy || !question.trim()}>
           {busy ? 'Searching…' : 'Ask'}
         </button>
@@ -74,15 +87,17 @@ export function RagPage() {
         <div class="rag-body">
           <section class="answer">
             <h2>Answer</h2>
-            <p>{answer.answer ?? answer.text ?? ''}</p>
+            <p data-testid="answer">{answer.answer}</p>
+            {answer.outcome !== 'answered' && answer.reason && <p class="hint">{answer.reason}</p>}
             <h2>Sources</h2>
             <ol class="sources">
               {sources.map((s, i) => (
                 <li>
                   <button type="button" class={`link ${open === i ? 'active' : ''}`} onClick={() => setOpen(open === i ? null : i)} data-testid="source">
-                    [{s.index ?? i + 1}] {documentOf(s)}
-                    {s.page != null && `, page ${s.page}`}
-                    {s.score !== undefined && <span class="score"> score {s.score.toFixed(3)}</span>}
+                    [{s.number}] {documentOf(s)}
+                    {s.page !== undefined && `, page ${s.page}`}
+                    {s.cited && <span class="badge done">cited</span>}
+                    <span class="score"> score {s.score.toFixed(3)}</span>
                   </button>
                 </li>
               ))}
@@ -92,10 +107,13 @@ export function RagPage() {
             <section class="passage" data-testid="passage">
               <h2>
                 {documentOf(shown)}
-                {shown.page != null && <span>, page {shown.page}</span>}
+                {shown.page !== undefined && <span>, page {shown.page}</span>}
               </h2>
-              {shown.heading && <p class="heading">{Array.isArray(shown.heading) ? shown.heading.join(' › ') : shown.heading}</p>}
-              <blockquote>{passageOf(shown)}</blockquote>
+              <p class="heading">
+                {shown.path}
+                {shown.headings.length > 0 && ` › ${shown.headings.join(' › ')}`} (characters {shown.start}–{shown.end})
+              </p>
+              <blockquote>{shown.text}</blockquote>
             </section>
           )}
         </div>
