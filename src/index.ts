@@ -92,6 +92,7 @@ export type { LanguageModel } from './text/language-model.js';
 export { CausalLM, exportOnnx } from './models/index.js';
 export * as lora from './models/lora/index.js';
 export * as quantize from './models/quantize/index.js';
+export * as gguf from './models/gguf/index.js';
 export { finetune, type FinetuneOptions, type FinetuneResult, type FinetuneProgress, type FinetuneEvaluation, type TrainingArguments } from './models/finetune/index.js';
 export { pipeline, type TextGenerationPipeline } from './apps/pipeline.js';
 export { loadSentenceEmbedder, loadCrossEncoder, SentenceEmbedder, CrossEncoder, sigmoid, type SentenceEmbedderOptions, type CrossEncoderOptions, type PoolingMode } from './models/index.js';

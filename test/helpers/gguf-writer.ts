@@ -124,24 +124,14 @@ const halfBytes = (v: number): [number, number] => {
   const h = f32ToF16(Float32Array.of(v))[0]!;
   return [h & 0xff, h >> 8];
 };
+/** The float an f16 rounds `v` to (IEEE half decoded by hand, independently of the reader). */
 const halfValue = (v: number): number => {
-  const h = f32ToF16(Float32Array.of(v));
-  return new Float32Array(new Float16ArrayShim(h).values)[0]!;
+  const h = f32ToF16(Float32Array.of(v))[0]!;
+  const sign = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  return e === 0 ? sign * f * 2 ** -24 : sign * (1 + f / 1024) * 2 ** (e - 15);
 };
-// f16 round trip without a dependency on the reader: decode IEEE half by hand.
-class Float16ArrayShim {
-  values: number[];
-  constructor(bits: Uint16Array) {
-    this.values = Array.from(bits, (h) => {
-      const s = h & 0x8000 ? -1 : 1;
-      const e = (h >> 10) & 0x1f;
-      const f = h & 0x3ff;
-      if (e === 0) return s * f * 2 ** -24;
-      if (e === 31) return f ? NaN : s * Infinity;
-      return s * (1 + f / 1024) * 2 ** (e - 15);
-    });
-  }
-}
 
 export function f32Bytes(x: Float32Array): Uint8Array {
   return new Uint8Array(Float32Array.from(x).buffer);

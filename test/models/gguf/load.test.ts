@@ -7,7 +7,7 @@
  * hidden size 48 is not: llama.cpp keeps such tensors in float too), i.e. every ffn_down (K = 96).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -17,8 +17,10 @@ import { loadHfCheckpoint } from '../../../src/io/hf-checkpoint.js';
 import { loadCausalLmModel } from '../../../src/models/registry.js';
 import { refQ8_0 } from '../../helpers/gguf-reference.js';
 import { pipeline } from '../../../src/apps/pipeline.js';
+import { Tokenizer } from '../../../src/text/tokenizer.js';
 import { assertClose, fullForward, greedy, maxAbsDiff, readGolden, rowOf, type Golden } from '../../helpers/causal-lm.js';
 import { fixturePath } from '../../helpers/fixtures.js';
+import { forja } from '../../helpers/forja-cli.js';
 import { checkpointToGguf, quantizeQ8_0, TYPE } from '../../helpers/gguf-writer.js';
 
 const FIXTURE = fixturePath('llama-tiny');
@@ -101,11 +103,20 @@ describe('GGUF llama-tiny', () => {
     }
   });
 
+  test('forja generate --model file.gguf prints the golden greedy continuation', async () => {
+    const g = golden.greedy[0]!;
+    const prompt = (JSON.parse(readFileSync(join(FIXTURE, 'golden.json'), 'utf8')) as { prompts: string[] }).prompts[0]!;
+    const run = await forja(['generate', '--model', join(dir, 'f32.gguf'), '--greedy', '--max-new-tokens', String(g.output_ids.length - g.input_ids.length), prompt]);
+    assert.equal(run.code, 0, run.stderr);
+    const hf = await Tokenizer.fromDir(FIXTURE);
+    assert.equal(run.stdout.trimEnd(), (prompt + hf.decode(g.output_ids.slice(g.input_ids.length))).trimEnd());
+  });
+
   test('the text-generation pipeline reads the embedded tokenizer and generation config', async () => {
     const gen = await pipeline('text-generation', join(dir, 'f32.gguf'));
     try {
       const g = golden.greedy[0]!;
-      const prompt = (JSON.parse((await import('node:fs')).readFileSync(join(FIXTURE, 'golden.json'), 'utf8')) as { prompts: string[] }).prompts[0]!;
+      const prompt = (JSON.parse(readFileSync(join(FIXTURE, 'golden.json'), 'utf8')) as { prompts: string[] }).prompts[0]!;
       assert.deepEqual(gen.tokenizer.encode(prompt), g.input_ids);
       const [out] = (await gen(prompt, { max_new_tokens: g.output_ids.length - g.input_ids.length, do_sample: false })) as { generated_text: string }[];
       assert.equal(out!.generated_text, prompt + gen.tokenizer.decode(g.output_ids.slice(g.input_ids.length)));
