@@ -11,7 +11,7 @@ import { lengthBatches, padBatch, type EncodedText } from '../../models/bert/enc
 import { loadSentenceEmbedder, type SentenceEmbedder } from '../../models/bert/embedder.js';
 import { loadRunModel, readRunInfo, type MnistModel } from '../../models/mnist/index.js';
 import { WhisperTranscriber } from '../../models/whisper/transcribe.js';
-import { createStore } from '../../rag/store/open.js';
+import { createStore, redactUrl } from '../../rag/store/open.js';
 import type { Store } from '../../rag/store/types.js';
 import type { TextEmbedder } from '../../text/embedder.js';
 import { ApiError, badRequest } from './errors.js';
@@ -189,6 +189,18 @@ export async function openRagStore(location: string, embedders: readonly ServedE
   }
 }
 
+/** A model or store of `forja serve`'s options that did not load. */
+export class MediaLoadError extends Error {
+  override name = 'MediaLoadError';
+  constructor(
+    readonly flag: string,
+    readonly value: string,
+    override readonly cause: unknown,
+  ) {
+    super(`${flag} ${value}: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
 export interface MediaModelOptions {
   /** `--embed-model`: hub ids or directories. */
   embedModels?: readonly string[];
@@ -222,12 +234,21 @@ export class MediaModels {
     const transcribers: ServedTranscriber[] = [];
     let rag: ServedRagStore | undefined;
     const loaded = (): MediaModels => new MediaModels(embedders, images, transcribers, rag);
+    // Each failure names the option (as `forja serve` spells it) and the value that failed.
+    const named = async <T>(flag: string, value: string, load: () => Promise<T>): Promise<T> => {
+      try {
+        return await load();
+      } catch (err) {
+        throw new MediaLoadError(flag, value, err);
+      }
+    };
     try {
-      for (const m of options.embedModels ?? []) embedders.push(await loadEmbedder(m));
-      for (const dir of options.imageModels ?? []) images.push(await loadImageModel(dir));
-      for (const m of options.whisperModels ?? []) transcribers.push(await loadTranscriber(m));
+      for (const m of options.embedModels ?? []) embedders.push(await named('--embed-model', m, () => loadEmbedder(m)));
+      for (const dir of options.imageModels ?? []) images.push(await named('--image-model', dir, () => loadImageModel(dir)));
+      for (const m of options.whisperModels ?? []) transcribers.push(await named('--whisper-model', m, () => loadTranscriber(m)));
       if (options.rag !== undefined) {
-        rag = await openRagStore(options.rag, embedders);
+        const location = options.rag;
+        rag = await named('--rag', redactUrl(location), () => openRagStore(location, embedders));
         if (rag.embedder && !embedders.includes(rag.embedder)) embedders.push(rag.embedder);
       }
       const media = loaded();
