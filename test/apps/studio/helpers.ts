@@ -11,9 +11,9 @@ import { mnistModels, trainRun, type RunResult } from '../../../src/models/mnist
 import { historyCsv } from '../../../src/train/loggers.js';
 import type { HistoryRow } from '../../../src/train/history.js';
 
-/** An autoencoder trained for `epochs` on 300 digits into `runsDir/name`, as `forja train autoencoder --out` writes it. */
-export async function trainTinyRun(runsDir: string, name: string, epochs = 2): Promise<RunResult> {
-  return trainRun(mnistModels.autoencoder, { epochs, limit: 300, seed: 1, outDir: join(runsDir, name) });
+/** An autoencoder trained for `epochs` on `limit` digits into `runsDir/name`, as `forja train autoencoder --out` writes it. */
+export async function trainTinyRun(runsDir: string, name: string, epochs = 2, limit = 300): Promise<RunResult> {
+  return trainRun(mnistModels.autoencoder, { epochs, limit, seed: 1, outDir: join(runsDir, name) });
 }
 
 /** loss.csv's rows (epochs counted from 0, as the Trainer's history holds them). */

@@ -55,7 +55,8 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
     mkdirSync(shots, { recursive: true });
     const studio = join(root, 'studio');
     await build({ configFile: join(REPO_ROOT, 'src/apps/studio/vite.config.ts'), logLevel: 'silent', build: { outDir: studio, emptyOutDir: true } });
-    await trainTinyRun(runsDir, 'autoencoder', 3);
+    // For the README's pictures, a run long enough that its reconstructions look like digits.
+    await (process.env.FORJA_STUDIO_SCREENSHOTS ? trainTinyRun(runsDir, 'autoencoder', 8, 5000) : trainTinyRun(runsDir, 'autoencoder', 3));
     // A tiny diffusion model (class-conditional) and a GAN (from noise), trained a few steps, as --image-model serves them.
     const tiny = { epochs: 1, batchSize: 8, lr: 2e-3, seed: 3, limit: 16 };
     await trainRun(diffusionSpec({ channels: [8, 16], groups: 4, embedDim: 16 }, { steps: 2, guidance: 2 }), { ...tiny, outDir: join(root, 'digits') });
@@ -165,7 +166,7 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
     await page.getByTestId('run-link').filter({ hasText: /^autoencoder$/ }).click();
     const plot = page.getByTestId('loss-plot');
     await plot.locator('canvas').waitFor();
-    await page.waitForFunction(() => document.querySelector('[data-testid=loss-plot]')?.getAttribute('data-points') === '3');
+    await page.waitForFunction((n) => document.querySelector('[data-testid=loss-plot]')?.getAttribute('data-points') === n, String(real.length));
     // uPlot draws on a canvas: count the pixels in the first series' blue.
     const bluePixels = async (): Promise<number> =>
       plot.locator('canvas').evaluate((canvas: PageCanvas) => {
@@ -186,7 +187,7 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
     await writeHistory(live, real.slice(0, 2));
     await page.waitForFunction(() => document.querySelector('[data-testid=loss-plot]')?.getAttribute('data-points') === '2');
     await writeHistory(live, real);
-    await page.waitForFunction(() => document.querySelector('[data-testid=loss-plot]')?.getAttribute('data-points') === '3');
+    await page.waitForFunction((n) => document.querySelector('[data-testid=loss-plot]')?.getAttribute('data-points') === n, String(real.length));
     assert.ok((await bluePixels()) > 100);
   });
 

@@ -27,7 +27,7 @@ export function ImagesPage() {
   const [guidance, setGuidance] = useState(3);
   const [steps, setSteps] = useState<number | ''>('');
   const [seed, setSeed] = useState<number | ''>(0);
-  const [images, setImages] = useState<{ pngs: string[]; columns: number; described: string } | null>(null);
+  const [images, setImages] = useState<{ pngs: string[]; columns: number; described: string; rowLabels: boolean } | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [took, setTook] = useState<string | null>(null);
@@ -52,7 +52,7 @@ export function ImagesPage() {
     try {
       const answer = await postJson<Generated>('/v1/images/generations', body);
       const columns = conditional && digit === 'all' ? n : Math.min(answer.data.length, 10);
-      setImages({ pngs: answer.data.map((d) => d.b64_json), columns, described: answer.data[0]?.revised_prompt ?? '' });
+      setImages({ pngs: answer.data.map((d) => d.b64_json), columns, described: answer.data[0]?.revised_prompt ?? '', rowLabels: conditional && digit === 'all' });
       setTook(`${answer.data.length} images in ${((performance.now() - started) / 1000).toFixed(2)} s, seed ${answer.seed}`);
     } catch (err) {
       if (err instanceof ApiFailure && CONDITIONAL.test(err.message.replace(/^\d+: /, ''))) {
@@ -114,9 +114,12 @@ export function ImagesPage() {
           {images?.described} — {took}
         </p>
       )}
-      <div class="grid" data-testid="image-grid" style={{ gridTemplateColumns: `repeat(${images?.columns ?? 10}, 84px)` }}>
+      <div class="grid" data-testid="image-grid" style={{ gridTemplateColumns: `${images?.rowLabels ? '28px ' : ''}repeat(${images?.columns ?? 10}, 84px)` }}>
         {(images?.pngs ?? []).map((b64, i) => (
-          <img src={`data:image/png;base64,${b64}`} alt={`sample ${i + 1}`} width={84} height={84} />
+          <>
+            {images!.rowLabels && i % images!.columns === 0 && <span class="row-label">{i / images!.columns}</span>}
+            <img src={`data:image/png;base64,${b64}`} alt={`sample ${i + 1}`} width={84} height={84} />
+          </>
         ))}
       </div>
     </div>
