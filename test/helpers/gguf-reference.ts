@@ -111,3 +111,69 @@ export function randomBlocks(blocks: number, typeSize: number, halfAt: readonly 
   }
   return b;
 }
+
+export function refQ4_1(b: Uint8Array, n: number): Float32Array {
+  const y = new Float32Array(n);
+  for (let i = 0; i < n / 32; i++) {
+    const d = half(b, i * 20);
+    const m = half(b, i * 20 + 2);
+    for (let j = 0; j < 16; j++) {
+      const q = b[i * 20 + 4 + j]!;
+      y[i * 32 + j] = fr(fr((q & 0x0f) * d) + m);
+      y[i * 32 + j + 16] = fr(fr((q >> 4) * d) + m);
+    }
+  }
+  return y;
+}
+
+/** Q5_0 (withMin false) and Q5_1 (true): bit j of the u32 qh is bit 4 of value j. */
+function refQ5(b: Uint8Array, n: number, withMin: boolean): Float32Array {
+  const size = withMin ? 24 : 22;
+  const y = new Float32Array(n);
+  for (let i = 0; i < n / 32; i++) {
+    const at = i * size;
+    const d = half(b, at);
+    const m = withMin ? half(b, at + 2) : 0;
+    const h = at + (withMin ? 4 : 2);
+    const qh = (b[h]! | (b[h + 1]! << 8) | (b[h + 2]! << 16) | (b[h + 3]! << 24)) >>> 0;
+    for (let j = 0; j < 16; j++) {
+      const q = b[h + 4 + j]!;
+      const xh0 = ((qh >>> j) << 4) & 0x10;
+      const xh1 = (qh >>> (j + 12)) & 0x10;
+      const x0 = (q & 0x0f) | xh0;
+      const x1 = (q >> 4) | xh1;
+      y[i * 32 + j] = withMin ? fr(fr(x0 * d) + m) : fr((x0 - 16) * d);
+      y[i * 32 + j + 16] = withMin ? fr(fr(x1 * d) + m) : fr((x1 - 16) * d);
+    }
+  }
+  return y;
+}
+export const refQ5_0 = (b: Uint8Array, n: number) => refQ5(b, n, false);
+export const refQ5_1 = (b: Uint8Array, n: number) => refQ5(b, n, true);
+
+export function refQ5_K(b: Uint8Array, n: number): Float32Array {
+  const y = new Float32Array(n);
+  let out = 0;
+  for (let i = 0; i < n / 256; i++) {
+    const at = i * 176;
+    const d = half(b, at);
+    const min = half(b, at + 2);
+    let ql = at + 48;
+    const qh = at + 16;
+    let is = 0;
+    let u1 = 1;
+    let u2 = 2;
+    for (let j = 0; j < 256; j += 64) {
+      const [sc1, m1] = scaleMin(is, b, at + 4);
+      const [sc2, m2] = scaleMin(is + 1, b, at + 4);
+      const d1 = fr(d * sc1), mm1 = fr(min * m1), d2 = fr(d * sc2), mm2 = fr(min * m2);
+      for (let l = 0; l < 32; l++) y[out++] = fr(fr(d1 * ((b[ql + l]! & 0xf) + (b[qh + l]! & u1 ? 16 : 0))) - mm1);
+      for (let l = 0; l < 32; l++) y[out++] = fr(fr(d2 * ((b[ql + l]! >> 4) + (b[qh + l]! & u2 ? 16 : 0))) - mm2);
+      ql += 32;
+      is += 2;
+      u1 <<= 2;
+      u2 <<= 2;
+    }
+  }
+  return y;
+}

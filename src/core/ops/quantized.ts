@@ -28,7 +28,7 @@ export interface BlockQuantized {
   data: Tensor;
   /** float32 [N, K/block]. */
   scales: Tensor;
-  /** uint8 [N, ⌈(K/block)·bits/8⌉] (4 bits: two blocks a byte), or float32 [N, K/block] (GGUF's K-quants: w = (q − zero)·scale with a fractional zero); omitted: symmetric. */
+  /** uint8 [N, ⌈(K/block)·bits/8⌉] (4 bits: two blocks a byte), or float32 [N, K/block] (GGUF's K-quants: w = (q − zero)·scale with a fractional zero; ORT's CPU kernel runs these at 4 bits only); omitted: symmetric. */
   zeros?: Tensor | undefined;
   bits: QuantizedBits;
   block: number;

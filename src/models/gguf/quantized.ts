@@ -6,10 +6,11 @@
  *   Q8_0 → 8 bits, blocks of 32, codes int8 + 128 (implicit zero 128)
  *   Q5_0 → 8 bits, blocks of 32, codes q + 112 (w = d·(q − 16), implicit zero 128)
  *   Q6_K → 8 bits, blocks of 16, codes q + 96 (w = d·sc·(q − 32))
- *   Q5_1, Q5_K → 8 bits, blocks of 32, float zero points as Q4_K
- * A block whose scale is 0 but whose offset is not (all its values equal and
- * non-zero) has no (q − zero)·scale form; such a tensor returns undefined and
- * the caller dequantizes it to float.
+ * Q5_1 and Q5_K would need 8-bit codes with float zero points, which ORT's
+ * CPU kernel does not take (it unpacks float zero points for 2 and 4 bits
+ * only), and a block whose scale is 0 but whose offset is not (all its values
+ * equal and non-zero) has no (q − zero)·scale form: for those the result is
+ * undefined and the caller dequantizes the tensor to float.
  */
 import { CODE_LAYOUTS, newBlockCodes, subBlockOf } from '../../io/gguf/blocks.js';
 import type { QuantizedBits } from '../../core/ops/quantized.js';
@@ -38,6 +39,7 @@ export function mapToMatMulNBits(type: number, bytes: Uint8Array, n: number, k: 
   const group = l.subBlock;
   const groupsPerRow = k / group;
   const symmetric = l.zero !== undefined;
+  if (bits === 8 && !symmetric) return undefined;
   // Integer zeros become ORT's implicit 2^(bits−1) by shifting the codes.
   const shift = symmetric ? (1 << (bits - 1)) - l.zero! : 0;
   const data = new Uint8Array((n * k * bits) / 8);

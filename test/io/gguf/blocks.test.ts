@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { Rng } from '../../../src/core/rng.js';
 import { dequantize, scaleMinK4 } from '../../../src/io/gguf/blocks.js';
 import { GgmlType } from '../../../src/io/gguf/types.js';
-import { randomBlocks, refQ4_0, refQ4_K, refQ6_K, refQ8_0 } from '../../helpers/gguf-reference.js';
+import { randomBlocks, refQ4_0, refQ4_1, refQ4_K, refQ5_0, refQ5_1, refQ5_K, refQ6_K, refQ8_0 } from '../../helpers/gguf-reference.js';
 import { quantizeQ4_K } from '../../helpers/gguf-writer.js';
 
 function assertNear(actual: Float32Array, expected: Float32Array, rel: number, what: string): void {
@@ -28,6 +28,10 @@ describe('ggml blocks', () => {
     // d·sc·q − dmin·m: ggml rounds the product to float32 before subtracting; one rounding may differ.
     { type: GgmlType.Q4_K, name: 'Q4_K', size: 144, per: 256, halves: [0, 2], ref: refQ4_K, rel: 1e-6 },
     { type: GgmlType.Q6_K, name: 'Q6_K', size: 210, per: 256, halves: [208], ref: refQ6_K, rel: 0 },
+    { type: GgmlType.Q4_1, name: 'Q4_1', size: 20, per: 32, halves: [0, 2], ref: refQ4_1, rel: 1e-6 },
+    { type: GgmlType.Q5_0, name: 'Q5_0', size: 22, per: 32, halves: [0], ref: refQ5_0, rel: 0 },
+    { type: GgmlType.Q5_1, name: 'Q5_1', size: 24, per: 32, halves: [0, 2], ref: refQ5_1, rel: 1e-6 },
+    { type: GgmlType.Q5_K, name: 'Q5_K', size: 176, per: 256, halves: [0, 2], ref: refQ5_K, rel: 1e-6 },
   ];
   for (const c of cases) {
     test(`${c.name} dequantizes as the reference`, () => {

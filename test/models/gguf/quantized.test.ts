@@ -12,7 +12,7 @@ import { Rng } from '../../../src/core/rng.js';
 import { GgmlType } from '../../../src/io/gguf/types.js';
 import { dequantizeMapped, mapToMatMulNBits } from '../../../src/models/gguf/quantized.js';
 import { compileGraph } from '../../helpers/run-graph.js';
-import { randomBlocks, refQ4_0, refQ4_K, refQ6_K, refQ8_0 } from '../../helpers/gguf-reference.js';
+import { randomBlocks, refQ4_0, refQ4_1, refQ4_K, refQ5_0, refQ6_K, refQ8_0 } from '../../helpers/gguf-reference.js';
 import { quantizeQ4_K } from '../../helpers/gguf-writer.js';
 
 const CASES = [
@@ -20,6 +20,8 @@ const CASES = [
   { type: GgmlType.Q4_0, name: 'Q4_0', size: 18, per: 32, halves: [0], ref: refQ4_0, bits: 4, group: 32, zeros: false },
   { type: GgmlType.Q4_K, name: 'Q4_K', size: 144, per: 256, halves: [0, 2], ref: refQ4_K, bits: 4, group: 32, zeros: true },
   { type: GgmlType.Q6_K, name: 'Q6_K', size: 210, per: 256, halves: [208], ref: refQ6_K, bits: 8, group: 16, zeros: false },
+  { type: GgmlType.Q4_1, name: 'Q4_1', size: 20, per: 32, halves: [0, 2], ref: refQ4_1, bits: 4, group: 32, zeros: true },
+  { type: GgmlType.Q5_0, name: 'Q5_0', size: 22, per: 32, halves: [0], ref: refQ5_0, bits: 8, group: 32, zeros: false },
 ];
 
 function maxRelErr(a: Float32Array, b: Float32Array): number {
@@ -30,9 +32,9 @@ function maxRelErr(a: Float32Array, b: Float32Array): number {
   return m / scale;
 }
 
-/** Random Q4_K blocks with every 6-bit sub-block scale ≥ 1 (scale 0 is the case tested on its own below). */
-function nonZeroScales(bytes: Uint8Array): void {
-  for (let at = 0; at < bytes.length; at += 144) {
+/** Random Q4_K/Q5_K blocks with every 6-bit sub-block scale ≥ 1 (scale 0 is the case tested on its own below). */
+function nonZeroScales(bytes: Uint8Array, size: number): void {
+  for (let at = 0; at < bytes.length; at += size) {
     for (let j = 0; j < 4; j++) bytes[at + 4 + j]! |= 1; // sc 0..3: low 6 bits of scales[j]
     for (let j = 8; j < 12; j++) bytes[at + 4 + j]! |= 1; // sc 4..7: low nibble of scales[j + 4]
   }
@@ -46,7 +48,7 @@ describe('GGUF blocks → MatMulNBits', () => {
   for (const c of CASES) {
     test(`${c.name} maps to ${c.bits}-bit blocks of ${c.group}${c.zeros ? ' with float zero points' : ', symmetric'} and stands for the reference weights`, async () => {
       const bytes = randomBlocks((n * k) / c.per, c.size, c.halves, next);
-      if (c.type === GgmlType.Q4_K) nonZeroScales(bytes);
+      if (c.type === GgmlType.Q4_K) nonZeroScales(bytes, c.size);
       const m = mapToMatMulNBits(c.type, bytes, n, k)!;
       assert.equal(m.bits, c.bits);
       assert.equal(m.group, c.group);
@@ -78,6 +80,12 @@ describe('GGUF blocks → MatMulNBits', () => {
       }
     });
   }
+
+  test('Q5_1 and Q5_K have no MatMulNBits form (8-bit codes with float zero points, which ORT does not run)', () => {
+    for (const [type, size] of [[GgmlType.Q5_1, 24], [GgmlType.Q5_K, 176]] as const) {
+      assert.equal(mapToMatMulNBits(type, randomBlocks(8, size, [0, 2], next), 4, 512), undefined);
+    }
+  });
 
   test('a Q4_K sub-block with scale 0 and a non-zero min has no MatMulNBits form', () => {
     const x = Float32Array.from({ length: 512 }, (_, i) => Math.cos(i));
