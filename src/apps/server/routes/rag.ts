@@ -191,7 +191,7 @@ async function answer(ctx: ServerContext, serving: RagServing, model: ServedText
       ...(onText && { onText }),
       signal,
     });
-    return { result, usage: usage(result, generator.last) };
+    return { result, usage: usage(result, generator.last), finish: generator.last?.finishReason === 'length' ? ('length' as const) : ('stop' as const) };
   } catch (err) {
     if (err instanceof AskError) {
       const empty = /question is empty/.test(err.message);
@@ -254,11 +254,11 @@ async function ragChat(ctx: ServerContext, serving: RagServing, model: ServedTex
   const head = { id, created, model: body.model, system_fingerprint: 'forja' };
   const finish = (r: AskResult) => (r.outcome === 'answered' ? r.answer + citationLines(r.cited) : `No relevant source: ${r.reason}.`);
   if (!body.stream) {
-    const { result, usage } = await answer(ctx, serving, model, ask, gone.signal);
+    const { result, usage, finish: reason } = await answer(ctx, serving, model, ask, gone.signal);
     return reply.send({
       ...head,
       object: 'chat.completion',
-      choices: [{ index: 0, message: { role: 'assistant', content: finish(result), refusal: null }, logprobs: null, finish_reason: 'stop' }],
+      choices: [{ index: 0, message: { role: 'assistant', content: finish(result), refusal: null }, logprobs: null, finish_reason: reason }],
       usage,
       sources: ragSources(result),
     });
@@ -282,10 +282,10 @@ async function ragChat(ctx: ServerContext, serving: RagServing, model: ServedTex
       wake = undefined;
       for (const content of pieces.splice(0)) yield { ...chunk, choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: null }] };
     }
-    const { result, usage: total } = await running;
+    const { result, usage: total, finish: reason } = await running;
     const tail = result.outcome === 'answered' ? citationLines(result.cited) : finish(result);
     if (tail !== '') yield { ...chunk, choices: [{ index: 0, delta: { content: tail }, logprobs: null, finish_reason: null }] };
-    yield { ...chunk, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }], sources: ragSources(result) };
+    yield { ...chunk, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: reason }], sources: ragSources(result) };
     if (body.stream_options?.include_usage) yield { ...chunk, choices: [], usage: total };
   })());
 }

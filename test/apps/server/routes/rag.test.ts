@@ -149,7 +149,8 @@ describe('RAG on a real server', () => {
       if (chunk.usage) usage = chunk.usage;
     }
     assert.equal(streamed, content);
-    assert.equal(finish, 'stop');
+    assert.equal(finish, r.choices[0]!.finish_reason);
+    assert.equal(r.choices[0]!.finish_reason, r.usage!.completion_tokens === MAX_TOKENS ? 'length' : 'stop');
     assert.deepEqual(usage, r.usage);
     // A plain chat request on the text model still goes to the chat route.
     const plain = await client.chat.completions.create({ model: CHAT_MODEL, messages, max_tokens: 3 });
