@@ -4,9 +4,9 @@
  * must compute the float model over the reference dequantization of the same
  * blocks (test/helpers/gguf-reference.ts), logits and greedy ids alike, with
  * ORT's fp32 compute (accuracy_level 1). Q4_0 is tied (the head and the
- * gather share one uint8 table), Q4_K untied with its embedding gathered from
- * a float16 table (fractional zero points), so its reference rounds that
- * table to float16 too.
+ * gather share one uint8 table); Q4_K's embedding is gathered from a float16
+ * table (fractional zero points), so its reference rounds that table to
+ * float16 too, untied and tied (the head still on the blocks).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -43,6 +43,7 @@ describe('GGUF Q4_0 / Q4_K models', () => {
   for (const { name, type, ref, tied } of [
     { name: 'Q4_0', type: TYPE.Q4_0, ref: refQ4_0, tied: true },
     { name: 'Q4_K', type: TYPE.Q4_K, ref: refQ4_K, tied: false },
+    { name: 'Q4_K tied', type: TYPE.Q4_K, ref: refQ4_K, tied: true },
   ]) {
     test(`${name}: logits and greedy ids of the float model over the reference dequantization`, async (t) => {
       const json = config(tied);
@@ -50,19 +51,23 @@ describe('GGUF Q4_0 / Q4_K models', () => {
       const path = join(dir, `${name}.gguf`);
       await checkpointToGguf(FIXTURE, path, { config: json, weights, typeOf: () => type });
       const reference = new Map(weights);
+      // Fractional zero points gather from a float16 table; a tied head still reads the blocks, so its
+      // reference is an untied model whose head is the exact dequantization.
+      const halfTable = type === TYPE.Q4_K;
       for (const [hf, w] of weights) {
         if (w.shape.length !== 2) continue;
-        let data = ref(encode(type, w.data), w.data.length);
-        if (hf === 'model.embed_tokens.weight' && !tied) data = f16ToF32(f32ToF16(data));
-        reference.set(hf, { shape: w.shape, data });
+        const data = ref(encode(type, w.data), w.data.length);
+        reference.set(hf, { shape: w.shape, data: hf === 'model.embed_tokens.weight' && halfTable ? f16ToF32(f32ToF16(data)) : data });
+        if (hf === 'model.embed_tokens.weight' && halfTable && tied) reference.set('lm_head.weight', { shape: w.shape, data });
       }
+      const refJson = halfTable && tied ? { ...json, tie_word_embeddings: false } : json;
       const lm = await CausalLM.load(path, { accuracyLevel: 1 });
-      const refLm = await CausalLM.fromModel(loadCausalLmModel(json, reference));
+      const refLm = await CausalLM.fromModel(loadCausalLmModel(refJson, reference));
       const float = await CausalLM.fromModel(loadCausalLmModel(json, weights));
       try {
         const model = lm.model as GgufModel;
         assert.equal(model.linears.size, 7 * 2 + 1, 'every linear map and the head on MatMulNBits');
-        assert.equal(model.embedding?.kind, tied ? 'mapped' : 'float16');
+        assert.equal(model.embedding?.kind, halfTable ? 'float16' : 'mapped');
         for (const p of prompts) {
           const got = (await fullForward(lm, p)).logits;
           const want = (await fullForward(refLm, p)).logits;
