@@ -48,7 +48,8 @@ class Engine implements BatchEngine {
     batch.queue.push(sequence);
     if (request.signal?.aborted) sequence.cancel();
     this.kick();
-    return sequence;
+    // The caller gets the handle's surface only, not the engine's side of the sequence.
+    return { result: sequence.result, cancel: () => sequence.cancel(), [Symbol.asyncIterator]: () => sequence[Symbol.asyncIterator]() };
   }
 
   stats(): EngineStats {
