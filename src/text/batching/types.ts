@@ -58,7 +58,7 @@ export type FinishReason = 'stop' | 'length' | 'cancelled';
 
 export interface SequenceResult {
   tokens: number[];
-  /** The full generated text, stop string excluded. */
+  /** The full generated text, stop string (and stop token) excluded; when cancelled, all text decoded so far. */
   text: string;
   finishReason: FinishReason;
   promptTokens: number;
