@@ -4,14 +4,16 @@
  * `forja train autoencoder` run) on a free port. Screenshots go to a temp dir, or FORJA_STUDIO_SCREENSHOTS (docs/).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
-import { loadImageModel, MediaModels, mediaRoutes } from '../../../src/apps/server/media-models.js';
+import { MediaModels, mediaRoutes } from '../../../src/apps/server/media-models.js';
 import { runsRoutes } from '../../../src/apps/server/runs.js';
+import { ingest } from '../../../src/rag/ingest.js';
+import { createStore } from '../../../src/rag/store/open.js';
 import { studioRoutes } from '../../../src/apps/server/studio.js';
 import { diffusionSpec } from '../../../src/models/mnist/diffusion/model.js';
 import { gan } from '../../../src/models/mnist/gan.js';
@@ -43,6 +45,7 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
   let server: TestServer;
   let browser: Browser;
   let page: Page;
+  let media: MediaModels;
   const consoleErrors: string[] = [];
   const outsideRequests: string[] = [];
   const failedResponses: string[] = [];
@@ -61,7 +64,16 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
     const tiny = { epochs: 1, batchSize: 8, lr: 2e-3, seed: 3, limit: 16 };
     await trainRun(diffusionSpec({ channels: [8, 16], groups: 4, embedDim: 16 }, { steps: 2, guidance: 2 }), { ...tiny, outDir: join(root, 'digits') });
     await trainRun(gan, { ...tiny, outDir: join(root, 'noise-gan') });
-    const media = MediaModels.of({ images: [await loadImageModel(join(root, 'digits')), await loadImageModel(join(root, 'noise-gan'))] });
+    // A BM25 store of two small documents for the RAG page.
+    const docs = join(root, 'docs');
+    mkdirSync(docs);
+    writeFileSync(join(docs, 'tower.md'), '# Paris\n\n## The tower\n\nThe tower is 330 metres tall and was finished in 1889.\n');
+    writeFileSync(join(docs, 'bridge.md'), '# London\n\n## The bridge\n\nThe bridge opened in 1894 and crosses the river.\n');
+    const storePath = join(root, 'store.db');
+    const store = await createStore(storePath);
+    await ingest(store, docs);
+    await store.close();
+    media = await MediaModels.load({ rag: storePath, imageModels: [join(root, 'digits'), join(root, 'noise-gan')] });
     server = await startServer({ routes: [studioRoutes({ dir: studio }), runsRoutes({ dir: runsDir, pollMs: 100 }), mediaRoutes(media)] });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
@@ -74,6 +86,7 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
   after(async () => {
     await browser?.close();
     await server?.close();
+    await media?.release();
     rmSync(root, { recursive: true, force: true });
   });
 
@@ -215,6 +228,27 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
     await page.getByLabel('images').fill('5');
     await page.getByTestId('generate').click();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=image-grid] img').length === 5);
+  });
+
+  test('rag: the answer with its sources; a click shows the passage, its document and headings', async () => {
+    await page.goto(`${server.url}/#/rag`);
+    await page.locator('[data-testid=model] option', { hasText: CHAT_MODEL }).first().waitFor({ state: 'attached' });
+    await page.getByTestId('question').fill('How tall is the tower?');
+    await page.getByLabel('passages').fill('2');
+    // gpt2-tiny reads 128 positions: short instructions and a short answer leave room for the passages.
+    await page.getByLabel('max tokens').fill('12');
+    await page.getByLabel('instructions').fill('Cite [n].');
+    await page.getByTestId('ask').click();
+    await page.getByTestId('source').first().waitFor({ timeout: 60_000 });
+    assert.ok((await page.getByTestId('source').count()) >= 1);
+    const first = (await page.getByTestId('source').first().textContent())!;
+    assert.match(first, /^\[1\] Paris/, "the source is named by its document's title");
+    await page.getByTestId('source').first().click();
+    const passage = page.getByTestId('passage');
+    await passage.waitFor();
+    assert.match((await passage.locator('blockquote').textContent())!, /330 metres tall/);
+    assert.match((await passage.textContent())!, /tower\.md › Paris \(characters \d+–\d+\)/);
+    await page.screenshot({ path: join(shots, 'studio-rag.png') });
   });
 
   test('the page made no request outside the server, logged no errors and got no failures but the one asked for', () => {

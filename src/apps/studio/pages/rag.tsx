@@ -28,7 +28,8 @@ interface Answer {
 }
 
 const TEXT_KINDS = ['text'];
-const MODES = ['hybrid', 'bm25', 'dense'] as const;
+/** '' leaves the mode to the server (its store's default). */
+const MODES = ['', 'hybrid', 'bm25', 'dense'] as const;
 
 const documentOf = (s: Source): string => s.title ?? s.path;
 
@@ -37,7 +38,9 @@ export function RagPage() {
   const [model, setModel] = useState('');
   const [question, setQuestion] = useState('');
   const [topK, setTopK] = useState<number | ''>(5);
-  const [mode, setMode] = useState<(typeof MODES)[number]>('hybrid');
+  const [mode, setMode] = useState<(typeof MODES)[number]>('');
+  const [maxTokens, setMaxTokens] = useState<number | ''>('');
+  const [instructions, setInstructions] = useState('');
   const [answer, setAnswer] = useState<Answer | null>(null);
   const [open, setOpen] = useState<number | null>(null);
   const [busy, setBusy] = useState(false);
@@ -50,7 +53,14 @@ export function RagPage() {
     setError(null);
     setOpen(null);
     try {
-      setAnswer(await postJson<Answer>('/v1/rag/ask', { question, mode, ...(model && { model }), ...(topK !== '' && { k: topK }) }));
+      setAnswer(await postJson<Answer>('/v1/rag/ask', {
+          question,
+          ...(mode && { mode }),
+          ...(model && { model }),
+          ...(topK !== '' && { k: topK }),
+          ...(maxTokens !== '' && { max_tokens: maxTokens }),
+          ...(instructions.trim() && { instructions }),
+        }));
     } catch (err) {
       setError(errorText(err));
     } finally {
@@ -74,11 +84,16 @@ export function RagPage() {
           retrieval
           <select value={mode} onChange={(e) => setMode(e.currentTarget.value as (typeof MODES)[number])}>
             {MODES.map((m) => (
-              <option value={m}>{m}</option>
+              <option value={m}>{m || 'default'}</option>
             ))}
           </select>
         </label>
-        <button type="submit" disabled={busy || !question.trim()}>
+        <NumberField label="max tokens" value={maxTokens} onChange={setMaxTokens} min={1} step={1} placeholder="default" />
+        <label class="field" title="replaces the default instructions before the sources (short ones leave room in a small model's context)">
+          instructions
+          <input value={instructions} placeholder="default" onInput={(e) => setInstructions(e.currentTarget.value)} />
+        </label>
+        <button type="submit" disabled={busy || !question.trim()} data-testid="ask">
           {busy ? 'Searching…' : 'Ask'}
         </button>
       </form>
