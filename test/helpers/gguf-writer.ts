@@ -272,6 +272,8 @@ export interface ConvertOptions {
   weights?: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>;
   /** Use this config.json instead of the directory's (the directory still gives the tokenizer, cut to its vocab_size). */
   config?: Record<string, unknown>;
+  /** Further tensors written as they are (e.g. rope_freqs.weight). */
+  extraTensors?: readonly WriterTensor[];
   /** Write Q/K rows unpermuted (a file llama.cpp would not write), to show the permutation matters. */
   skipPermute?: boolean;
 }
@@ -331,6 +333,7 @@ export async function checkpointToGguf(dir: string, path: string, opts: ConvertO
     const type = t.shape.length === 2 ? (opts.typeOf?.(name, dims) ?? TYPE.F32) : TYPE.F32;
     tensors.push({ name, dims, type, data: encode(type, data) });
   }
+  tensors.push(...(opts.extraTensors ?? []));
   const metadata = Object.fromEntries(Object.entries(meta).filter((e): e is [string, MetaValue] => e[1] !== undefined));
   writeGguf(path, metadata, tensors);
 }

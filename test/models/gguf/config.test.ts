@@ -10,13 +10,14 @@ import { after, describe, test } from 'node:test';
 import { Rng } from '../../../src/core/rng.js';
 import { GgufFormatError, GgufMetadataError, GgufTensorTypeError, GgufError } from '../../../src/io/gguf/errors.js';
 import { CausalLM } from '../../../src/models/causal-lm.js';
-import { llamaInitialWeights, parseLlamaConfig, type LlamaArchitecture } from '../../../src/models/llama/model.js';
+import { Llama, llamaInitialWeights, llamaTensors, parseLlamaConfig, type LlamaArchitecture } from '../../../src/models/llama/model.js';
+import { bindWeights } from '../../../src/models/transformer/weights.js';
 import { QuantizeSettingError } from '../../../src/models/quantize/config.js';
 import { loadCausalLmModel } from '../../../src/models/registry.js';
 import type { CheckpointTensor } from '../../../src/models/transformer/weights.js';
 import { fullForward, maxAbsDiff } from '../../helpers/causal-lm.js';
 import { fixturePath } from '../../helpers/fixtures.js';
-import { checkpointToGguf, str, TYPE, type ConvertOptions } from '../../helpers/gguf-writer.js';
+import { checkpointToGguf, f32Bytes, str, TYPE, type ConvertOptions } from '../../helpers/gguf-writer.js';
 
 const FIXTURE = fixturePath('llama-tiny');
 
@@ -75,6 +76,24 @@ describe('GGUF config and refusals', () => {
       assert.ok(d < 1e-5, `max diff ${d}`);
     } finally {
       await Promise.all([lm.release(), ref.release()]);
+    }
+  });
+
+  test("Llama 3.1's rope_freqs.weight divides the RoPE frequencies", async () => {
+    const factors = Float32Array.from({ length: 8 }, (_, i) => 1 + i * i); // head_dim 16: 8 frequencies
+    const path = await write('rope.gguf', { extraTensors: [{ name: 'rope_freqs.weight', dims: [8], type: TYPE.F32, data: f32Bytes(factors) }] });
+    const config = parseLlamaConfig(json, 'LlamaForCausalLM');
+    const scaled = { ...config, ropeFrequencies: config.ropeFrequencies.map((f, i) => f / factors[i]!) };
+    const lm = await CausalLM.load(path);
+    const ref = await CausalLM.fromModel(new Llama(scaled, bindWeights('reference', llamaTensors(config), weights)));
+    const plain = await CausalLM.fromModel(loadCausalLmModel(json, weights));
+    try {
+      const ids = [4, 8, 15, 16, 23, 42, 60, 61];
+      const got = (await fullForward(lm, ids)).logits;
+      assert.ok(maxAbsDiff(got, (await fullForward(ref, ids)).logits) < 1e-5);
+      assert.ok(maxAbsDiff(got, (await fullForward(plain, ids)).logits) > 1e-3, 'the factors change the model');
+    } finally {
+      await Promise.all([lm.release(), ref.release(), plain.release()]);
     }
   });
 
