@@ -6,8 +6,8 @@
  *   padding to `general.alignment` (default 32), then the tensor data, each tensor at its offset.
  * The header is read through a window of the file, so a multi-gigabyte file costs only its header;
  * tensors are read one at a time. Every count, length and offset is checked against the file's size,
- * and the error names what was being read. (@huggingface/gguf reads headers too, through fetch-style
- * range reads with @huggingface/tasks as a dependency; its errors do not name the key or tensor.)
+ * and the error names what was being read. (@huggingface/gguf is not used: it brings @huggingface/tasks
+ * along, and these checks and named errors would be needed around it anyway.)
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
