@@ -87,9 +87,60 @@ function specialsAround(e: SentenceEmbedder): { before: number[]; after: number[
   return { before: [], after: [] };
 }
 
-/** A sentence-transformers BERT as a served embedder: one pass over all inputs, batched by length. */
+/**
+ * Rows from concurrent requests run together: while one pass runs, new rows wait, and the next pass takes all
+ * of them, so many small requests make few model runs (the embedder then groups rows by length).
+ */
+export class RowCoalescer<Row> {
+  private pending: { rows: Row[]; resolve: (v: Float32Array[]) => void; reject: (e: unknown) => void }[] = [];
+  private running = false;
+  /** Passes run so far (for tests and metrics). */
+  passes = 0;
+
+  constructor(private readonly run: (rows: Row[]) => Promise<Float32Array[]>) {}
+
+  submit(rows: Row[]): Promise<Float32Array[]> {
+    const done = new Promise<Float32Array[]>((resolve, reject) => this.pending.push({ rows, resolve, reject }));
+    void this.pump();
+    return done;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.pending.length > 0) {
+        const taken = this.pending.splice(0);
+        this.passes++;
+        try {
+          const vectors = await this.run(taken.flatMap((t) => t.rows));
+          let at = 0;
+          for (const t of taken) {
+            t.resolve(vectors.slice(at, at + t.rows.length));
+            at += t.rows.length;
+          }
+        } catch (err) {
+          for (const t of taken) t.reject(err);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}
+
+/** A sentence-transformers BERT as a served embedder: concurrent requests coalesced, rows batched by length. */
 export function bertEmbedder(id: string, e: SentenceEmbedder): ServedEmbedder {
   const { before, after } = specialsAround(e);
+  const coalescer = new RowCoalescer<EncodedText>(async (rows) => {
+    const d = e.dimension;
+    const vectors = new Array<Float32Array>(rows.length);
+    for (const batch of lengthBatches(rows.map((r) => r.ids.length), { batchSize: 32, maxBatchTokens: 8192 })) {
+      const { sentenceEmbedding } = await e.forward(padBatch(batch.map((i) => rows[i]!), e.padId));
+      batch.forEach((i, r) => (vectors[i] = sentenceEmbedding.slice(r * d, (r + 1) * d)));
+    }
+    return vectors;
+  });
   const rowsOf = (inputs: EmbeddingInputs): EncodedText[] => {
     if (inputs.kind === 'text') {
       return inputs.texts.map((t, i) => {
@@ -113,13 +164,7 @@ export function bertEmbedder(id: string, e: SentenceEmbedder): ServedEmbedder {
     textEmbedder: e,
     async embed(inputs) {
       const rows = rowsOf(inputs);
-      const d = e.dimension;
-      const vectors = new Array<Float32Array>(rows.length);
-      for (const batch of lengthBatches(rows.map((r) => r.ids.length), { batchSize: 32, maxBatchTokens: 8192 })) {
-        const { sentenceEmbedding } = await e.forward(padBatch(batch.map((i) => rows[i]!), e.padId));
-        batch.forEach((i, r) => (vectors[i] = sentenceEmbedding.slice(r * d, (r + 1) * d)));
-      }
-      return { vectors, promptTokens: rows.reduce((n, r) => n + r.ids.length, 0) };
+      return { vectors: await coalescer.submit(rows), promptTokens: rows.reduce((n, r) => n + r.ids.length, 0) };
     },
     release: () => e.release(),
   };
@@ -128,6 +173,7 @@ export function bertEmbedder(id: string, e: SentenceEmbedder): ServedEmbedder {
 /** A CLIP model's text tower as a served embedder; a checkpoint without a tokenizer takes token ids only. */
 export function clipEmbedder(id: string, clip: ClipModel): ServedEmbedder {
   const maxTokens = clip.maxTokens;
+  const coalescer = new RowCoalescer<number[]>((rows) => clip.getTextEmbeddings(rows));
   return {
     id,
     dimension: clip.dimension,
@@ -150,7 +196,7 @@ export function clipEmbedder(id: string, clip: ClipModel): ServedEmbedder {
         });
         rows = inputs.rows;
       }
-      const vectors = await clip.getTextEmbeddings(rows);
+      const vectors = await coalescer.submit(rows);
       return { vectors, promptTokens: rows.reduce((n, r) => n + r.length, 0) };
     },
     release: () => clip.release(),

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import OpenAI from 'openai';
 import { OpenAIEmbeddings } from '@langchain/openai';
 import { buildServer } from '../../../../src/apps/server/app.js';
-import { bertEmbedder, clipEmbedder, loadEmbedder, mediaRoutes, MediaModels } from '../../../../src/apps/server/media-models.js';
+import { bertEmbedder, clipEmbedder, loadEmbedder, mediaRoutes, MediaModels, RowCoalescer } from '../../../../src/apps/server/media-models.js';
 import { base64Embedding, embeddingInputs } from '../../../../src/apps/server/routes/embeddings.js';
 import { loadF32 } from '../../../../src/io/safetensors.js';
 import { ClipModel } from '../../../../src/models/clip/clip-model.js';
@@ -174,3 +174,43 @@ test('bertEmbedder over an embedder loaded in-process counts the same tokens as 
     await e.release();
   }
 });
+
+test('RowCoalescer: requests that arrive while a pass runs share the next one; a failure reaches only its pass', async () => {
+  const seen: number[][] = [];
+  const c = new RowCoalescer<number>(async (rows) => {
+    seen.push(rows);
+    await new Promise((r) => setTimeout(r, 5));
+    if (rows.includes(-1)) throw new Error('bad row');
+    return rows.map((x) => Float32Array.of(x * 10));
+  });
+  const [a, b, d] = await Promise.all([c.submit([1]), c.submit([2, 3]), c.submit([4])]);
+  assert.deepEqual([a, b, d].map((v) => v.map((x) => x[0])), [[10], [20, 30], [40]]);
+  assert.deepEqual(seen, [[1], [2, 3, 4]]);
+  const results = await Promise.allSettled([c.submit([5]), c.submit([-1]), c.submit([6])]);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'rejected'], '-1 and 6 shared the second pass');
+  assert.deepEqual(seen.slice(2), [[5], [-1, 6]]);
+  assert.deepEqual((await c.submit([7]))[0], Float32Array.of(70));
+});
+
+test('concurrent embedding requests are coalesced into fewer model runs, each answer still its own', async () => {
+  const e = await loadSentenceEmbedder(BERT);
+  try {
+    let runs = 0;
+    const forward = e.forward.bind(e);
+    e.forward = (batch) => {
+      runs++;
+      return forward(batch);
+    };
+    const served = bertEmbedder('x', e);
+    const answers = await Promise.all(texts4().map((t) => served.embed({ kind: 'text', texts: [t] })));
+    assert.ok(runs < 4, `${runs} model runs for 4 requests`);
+    const expected = (await loadF32(fixturePath('bert-tiny-embed', 'golden.safetensors'))).get('sentence_embeddings')!.data;
+    answers.forEach((a, i) => assertClose(a.vectors[0]!, expected.subarray(i * D, (i + 1) * D), TOL, `request ${i}`));
+  } finally {
+    await e.release();
+  }
+});
+
+function texts4(): string[] {
+  return golden.sentences.slice(0, 4);
+}
