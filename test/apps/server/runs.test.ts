@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../../src/apps/server/app.js';
 import { parseLossCsv, runsRoutes } from '../../../src/apps/server/runs.js';
+import { REPO_ROOT } from '../../helpers/fixtures.js';
 import { readHistory, trainTinyRun, writeHistory } from '../studio/helpers.js';
 
 interface Detail {
@@ -164,6 +166,46 @@ describe('runs API over a --runs directory', () => {
     } finally {
       await server.close();
       rmSync(live, { recursive: true, force: true });
+    }
+  });
+
+  test('events while a real `forja train` process writes the run: its rows arrive epoch by epoch, then its result and grid', async () => {
+    const server = await buildServer({ routes: [runsRoutes({ dir: runsDir, pollMs: 50 })] });
+    const url = await server.listen({ port: 0, host: '127.0.0.1' });
+    const epochs = 5;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/apps/cli/main.ts', 'train', 'autoencoder', '--epochs', String(epochs), '--limit', '1500', '--out', join(runsDir, 'cli-run')], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      // Listed once its first epoch has written loss.csv.
+      for (let listed = false; !listed; await new Promise((r) => setTimeout(r, 100))) {
+        listed = ((await (await fetch(`${url}/api/runs`)).json()) as { runs: { id: string }[] }).runs.some((r) => r.id === 'cli-run');
+        if (child.exitCode !== null && !listed) throw new Error(`forja train exited with ${child.exitCode} before writing a row: ${stderr}`);
+      }
+      const res = await fetch(`${url}/api/runs/cli-run/events`);
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      const buffer = { text: '' };
+      const rowEvents: { from: number; rows: unknown[] }[] = [];
+      let finished: Detail | undefined;
+      while (!finished) {
+        const [event] = await readEvents(reader, buffer, 1);
+        if (event!.event === 'rows') rowEvents.push(event!.data);
+        else if (event!.data.result) finished = event!.data;
+      }
+      assert.equal(await exited, 0, stderr);
+      const rows = rowEvents.flatMap((e) => e.rows);
+      assert.equal(rows.length, epochs);
+      assert.ok(rowEvents.length >= 2, `the rows came in ${rowEvents.length} event(s): live, not all at the end`);
+      assert.deepEqual(rowEvents.map((e) => e.from), rowEvents.map((_, i) => rowEvents.slice(0, i).reduce((n, e) => n + e.rows.length, 0)));
+      assert.deepEqual(rows, (await readHistory(join(runsDir, 'cli-run'))).map((r) => ({ ...r, epoch: r.epoch + 1 })));
+      assert.deepEqual(finished!.images, ['reconstructions.png']);
+      assert.equal(finished!.result?.epochs, epochs);
+      await reader.cancel();
+    } finally {
+      child.kill();
+      await server.close();
+      rmSync(join(runsDir, 'cli-run'), { recursive: true, force: true });
     }
   });
 
