@@ -15,7 +15,9 @@ import { trainRun } from '../../../src/models/mnist/run.js';
 import { loadSentenceEmbedder } from '../../../src/models/bert/embedder.js';
 import { ingest } from '../../../src/rag/ingest.js';
 import { createStore } from '../../../src/rag/store/open.js';
+import pg from 'pg';
 import { fixturePath } from '../../helpers/fixtures.js';
+import { postgresUrl, stopPostgres } from '../../helpers/pg-server.js';
 import { whisperModelDir } from '../../helpers/whisper.js';
 
 describe('MediaModels.load', () => {
@@ -75,4 +77,40 @@ describe('MediaModels.load', () => {
     await assert.rejects(MediaModels.load({ whisperModels: [join(root, 'gan-run')] }), (e: Error) => /^--whisper-model .*gan-run: .*config\.json: "d_model"/.test(e.message));
     await assert.rejects(MediaModels.load({ embedModels: [fixturePath('bert-tiny-embed'), fixturePath('bert-tiny-embed')] }), /two models would both be served as "bert-tiny-embed"/);
   });
+});
+
+test('--rag takes a postgres:// URL (the store in its own schema), and names it without the password', async () => {
+  const base = await postgresUrl();
+  const schema = `media_${process.pid}`;
+  const url = new URL(base);
+  url.searchParams.set('schema', schema);
+  const root = mkdtempSync(join(tmpdir(), 'forja-media-pg-'));
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  try {
+    const docs = join(root, 'docs');
+    mkdirSync(docs);
+    writeFileSync(join(docs, 'a.md'), '# A\n\nSome text about towers.\n');
+    writeFileSync(join(docs, 'b.md'), '# B\n\nSome text about bridges.\n');
+    const s = await createStore(url.toString());
+    await ingest(s, docs);
+    await s.close();
+    const media = await MediaModels.load({ rag: url.toString() });
+    try {
+      assert.equal((await media.rag!.store.info()).documents, 2);
+      assert.equal(media.rag!.embedder, undefined, 'a BM25-only store loads no embedder');
+    } finally {
+      await media.release();
+    }
+    const secret = new URL(url.toString());
+    secret.username = 'nobody';
+    secret.password = 's3cret';
+    secret.port = '1';
+    await assert.rejects(MediaModels.load({ rag: secret.toString() }), (e: Error) => e instanceof MediaLoadError && e.message.startsWith('--rag postgres://nobody@') && !e.message.includes('s3cret'));
+  } finally {
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.end();
+    await stopPostgres();
+    rmSync(root, { recursive: true, force: true });
+  }
 });
