@@ -158,7 +158,13 @@ const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 
 /** Read a GGUF file's header: metadata and tensor infos, all checked. */
 export async function readGgufHeader(path: string): Promise<GgufFile> {
-  const fd = fs.openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new GgufFormatError(path, code === 'ENOENT' ? 'no such file (GGUF files are read from a local path)' : `cannot open (${(err as Error).message})`);
+  }
   try {
     return parseHeader(new Cursor(fd, fs.fstatSync(fd).size, path), path);
   } finally {

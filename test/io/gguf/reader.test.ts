@@ -79,6 +79,11 @@ describe('GGUF reader', () => {
     await assert.rejects(readGgufHeader(file('misaligned.gguf', bytes)), /tensor 'b\.weight' is at offset 33, not a multiple of the alignment 32/);
   });
 
+  test('a missing file is a GgufFormatError naming the path', async () => {
+    const path = join(dir, 'absent.gguf');
+    await assert.rejects(readGgufHeader(path), (e: unknown) => e instanceof GgufFormatError && e.message === `${path}: no such file (GGUF files are read from a local path)`);
+  });
+
   test('a row that is not a whole number of blocks is refused with the tensor named', async () => {
     const path = join(dir, 'rows.gguf');
     writeGguf(path, metadata, [{ name: 'q', dims: [48, 1], type: 8, data: new Uint8Array(51) }]);
