@@ -7,8 +7,10 @@
  *   whole process                     `forja train autoencoder` (its defaults, warm cache) vs bench/torch_autoencoder.py
  *                                     with the same epochs and batch size on the same 9,000 training digits
  *
- *   --runs N       runs per median (default 5)
- *   --no-torch     skip the PyTorch comparison
+ *   --runs N         runs per median (default 5)
+ *   --torch-runs N   runs of the whole-process comparison, each engine (default: --runs)
+ *   --no-torch       skip the PyTorch comparison
+ * Rows print as they are measured.
  * Needs a built dist/ (`npm run build`). Prints a Markdown table for README's "Start-up" section.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -26,9 +28,16 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
 const FORJA = join(HERE, '../bin/forja.js');
 const HOOK = join(HERE, 'first-step-hook.mjs');
 
-const { values: flags } = parseArgs({ options: { runs: { type: 'string', default: '5' }, 'no-torch': { type: 'boolean', default: false } } });
-const RUNS = Number(flags.runs);
-if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs must be a positive integer, got ${flags.runs}`);
+const { values: flags } = parseArgs({
+  options: { runs: { type: 'string', default: '5' }, 'torch-runs': { type: 'string' }, 'no-torch': { type: 'boolean', default: false } },
+});
+function count(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a positive integer, got ${value}`);
+  return n;
+}
+const RUNS = count('runs', flags.runs);
+const TORCH_RUNS = count('torch-runs', flags['torch-runs'] ?? flags.runs);
 
 const scratch = mkdtempSync(join(tmpdir(), 'forja-bench-start-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
@@ -75,12 +84,13 @@ function firstStep(cache: string, complete = false): Promise<number> {
 
 const fmt = (s: number) => `${s.toFixed(2)} s`;
 const uptime = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(', ')}`;
-const rows: string[][] = [];
-const loadBefore = uptime();
+console.log(`${new Date().toISOString().slice(0, 10)}, median of ${RUNS}; ${uptime()} at the start (2 cores)\n`);
+console.log('| what | time | note |\n|---|---|---|');
+const row = (...cells: string[]) => console.log(`| ${cells.join(' | ')} |`);
 
 const nodeFloor = median(timesOf(RUNS, () => wall(process.execPath, ['-e', '0'])));
 const help = median(timesOf(RUNS, () => wall(process.execPath, [FORJA, '--help'])));
-rows.push(['`forja --help`', fmt(help), `\`node -e 0\` on the same machine: ${fmt(nodeFloor)}`]);
+row('`forja --help`', fmt(help), `\`node -e 0\` on the same machine: ${fmt(nodeFloor)}`);
 
 const cold: number[] = [];
 for (let i = 0; i < RUNS; i++) cold.push(await firstStep(mkdtempSync(join(scratch, 'cold-'))));
@@ -88,8 +98,8 @@ const warmCache = mkdtempSync(join(scratch, 'warm-'));
 await firstStep(warmCache, true);
 const warm: number[] = [];
 for (let i = 0; i < RUNS; i++) warm.push(await firstStep(warmCache));
-rows.push(['`forja train autoencoder`: first training step, cold (empty cache)', fmt(median(cold)), `${(median(cold) / median(warm)).toFixed(1)}× the warm start`]);
-rows.push(['`forja train autoencoder`: first training step, warm', fmt(median(warm)), 'decoded MNIST and optimized ONNX models from $FORJA_CACHE']);
+row('`forja train autoencoder`: first training step, cold (empty cache)', fmt(median(cold)), `${(median(cold) / median(warm)).toFixed(1)}× the warm start`);
+row('`forja train autoencoder`: first training step, warm', fmt(median(warm)), 'decoded MNIST and optimized ONNX models from $FORJA_CACHE');
 
 const python = flags['no-torch'] ? null : findTorchPython();
 if (python) {
@@ -99,16 +109,13 @@ if (python) {
   const data = join(scratch, 'train.f32');
   writeFileSync(data, train.images);
   const forjaArgs = [FORJA, 'train', 'autoencoder', '--out', join(scratch, 'whole'), '--overwrite'];
-  const forja = median(timesOf(RUNS, () => wall(process.execPath, forjaArgs, { ...baseEnv, FORJA_CACHE: warmCache })));
+  const forja = median(timesOf(TORCH_RUNS, () => wall(process.execPath, forjaArgs, { ...baseEnv, FORJA_CACHE: warmCache })));
   const torchArgs = [join(HERE, 'torch_autoencoder.py'), '--data', data, '--epochs', String(epochs), '--batch-size', String(batchSize), '--lr', String(lr)];
-  const torch = median(timesOf(RUNS, () => wall(python, torchArgs, pythonEnv())));
-  rows.push([`\`forja train autoencoder\`, whole process (${epochs} epochs, batch ${batchSize}, warm cache)`, fmt(forja), `${(forja / torch).toFixed(2)}× PyTorch`]);
-  rows.push([`bench/torch_autoencoder.py, whole process (same settings, ${train.count} digits)`, fmt(torch), `${python}`]);
+  row(`\`forja train autoencoder\`, whole process (${epochs} epochs, batch ${batchSize}, warm cache, median of ${TORCH_RUNS})`, fmt(forja), 'training, validation, loss plot, PNG grid, checkpoints');
+  const torch = median(timesOf(TORCH_RUNS, () => wall(python, torchArgs, pythonEnv())));
+  row(`bench/torch_autoencoder.py, whole process (same settings and ${train.count} digits, median of ${TORCH_RUNS})`, fmt(torch), `Forja takes ${(forja / torch).toFixed(2)}× PyTorch's time (${python}, training only)`);
 } else {
-  rows.push(['PyTorch comparison', 'not measured', flags['no-torch'] ? '--no-torch' : 'no python3 with `import torch` (set FORJA_PYTHON)']);
+  row('PyTorch comparison', 'not measured', flags['no-torch'] ? '--no-torch' : 'no python3 with `import torch` (set FORJA_PYTHON)');
 }
 
-console.log(`${new Date().toISOString().slice(0, 10)}, median of ${RUNS}; ${loadBefore} before, ${uptime()} after (2 cores)\n`);
-console.log('| what | time | note |\n|---|---|---|');
-for (const r of rows) console.log(`| ${r.join(' | ')} |`);
-console.log(`\ncold first steps: ${cold.map(fmt).join(', ')}; warm: ${warm.map(fmt).join(', ')}`);
+console.log(`\n${uptime()} at the end; cold first steps: ${cold.map(fmt).join(', ')}; warm: ${warm.map(fmt).join(', ')}`);
