@@ -19,7 +19,7 @@ import { diffusionSpec } from '../../../src/models/mnist/diffusion/model.js';
 import { gan } from '../../../src/models/mnist/gan.js';
 import { trainRun } from '../../../src/models/mnist/run.js';
 import { REPO_ROOT } from '../../helpers/fixtures.js';
-import { CHAT_MODEL, startServer, type TestServer } from '../server/helpers.js';
+import { ADAPTER_MODEL, CHAT_MODEL, startServer, type TestServer } from '../server/helpers.js';
 import { chromiumMissing, launchChromium, readHistory, screenshotDir, trainTinyRun, writeHistory } from './helpers.js';
 
 // The page.evaluate callbacks run in Chromium; the Node typecheck has no DOM lib, so they see the page's globals through these.
@@ -74,7 +74,7 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
     await ingest(store, docs);
     await store.close();
     media = await MediaModels.load({ rag: storePath, imageModels: [join(root, 'digits'), join(root, 'noise-gan')] });
-    server = await startServer({ routes: [studioRoutes({ dir: studio }), runsRoutes({ dir: runsDir, pollMs: 100 }), mediaRoutes(media)] });
+    server = await startServer({ adapter: true, routes: [studioRoutes({ dir: studio }), runsRoutes({ dir: runsDir, pollMs: 100 }), mediaRoutes(media)] });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
     page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && consoleErrors.push(m.text()));
@@ -94,6 +94,9 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
     await page.goto(`${server.url}/#/chat`);
     await page.locator('[data-testid=model] option', { hasText: CHAT_MODEL }).first().waitFor({ state: 'attached' });
     assert.equal(await page.locator('[data-testid=model]').inputValue(), CHAT_MODEL);
+    // The picker offers the base, its LoRA adapter (base:adapter) and the RAG models; the images and GAN runs are not chat models.
+    const options = await page.locator('[data-testid=model] option').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+    assert.deepEqual(options.sort(), [CHAT_MODEL, ADAPTER_MODEL, 'rag:' + CHAT_MODEL, 'rag:' + ADAPTER_MODEL].sort());
     await page.getByLabel('seed').fill('7');
     await page.getByLabel('max tokens').fill('48');
     // Every text the answer shows, as the DOM changes: streaming means several, each extending the last.
