@@ -132,6 +132,27 @@ describe('POST /v1/audio/transcriptions on a real server', () => {
     assert.deepEqual(uploads(), []);
   });
 
+  test('a client that goes away mid-transcription: the upload is still deleted and the server keeps serving', async () => {
+    const long = wavBytes(1, 16000, '32f', Array.from({ length: 16000 * 20 }, (_, i) => 0.3 * Math.sin(i / 7)));
+    const f = new FormData();
+    f.append('file', new Blob([Buffer.from(long)]), 'long.wav');
+    f.append('model', served.id);
+    f.append('language', 'en');
+    const stop = new AbortController();
+    const pending = fetch(`${baseURL}/audio/transcriptions`, { method: 'POST', body: f, signal: stop.signal });
+    // The answer is sent only after its upload is deleted, so aborting while the upload exists always beats it.
+    for (let i = 0; uploads().length === 0; i++) {
+      if (i > 5000) assert.fail('the upload directory never appeared');
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    stop.abort();
+    await assert.rejects(pending, /abort/i);
+    for (let i = 0; i < 100 && uploads().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(uploads(), []);
+    const ok = await client.audio.transcriptions.create({ file: await file(), model: served.id, language: 'en' });
+    assert.equal(ok.text, direct.text);
+  });
+
   test('a WAV shorter than its header says is read as far as it goes, and verbose_json says so', async () => {
     const short = wav.subarray(0, 44 + 4 * 16000);
     const r = (await client.audio.transcriptions.create({ file: await file(short, 'cut.wav'), model: served.id, language: 'en', response_format: 'verbose_json' })) as unknown as { duration: number; warnings: string[] };
