@@ -1,6 +1,6 @@
 /**
  * The studio's runs API over `forja serve --runs DIR`: every training run directly under DIR (a directory holding
- * the loss.csv or run.json that `forja train` writes), its history, final metrics and PNG grids, and its new log
+ * the loss.csv or run.json that `forja train` writes; DIR itself when it is one), its history, final metrics and PNG grids, and its new log
  * rows live as server-sent events while training rewrites loss.csv.
  *
  * No string from a request is joined into a path: a run id and an image name are looked up in the server's own
@@ -9,7 +9,7 @@
  */
 import type { Dirent } from 'node:fs';
 import { lstat, readdir, readFile, realpath } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RouteModule } from './app.js';
 import { ApiError } from './errors.js';
@@ -92,6 +92,11 @@ interface RunFiles {
   images: string[];
 }
 
+async function holdsLogs(dir: string): Promise<boolean> {
+  const logs = await Promise.all(LOG_FILES.map((f) => lstat(join(dir, f)).then((st) => st.isFile(), () => false)));
+  return logs.some(Boolean);
+}
+
 const objectOrNull = (v: unknown): Record<string, unknown> | null => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
 
 /** The runs under one directory, listed afresh on every request (runs appear while the server runs). */
@@ -112,9 +117,10 @@ export class RunsDirectory {
     for (const entry of entries) {
       if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
       const dir = join(this.root, entry.name);
-      const logs = await Promise.all(LOG_FILES.map((f) => lstat(join(dir, f)).then((s) => s.isFile(), () => false)));
-      if (logs.some(Boolean)) found.set(entry.name, dir);
+      if (await holdsLogs(dir)) found.set(entry.name, dir);
     }
+    // `--runs runs/autoencoder`, one run's own directory: listed under its name.
+    if (!found.has(basename(this.root)) && (await holdsLogs(this.root))) found.set(basename(this.root), this.root);
     return found;
   }
 

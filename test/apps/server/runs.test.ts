@@ -209,6 +209,18 @@ describe('runs API over a --runs directory', () => {
     }
   });
 
+  test("--runs pointing at one run's own directory lists that run under its name", async () => {
+    const single = await buildServer({ routes: [runsRoutes({ dir: join(runsDir, 'ae') })] });
+    try {
+      const body = (await single.inject({ url: '/api/runs' })).json() as { runs: Detail[] };
+      assert.deepEqual(body.runs.map((r) => [r.id, r.model, r.rows]), [['ae', 'autoencoder', 2]]);
+      assert.equal((await single.inject({ url: '/api/runs/ae/images/reconstructions.png' })).statusCode, 200);
+      assert.equal((await single.inject({ url: '/api/runs/ae/images/linked.png' })).statusCode, 404);
+    } finally {
+      await single.close();
+    }
+  });
+
   test('without --runs the list is empty and a run is a 404 that names the flag', async () => {
     const bare = await buildServer({ routes: [runsRoutes({})] });
     try {
