@@ -179,7 +179,9 @@ async function soak(client: OpenAI, pid: number, minutes: number, streams: numbe
     Array.from({ length: streams }, async (_, w) => {
       for (let i = w; performance.now() < until; i += streams) {
         try {
-          generated += (await oneStream(client, i, tokens)).tokens;
+          // Awaited first: `generated += await …` would read the total before the await and lose other lanes' tokens.
+          const { tokens: n } = await oneStream(client, i, tokens);
+          generated += n;
           requests++;
         } catch (err) {
           errors++;

@@ -38,7 +38,7 @@ export const samplingProperties = {
   temperature: nullable({ type: 'number', minimum: 0, maximum: 2 }),
   top_p: nullable({ type: 'number', exclusiveMinimum: 0, maximum: 1 }),
   seed: nullable({ type: 'integer' }),
-  stop: nullable({ anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string', minLength: 1 }, maxItems: 4 }] }),
+  stop: nullable({ anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, maxItems: 4 }] }),
   n: nullable({ type: 'integer', minimum: 1, maximum: MAX_N }),
   presence_penalty: nullable({ type: 'number', minimum: -2, maximum: 2 }),
   frequency_penalty: nullable({ type: 'number', minimum: -2, maximum: 2 }),
