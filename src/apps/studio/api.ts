@@ -6,9 +6,13 @@ export function apiKey(): string {
   return localStorage.getItem(KEY_STORAGE) ?? '';
 }
 
+/** Fired on window when the key changes, so lists read with the old one are read again. */
+export const KEY_CHANGED = 'forja-key-changed';
+
 export function setApiKey(key: string): void {
   if (key) localStorage.setItem(KEY_STORAGE, key);
   else localStorage.removeItem(KEY_STORAGE);
+  dispatchEvent(new Event(KEY_CHANGED));
 }
 
 function headers(json: boolean): Record<string, string> {

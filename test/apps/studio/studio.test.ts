@@ -38,6 +38,9 @@ interface PageCanvas {
   getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
 }
 
+/** The server asks for a key on /v1 and /api/models; the studio sends the one typed in its sidebar. */
+const API_KEY = 'studio-test-key';
+
 describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
   let root: string;
   let runsDir: string;
@@ -74,7 +77,7 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
     await ingest(store, docs);
     await store.close();
     media = await MediaModels.load({ rag: storePath, imageModels: [join(root, 'digits'), join(root, 'noise-gan')] });
-    server = await startServer({ adapter: true, routes: [studioRoutes({ dir: studio }), runsRoutes({ dir: runsDir, pollMs: 100 }), mediaRoutes(media)] });
+    server = await startServer({ apiKey: API_KEY, adapter: true, routes: [studioRoutes({ dir: studio }), runsRoutes({ dir: runsDir, pollMs: 100 }), mediaRoutes(media)] });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
     page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && consoleErrors.push(m.text()));
@@ -90,9 +93,13 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  test('chat: a typed message gets an answer that streams in token by token', async () => {
+  test('chat: with the API key typed in, a typed message gets an answer that streams in token by token', async () => {
     await page.goto(`${server.url}/#/chat`);
+    // Without the key the model list is refused, and the page says so; typing the key reads it again.
+    await page.getByRole('alert').filter({ hasText: 'needs the API key' }).waitFor();
+    await page.getByLabel('API key').fill(API_KEY);
     await page.locator('[data-testid=model] option', { hasText: CHAT_MODEL }).first().waitFor({ state: 'attached' });
+    assert.equal(await page.getByRole('alert').count(), 0);
     assert.equal(await page.locator('[data-testid=model]').inputValue(), CHAT_MODEL);
     // The picker offers the base, its LoRA adapter (base:adapter) and the RAG models; the images and GAN runs are not chat models.
     const options = await page.locator('[data-testid=model] option').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
@@ -254,10 +261,10 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
     await page.screenshot({ path: join(shots, 'studio-rag.png') });
   });
 
-  test('the page made no request outside the server, logged no errors and got no failures but the one asked for', () => {
+  test('the page made no request outside the server, logged no errors and got no failures but the ones asked for', () => {
     assert.deepEqual(outsideRequests, []);
     assert.deepEqual(consoleErrors, []);
-    // The one refusal the images test asks for: conditioning a GAN.
-    assert.deepEqual(failedResponses, ['400 /v1/images/generations']);
+    // The refusals the tests ask for: the model list before the key was typed, and conditioning a GAN.
+    assert.deepEqual(failedResponses, ['401 /api/models', '400 /v1/images/generations']);
   });
 });

@@ -1,18 +1,22 @@
 /** Form controls the pages share: the model picker (from /v1/models) and labelled number fields. */
 import { useEffect, useState } from 'preact/hooks';
-import { errorText, listModels, modelsOfKind, type ModelCard } from '../api';
+import { errorText, KEY_CHANGED, listModels, modelsOfKind, type ModelCard } from '../api';
 
 /** The served models of the given kinds; `error` says why the list is empty when it could not be read. */
 export function useModels(kinds: readonly string[]): { models: ModelCard[]; error: string | null } {
   const [state, setState] = useState<{ models: ModelCard[]; error: string | null }>({ models: [], error: null });
   useEffect(() => {
     let live = true;
-    listModels().then(
-      (all) => live && setState({ models: modelsOfKind(all, kinds), error: null }),
-      (err: unknown) => live && setState({ models: [], error: errorText(err) }),
-    );
+    const load = (): void =>
+      void listModels().then(
+        (all) => live && setState({ models: modelsOfKind(all, kinds), error: null }),
+        (err: unknown) => live && setState({ models: [], error: errorText(err) }),
+      );
+    load();
+    addEventListener(KEY_CHANGED, load);
     return () => {
       live = false;
+      removeEventListener(KEY_CHANGED, load);
     };
   }, [kinds.join(',')]);
   return state;
