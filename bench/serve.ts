@@ -7,13 +7,14 @@
  * after another, every request runs alone, so more of them only repeat the same number). EOS is banned with
  * logit_bias, so every request generates --tokens tokens.
  *
- *   npm run bench:serve -- [--concurrency 1,4,16,64] [--tokens N] [--sequential-max N] [--max-batch N] [--soak-minutes N] [--soak-streams N]
+ *   npm run bench:serve -- [--concurrency 1,4,16,64] [--tokens N] [--sequential-max N] [--max-batch N] [--soak-minutes N] [--soak-streams N] [--tiny]
  *
  * --soak-minutes N: after the table (or instead, with --concurrency none), N minutes of --soak-streams
- * streams back to back, the server's RSS sampled every 5 s, errors counted.
+ * streams back to back, the server's RSS sampled every 5 s, errors counted (any error: exit code 1). --tiny serves
+ * the gpt2-tiny fixture instead: CI's short load test.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,10 +32,12 @@ interface Options {
   maxBatch: number;
   soakMinutes: number;
   soakStreams: number;
+  /** gpt2-tiny (the fixture) instead of the GPT-2-small shape: CI's short load test. */
+  tiny: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { concurrency: [1, 4, 16, 64], tokens: 32, sequentialMax: 8, maxBatch: 64, soakMinutes: 0, soakStreams: 16 };
+  const opts: Options = { concurrency: [1, 4, 16, 64], tokens: 32, sequentialMax: 8, maxBatch: 64, soakMinutes: 0, soakStreams: 16, tiny: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--concurrency') opts.concurrency = argv[++i] === 'none' ? [] : argv[i]!.split(',').map((v) => positiveInt(a, v));
@@ -43,6 +46,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--max-batch') opts.maxBatch = positiveInt(a, argv[++i]);
     else if (a === '--soak-minutes') opts.soakMinutes = positiveInt(a, argv[++i]);
     else if (a === '--soak-streams') opts.soakStreams = positiveInt(a, argv[++i]);
+    else if (a === '--tiny') opts.tiny = true;
     else throw new Error(`unknown flag '${a}'`);
   }
   return opts;
@@ -68,10 +72,15 @@ const GPT2_SMALL = {
 const FIXTURES = new URL('../../shared/fixtures/', import.meta.url).pathname;
 const CHAT_TEMPLATE = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
 
-async function writeCheckpoint(dir: string): Promise<void> {
-  await writeSafetensorsCheckpoint(dir, gpt2InitialWeights(parseGpt2Config(GPT2_SMALL), new Rng(1234)));
-  await writeJsonAtomic(join(dir, 'config.json'), GPT2_SMALL);
-  await writeJsonAtomic(join(dir, 'generation_config.json'), {});
+async function writeCheckpoint(dir: string, tiny: boolean): Promise<void> {
+  mkdirSync(dir);
+  if (tiny) {
+    for (const f of ['config.json', 'generation_config.json', 'model.safetensors']) symlinkSync(join(FIXTURES, 'gpt2-tiny', f), join(dir, f));
+  } else {
+    await writeSafetensorsCheckpoint(dir, gpt2InitialWeights(parseGpt2Config(GPT2_SMALL), new Rng(1234)));
+    await writeJsonAtomic(join(dir, 'config.json'), GPT2_SMALL);
+    await writeJsonAtomic(join(dir, 'generation_config.json'), {});
+  }
   for (const f of ['tokenizer.json', 'vocab.json', 'merges.txt']) symlinkSync(join(FIXTURES, 'gpt2-tiny', f), join(dir, f));
   const config = JSON.parse(readFileSync(join(FIXTURES, 'gpt2-tiny', 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
   await writeJsonAtomic(join(dir, 'tokenizer_config.json'), { ...config, chat_template: CHAT_TEMPLATE });
@@ -102,10 +111,12 @@ interface StreamStats {
 
 const PROMPTS = ['Tell me a story about a lighthouse.', 'What is the capital of Peru?', 'Write a haiku on autumn rain.', 'Explain how a bicycle stays up.'];
 
+let MODEL = 'gpt2-small-random';
+
 async function oneStream(client: OpenAI, i: number, tokens: number): Promise<StreamStats> {
   const started = performance.now();
   const stream = await client.chat.completions.create({
-    model: 'gpt2-small-random',
+    model: MODEL,
     messages: [{ role: 'user', content: PROMPTS[i % PROMPTS.length]! }],
     max_tokens: tokens,
     temperature: 1,
@@ -168,7 +179,8 @@ async function sequential(client: OpenAI, c: number, tokens: number): Promise<Ro
 
 const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 
-async function soak(client: OpenAI, pid: number, minutes: number, streams: number, tokens: number): Promise<void> {
+/** Returns the number of failed requests. */
+async function soak(client: OpenAI, pid: number, minutes: number, streams: number, tokens: number): Promise<number> {
   const until = performance.now() + minutes * 60_000;
   let errors = 0;
   let requests = 0;
@@ -196,6 +208,7 @@ async function soak(client: OpenAI, pid: number, minutes: number, streams: numbe
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   console.log(`\nsoak: ${minutes} min, ${streams} streams back to back: ${requests} requests, ${generated} tokens, ${errors} errors`);
   console.log(`server RSS (MiB): start ${samples[0]!.toFixed(0)}, first-third mean ${mean(samples.slice(0, third)).toFixed(0)}, last-third mean ${mean(samples.slice(-third)).toFixed(0)}, max ${Math.max(...samples).toFixed(0)}, end ${samples.at(-1)!.toFixed(0)} (${samples.length} samples)`);
+  return errors;
 }
 
 const f1 = (x: number) => x.toFixed(1);
@@ -204,15 +217,16 @@ const f0 = (x: number) => x.toFixed(0);
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const root = mkdtempSync(join(tmpdir(), 'forja-bench-serve-'));
-  const dir = join(root, 'gpt2-small-random');
+  if (opts.tiny) MODEL = 'gpt2-tiny';
+  const dir = join(root, MODEL);
   let child: ChildProcess | undefined;
   try {
-    await writeCheckpoint(dir);
+    await writeCheckpoint(dir, opts.tiny);
     const started = await startServer(dir, opts.maxBatch);
     child = started.child;
     const client = new OpenAI({ baseURL: `${started.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 600_000 });
     await oneStream(client, 0, 4); // warm-up: the first run compiles the decode graph
-    console.log(`# forja serve bench: GPT-2-small shape (random weights), ${opts.tokens} new tokens per request, --max-batch ${opts.maxBatch}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at start`);
+    console.log(`# forja serve bench: ${opts.tiny ? 'gpt2-tiny (fixture)' : 'GPT-2-small shape (random weights)'}, ${opts.tokens} new tokens per request, --max-batch ${opts.maxBatch}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at start`);
     const rows: Row[] = [];
     for (const c of opts.concurrency) {
       rows.push(await sequential(client, Math.min(c, opts.sequentialMax), opts.tokens));
@@ -229,7 +243,7 @@ async function main(): Promise<void> {
       }
       console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
     }
-    if (opts.soakMinutes > 0) await soak(client, child.pid!, opts.soakMinutes, opts.soakStreams, opts.tokens);
+    if (opts.soakMinutes > 0 && (await soak(client, child.pid!, opts.soakMinutes, opts.soakStreams, opts.tokens)) > 0) process.exitCode = 1;
   } finally {
     if (child && child.exitCode === null) {
       const exited = new Promise((resolve) => child!.once('exit', resolve));
