@@ -4,7 +4,7 @@
  * `forja train autoencoder` run) on a free port. Screenshots go to a temp dir, or FORJA_STUDIO_SCREENSHOTS (docs/).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -18,7 +18,8 @@ import { studioRoutes } from '../../../src/apps/server/studio.js';
 import { diffusionSpec } from '../../../src/models/mnist/diffusion/model.js';
 import { gan } from '../../../src/models/mnist/gan.js';
 import { trainRun } from '../../../src/models/mnist/run.js';
-import { REPO_ROOT } from '../../helpers/fixtures.js';
+import { runLmTraining } from '../../../src/models/lm/run.js';
+import { dataPath, REPO_ROOT } from '../../helpers/fixtures.js';
 import { ADAPTER_MODEL, CHAT_MODEL, startServer, type TestServer } from '../server/helpers.js';
 import { chromiumMissing, launchChromium, readHistory, screenshotDir, trainTinyRun, writeHistory } from './helpers.js';
 
@@ -63,6 +64,9 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
     await build({ configFile: join(REPO_ROOT, 'src/apps/studio/vite.config.ts'), logLevel: 'silent', build: { outDir: studio, emptyOutDir: true } });
     // For the README's pictures, a run long enough that its reconstructions look like digits.
     await (process.env.FORJA_STUDIO_SCREENSHOTS ? trainTinyRun(runsDir, 'autoencoder', 8, 5000) : trainTinyRun(runsDir, 'autoencoder', 3));
+    // A tiny character GPT: its loss.csv also logs the learning rate.
+    const text = readFileSync(dataPath('tinyshakespeare', 'input.txt'), 'utf8').slice(0, 20_000);
+    await runLmTraining({ text, settings: { layers: 1, heads: 2, embd: 16, blockSize: 16, batchSize: 4, steps: 20, evalInterval: 5 }, outDir: join(runsDir, 'gpt-char') });
     // A tiny diffusion model (class-conditional) and a GAN (from noise), trained a few steps, as --image-model serves them.
     const tiny = { epochs: 1, batchSize: 8, lr: 2e-3, seed: 3, limit: 16 };
     await trainRun(diffusionSpec({ channels: [8, 16], groups: 4, embedDim: 16 }, { steps: 2, guidance: 2 }), { ...tiny, outDir: join(root, 'digits') });
@@ -199,11 +203,19 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
         return n;
       });
     assert.ok((await bluePixels()) > 100, 'the loss line is drawn');
+    assert.equal(await plot.getAttribute('data-axes'), 'loss');
     await page.getByTestId('run-image').first().waitFor();
     assert.equal(await page.getByTestId('run-image').evaluate((img: { naturalWidth: number }) => img.naturalWidth > 0), true, 'reconstructions.png loaded');
     const table = page.getByTestId('runs-table');
     assert.match((await table.textContent())!, /autoencoder-live/);
     await page.screenshot({ path: join(shots, 'studio-runs.png'), fullPage: true });
+
+    // The GPT run's learning rate gets its own axis, and the run its config.
+    await page.getByTestId('run-link').filter({ hasText: 'gpt-char' }).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=loss-plot]')?.getAttribute('data-points') === '4');
+    assert.equal(await plot.getAttribute('data-axes'), 'loss rate');
+    assert.match((await page.getByTestId('run-view').textContent())!, /n_layer1/);
+    await page.screenshot({ path: join(shots, 'studio-runs-gpt.png'), fullPage: true });
 
     await page.getByTestId('run-link').filter({ hasText: 'autoencoder-live' }).click();
     await page.waitForFunction(() => document.querySelector('[data-testid=loss-plot]')?.getAttribute('data-points') === '1');

@@ -13,6 +13,9 @@ interface Props {
   height?: number;
 }
 
+/** A learning rate is drawn on its own axis (right), so it does not flatten the losses. */
+const isRate = (name: string): boolean => /^(lr|learning_rate)$/.test(name);
+
 function dataOf(columns: readonly string[], rows: readonly Row[]): uPlot.AlignedData {
   const [x, ...ys] = columns;
   const xs = rows.map((r, i) => r[x!] ?? i + 1);
@@ -28,15 +31,23 @@ export function LossPlot({ columns, rows, height = 320 }: Props) {
     const el = host.current;
     if (!el || columns.length < 2) return;
     const [x, ...ys] = columns;
+    const hasRate = ys.some(isRate);
     const options: uPlot.Options = {
       width: Math.max(300, el.clientWidth),
       height,
       scales: { x: { time: false } },
-      // Epochs and steps are whole numbers: no 1.2, 1.4 ticks between them.
-      axes: [{ label: x, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] }, { label: 'loss', size: 64 }],
+      axes: [
+        // Epochs and steps are whole numbers: no 1.2, 1.4 ticks between them.
+        { label: x, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] },
+        { label: 'loss', size: 64 },
+        ...(hasRate ? [{ label: 'learning rate', scale: 'rate', side: 1, size: 72, grid: { show: false }, values: (_u: uPlot, splits: number[]) => splits.map((v) => (v === 0 ? '0' : v.toExponential(1))) }] : []),
+      ],
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
-      series: [{ label: x }, ...ys.map((name, i) => ({ label: name, stroke: PALETTE[i % PALETTE.length]!, width: 2, points: { size: 6 }, spanGaps: true }))],
+      series: [
+        { label: x },
+        ...ys.map((name, i) => ({ label: name, stroke: PALETTE[i % PALETTE.length]!, width: 2, points: { size: 6 }, spanGaps: true, ...(isRate(name) && { scale: 'rate', dash: [6, 4] }) })),
+      ],
     };
     const instance = new uPlot(options, dataOf(columns, rows), el);
     plot.current = instance;
@@ -54,5 +65,5 @@ export function LossPlot({ columns, rows, height = 320 }: Props) {
   }, [rows, shape]);
 
   if (columns.length < 2) return <p class="hint">No losses logged yet.</p>;
-  return <div class="loss-plot" ref={host} data-testid="loss-plot" data-points={rows.length} />;
+  return <div class="loss-plot" ref={host} data-testid="loss-plot" data-points={rows.length} data-axes={columns.slice(1).some(isRate) ? 'loss rate' : 'loss'} />;
 }

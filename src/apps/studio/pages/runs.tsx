@@ -34,6 +34,16 @@ const ago = (ms: number): string => {
 };
 const href = (id: string): string => `#/runs/${encodeURIComponent(id)}`;
 
+/** How long after its last row a run still counts as training (a GPT run writes a row per evaluation). */
+const TRAINING_MS = 5 * 60_000;
+
+/** "finished" once run.json holds the result; "training" while rows keep coming; nothing for a run that stopped. */
+function Badge({ run }: { run: RunSummary }) {
+  if (run.finished) return <span class="badge done">finished</span>;
+  if (Date.now() - run.updated < TRAINING_MS) return <span class="badge live" title="a row was written in the last 5 minutes">training</span>;
+  return null;
+}
+
 function RunsTable({ runs, selected }: { runs: RunSummary[]; selected?: string }) {
   const metrics = [...new Set(runs.flatMap((r) => Object.keys(r.last ?? {})))];
   return (
@@ -56,7 +66,7 @@ function RunsTable({ runs, selected }: { runs: RunSummary[]; selected?: string }
               <a href={href(r.id)} data-testid="run-link">
                 {r.id}
               </a>
-              {r.finished ? <span class="badge done">finished</span> : <span class="badge live">training</span>}
+              <Badge run={r} />
             </td>
             <td>{r.model ?? '—'}</td>
             <td>{r.rows}</td>
