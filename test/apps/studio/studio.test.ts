@@ -42,7 +42,7 @@ interface PageCanvas {
 /** The server asks for a key on /v1 and /api/models; the studio sends the one typed in its sidebar. */
 const API_KEY = 'studio-test-key';
 
-describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
+describe('Forja Studio in Chromium', { skip: chromiumMissing, timeout: 600_000 }, () => {
   let root: string;
   let runsDir: string;
   let shots: string;
@@ -137,21 +137,23 @@ describe('Forja Studio in Chromium', { skip: chromiumMissing }, () => {
     await page.getByLabel('max tokens').fill('100');
     await page.getByTestId('regenerate').click();
     // Stop as soon as the first token shows, from inside the page so no round trip lets the answer finish.
-    await page.evaluate(
+    const clicked = await page.evaluate(
       () =>
-        new Promise<void>((resolve) => {
+        new Promise<boolean>((resolve) => {
           const observer = new MutationObserver(() => {
             const stop = document.querySelector('[data-testid=stop]');
             const text = document.querySelector('[data-testid=assistant-message]:last-of-type .text')?.textContent?.replace('▍', '');
             if (stop && text) {
               observer.disconnect();
               stop.click();
-              resolve();
+              resolve(true);
             }
           });
           observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+          setTimeout(() => resolve(false), 30_000);
         }),
     );
+    assert.ok(clicked, 'Stop was on screen while the first tokens streamed in');
     await page.getByTestId('send').waitFor();
     assert.match((await page.getByTestId('chat-stats').textContent())!, /^stopped after \d+ characters/);
     assert.equal(await page.getByTestId('user-message').count(), 1, 'Regenerate kept the one user message');
