@@ -47,6 +47,8 @@ const LOG_FILES = ['loss.csv', 'run.json'] as const;
 const IMAGE = /\.png$/i;
 /** How often an events stream looks at the run's files. */
 export const POLL_MS = 500;
+/** Well under the server's 60 s idle socket timeout. */
+export const HEARTBEAT_MS = 15_000;
 
 /** Reads a run directory found in the listing; `dir` comes from readdir, never from a request. */
 async function regularFile(path: string): Promise<{ text: string; mtime: number } | undefined> {
@@ -206,7 +208,7 @@ const sse = (event: string, data: unknown): string => `event: ${event}\ndata: ${
  * The events of one run: `rows` with the history rows from index `from` (from 0 first, and again with
  * `reset: true` if the file was started afresh), then `run` with the detail whenever images or the result change.
  */
-async function streamEvents(runs: RunsDirectory, id: string, reply: FastifyReply, open: Set<() => void>, pollMs: number): Promise<void> {
+async function streamEvents(runs: RunsDirectory, id: string, reply: FastifyReply, open: Set<() => void>, timing: { pollMs: number; heartbeatMs: number }): Promise<void> {
   const dir = await runs.dirOf(id);
   reply.hijack();
   const res = reply.raw;
@@ -214,15 +216,22 @@ async function streamEvents(runs: RunsDirectory, id: string, reply: FastifyReply
   let sent: LogRow[] = [];
   let shape = '';
   let stopped = false;
+  let lastWrite = Date.now();
+  const write = (text: string): void => {
+    res.write(text);
+    lastWrite = Date.now();
+  };
   const look = async (): Promise<void> => {
     const detail = detailOf(id, await runs.files(dir));
     const grew = detail.history.length >= sent.length && sent.every((row, i) => JSON.stringify(row) === JSON.stringify(detail.history[i]));
-    if (!grew) res.write(sse('rows', { from: 0, reset: true, columns: detail.columns, rows: detail.history }));
-    else if (detail.history.length > sent.length || shape === '') res.write(sse('rows', { from: sent.length, columns: detail.columns, rows: detail.history.slice(sent.length) }));
+    if (!grew) write(sse('rows', { from: 0, reset: true, columns: detail.columns, rows: detail.history }));
+    else if (detail.history.length > sent.length || shape === '') write(sse('rows', { from: sent.length, columns: detail.columns, rows: detail.history.slice(sent.length) }));
     sent = detail.history;
     const nextShape = JSON.stringify([detail.images, detail.result, detail.settings]);
-    if (nextShape !== shape) res.write(sse('run', detail));
+    if (nextShape !== shape) write(sse('run', detail));
     shape = nextShape;
+    // A comment line now and then, so an idle socket timeout does not end a stream between a GPT run's evaluations.
+    if (Date.now() - lastWrite >= timing.heartbeatMs) write(': keep-alive\n\n');
   };
   let timer: NodeJS.Timeout | undefined;
   const stop = (): void => {
@@ -234,7 +243,7 @@ async function streamEvents(runs: RunsDirectory, id: string, reply: FastifyReply
   const tick = async (): Promise<void> => {
     if (stopped) return;
     await look().catch(() => undefined); // a file mid-rename: the next look reads it
-    if (!stopped) timer = setTimeout(() => void tick(), pollMs);
+    if (!stopped) timer = setTimeout(() => void tick(), timing.pollMs);
   };
   res.on('close', stop);
   open.add(stop);
@@ -246,6 +255,8 @@ export interface RunsOptions {
   dir?: string;
   /** How often an events stream looks at the files (ms, default POLL_MS). */
   pollMs?: number;
+  /** Longest silence on an events stream before a comment line is sent (ms, default HEARTBEAT_MS). */
+  heartbeatMs?: number;
 }
 
 /** GET /api/runs, /api/runs/:id, /api/runs/:id/events and /api/runs/:id/images/:name. */
@@ -264,7 +275,7 @@ export function runsRoutes(options: RunsOptions): RouteModule {
     app.get('/api/runs', async () => ({ dir: runs?.root ?? null, runs: runs ? await runs.list() : [] }));
     app.get<{ Params: { id: string } }>('/api/runs/:id', async (request) => need().detail(request.params.id));
     app.get<{ Params: { id: string } }>('/api/runs/:id/events', async (request, reply) => {
-      await streamEvents(need(), request.params.id, reply, streams, options.pollMs ?? POLL_MS);
+      await streamEvents(need(), request.params.id, reply, streams, { pollMs: options.pollMs ?? POLL_MS, heartbeatMs: options.heartbeatMs ?? HEARTBEAT_MS });
     });
     app.get<{ Params: { id: string; name: string } }>('/api/runs/:id/images/:name', async (request, reply) => {
       const bytes = await need().image(request.params.id, request.params.name);

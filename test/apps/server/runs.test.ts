@@ -221,6 +221,22 @@ describe('runs API over a --runs directory', () => {
     }
   });
 
+  test('a quiet events stream sends comment lines, so idle socket timeouts do not end it', async () => {
+    const server = await buildServer({ routes: [runsRoutes({ dir: runsDir, pollMs: 20, heartbeatMs: 100 })] });
+    const url = await server.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const res = await fetch(`${url}/api/runs/ae/events`);
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      while ((text.match(/^: keep-alive$/gm) ?? []).length < 2) text += (await reader.read()).value;
+      // The run's events come first and only once: nothing changed since.
+      assert.deepEqual([...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]), ['rows', 'run']);
+      await reader.cancel();
+    } finally {
+      await server.close();
+    }
+  });
+
   test('without --runs the list is empty and a run is a 404 that names the flag', async () => {
     const bare = await buildServer({ routes: [runsRoutes({})] });
     try {

@@ -3,7 +3,7 @@
  * live loss curves (server-sent events as `forja train` rewrites loss.csv), sample grids, settings and result.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { errorText, getJson, isAbort, sse } from '../api';
+import { ApiFailure, errorText, getJson, isAbort, sse } from '../api';
 import { ErrorLine } from '../components/controls';
 import { LossPlot, type Row } from '../components/loss-plot';
 
@@ -26,6 +26,7 @@ interface RunDetail extends RunSummary {
 }
 
 const LIST_REFRESH_MS = 3000;
+const RECONNECT_MS = 2000;
 
 const format = (v: unknown): string => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : typeof v === 'object' ? JSON.stringify(v) : String(v));
 const ago = (ms: number): string => {
@@ -115,20 +116,27 @@ function RunView({ id }: { id: string }) {
     setError(null);
     void (async () => {
       let current: Row[] = [];
-      try {
-        setLive(true);
-        for await (const event of sse(`/api/runs/${encodeURIComponent(id)}/events`, undefined, controller.signal)) {
-          const data = JSON.parse(event.data) as { from: number; reset?: boolean; columns: string[]; rows: Row[] } & RunDetail;
-          if (event.event === 'rows') {
-            current = data.reset ? data.rows : [...current.slice(0, data.from), ...data.rows];
-            setRows(current);
-            setColumns(data.columns);
-          } else if (event.event === 'run') setDetail(data);
+      // A stream that ends (the server restarted, a proxy cut it) is opened again; each starts with every row.
+      while (!controller.signal.aborted) {
+        try {
+          setLive(true);
+          for await (const event of sse(`/api/runs/${encodeURIComponent(id)}/events`, undefined, controller.signal)) {
+            const data = JSON.parse(event.data) as { from: number; reset?: boolean; columns: string[]; rows: Row[] } & RunDetail;
+            if (event.event === 'rows') {
+              current = data.reset ? data.rows : [...current.slice(0, data.from), ...data.rows];
+              setRows(current);
+              setColumns(data.columns);
+              setError(null);
+            } else if (event.event === 'run') setDetail(data);
+          }
+        } catch (err) {
+          if (isAbort(err)) return;
+          setError(errorText(err));
+          if (err instanceof ApiFailure && err.status === 404) return;
+        } finally {
+          setLive(false);
         }
-      } catch (err) {
-        if (!isAbort(err)) setError(errorText(err));
-      } finally {
-        setLive(false);
+        await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
       }
     })();
     return () => controller.abort();
