@@ -92,12 +92,15 @@ const nodeFloor = median(timesOf(RUNS, () => wall(process.execPath, ['-e', '0'])
 const help = median(timesOf(RUNS, () => wall(process.execPath, [FORJA, '--help'])));
 row('`forja --help`', fmt(help), `\`node -e 0\` on the same machine: ${fmt(nodeFloor)}`);
 
-const cold: number[] = [];
-for (let i = 0; i < RUNS; i++) cold.push(await firstStep(mkdtempSync(join(scratch, 'cold-'))));
 const warmCache = mkdtempSync(join(scratch, 'warm-'));
 await firstStep(warmCache, true);
+// Interleaved, so a change in the machine's load hits both alike.
+const cold: number[] = [];
 const warm: number[] = [];
-for (let i = 0; i < RUNS; i++) warm.push(await firstStep(warmCache));
+for (let i = 0; i < RUNS; i++) {
+  cold.push(await firstStep(mkdtempSync(join(scratch, 'cold-'))));
+  warm.push(await firstStep(warmCache));
+}
 row('`forja train autoencoder`: first training step, cold (empty cache)', fmt(median(cold)), `${(median(cold) / median(warm)).toFixed(1)}× the warm start`);
 row('`forja train autoencoder`: first training step, warm', fmt(median(warm)), 'decoded MNIST and optimized ONNX models from $FORJA_CACHE');
 
