@@ -12,15 +12,13 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Rng } from '../src/core/rng.js';
-import { writeJsonAtomic } from '../src/io/atomic.js';
-import { writeSafetensorsCheckpoint } from '../src/io/safetensors.js';
 import { CausalLM } from '../src/models/causal-lm.js';
-import { gpt2InitialWeights, parseGpt2Config } from '../src/models/gpt2/model.js';
 import { setThreads } from '../src/runtime/session.js';
 import { createBatchEngine, type SequenceRequest, type SequenceResult } from '../src/text/batching/index.js';
 import type { ForwardInput, LanguageModel } from '../src/text/language-model.js';
 import { Tokenizer } from '../src/text/tokenizer.js';
 import { positiveInt } from './args.js';
+import { writeGpt2Small } from './gpt2-small.js';
 import { median } from './stats.js';
 
 interface Options {
@@ -46,22 +44,6 @@ function parseArgs(argv: string[]): Options {
   return opts;
 }
 
-const GPT2_SMALL = {
-  architectures: ['GPT2LMHeadModel'],
-  model_type: 'gpt2',
-  vocab_size: 50257,
-  n_positions: 1024,
-  n_embd: 768,
-  n_layer: 12,
-  n_head: 12,
-  n_inner: null,
-  activation_function: 'gelu_new',
-  layer_norm_epsilon: 1e-5,
-  tie_word_embeddings: true,
-  initializer_range: 0.02,
-  bos_token_id: null,
-  eos_token_id: null,
-};
 
 /** Forward times by kind, so a step splits into the model's part and the engine's. */
 class TimedModel implements LanguageModel {
@@ -157,9 +139,7 @@ async function main(): Promise<void> {
   setThreads(opts.threads);
   const dir = mkdtempSync(join(tmpdir(), 'forja-bench-batching-'));
   try {
-    await writeSafetensorsCheckpoint(dir, gpt2InitialWeights(parseGpt2Config(GPT2_SMALL), new Rng(1234)));
-    await writeJsonAtomic(join(dir, 'config.json'), GPT2_SMALL);
-    await writeJsonAtomic(join(dir, 'generation_config.json'), {});
+    await writeGpt2Small(dir);
     const t0 = performance.now();
     const lm = await CausalLM.load(dir);
     const tokenizer = await Tokenizer.fromDir(new URL('../../shared/fixtures/gpt2-tiny', import.meta.url).pathname);
@@ -168,7 +148,7 @@ async function main(): Promise<void> {
     const model = { lm: timed, decode: (ids: readonly number[]) => tokenizer.decode([...ids]) };
     const rng = new Rng(7);
     const request = (): SequenceRequest => ({
-      promptIds: Array.from({ length: opts.promptLength }, () => rng.int(GPT2_SMALL.vocab_size)),
+      promptIds: Array.from({ length: opts.promptLength }, () => rng.int(lm.vocabSize)),
       maxNewTokens: opts.newTokens,
       sampling: { temperature: 0 },
     });

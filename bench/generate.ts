@@ -18,16 +18,14 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { Rng } from '../src/core/rng.js';
-import { writeJsonAtomic } from '../src/io/atomic.js';
-import { writeSafetensorsCheckpoint } from '../src/io/safetensors.js';
 import { exportOnnx } from '../src/models/export-onnx.js';
-import { gpt2InitialWeights, gpt2Tensors, parseGpt2Config } from '../src/models/gpt2/model.js';
+import { gpt2Tensors, parseGpt2Config } from '../src/models/gpt2/model.js';
 import { quantizeCheckpoint } from '../src/models/quantize/index.js';
 import { setThreads } from '../src/runtime/session.js';
 import { loadRunner, promptIds, type Dtype, type Runner, type VariantResult, type VariantSpec } from './generate-variant.js';
 import { median } from './stats.js';
 import { positiveInt } from './args.js';
+import { gpt2SmallConfig, writeGpt2Small } from './gpt2-small.js';
 
 interface Options {
   threads: number;
@@ -58,36 +56,11 @@ function parseArgs(argv: string[]): Options {
 
 // --- the checkpoint ------------------------------------------------------------------
 
-const GPT2_SMALL = {
-  architectures: ['GPT2LMHeadModel'],
-  model_type: 'gpt2',
-  vocab_size: 50257,
-  n_positions: 1024,
-  n_embd: 768,
-  n_layer: 12,
-  n_head: 12,
-  n_inner: null,
-  activation_function: 'gelu_new',
-  layer_norm_epsilon: 1e-5,
-  tie_word_embeddings: true,
-  initializer_range: 0.02,
-  // No end-of-text token, so both runtimes always generate the full count.
-  bos_token_id: null,
-  eos_token_id: null,
-};
-
-async function writeCheckpoint(dir: string): Promise<number> {
-  const weights = gpt2InitialWeights(parseGpt2Config(GPT2_SMALL), new Rng(1234));
-  await writeSafetensorsCheckpoint(dir, weights);
-  await writeJsonAtomic(join(dir, 'config.json'), GPT2_SMALL);
-  await writeJsonAtomic(join(dir, 'generation_config.json'), {});
-  return [...weights.values()].reduce((n, t) => n + t.data.length, 0);
-}
 
 /** Weight bytes one decode step reads: everything once (the tied wte as the LM head), but one row of wpe. */
 function bytesPerDecodedToken(): number {
   let elements = 0;
-  for (const { name, shape } of gpt2Tensors(parseGpt2Config(GPT2_SMALL))) {
+  for (const { name, shape } of gpt2Tensors(parseGpt2Config(gpt2SmallConfig()))) {
     elements += name.endsWith('wpe.weight') ? shape[1]! : shape.reduce((a, b) => a * b, 1);
   }
   return 4 * elements;
@@ -159,7 +132,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'forja-bench-gpt2-'));
   try {
     const t0 = performance.now();
-    const params = await writeCheckpoint(dir);
+    const params = await writeGpt2Small(dir);
     console.log(`checkpoint: GPT-2-small shape, ${(params / 1e6).toFixed(1)}M parameters, written in ${((performance.now() - t0) / 1000).toFixed(1)} s to ${dir}`);
     // Forja loads each dtype's own checkpoint, as a user would after `forja quantize`; transformers.js gets the export of that same checkpoint.
     const specs: VariantSpec[] = [];

@@ -19,11 +19,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
-import { Rng } from '../src/core/rng.js';
 import { writeJsonAtomic } from '../src/io/atomic.js';
-import { writeSafetensorsCheckpoint } from '../src/io/safetensors.js';
-import { gpt2InitialWeights, parseGpt2Config } from '../src/models/gpt2/model.js';
 import { positiveInt } from './args.js';
+import { writeGpt2Small } from './gpt2-small.js';
 
 interface Options {
   concurrency: number[];
@@ -52,22 +50,6 @@ function parseArgs(argv: string[]): Options {
   return opts;
 }
 
-const GPT2_SMALL = {
-  architectures: ['GPT2LMHeadModel'],
-  model_type: 'gpt2',
-  vocab_size: 50257,
-  n_positions: 1024,
-  n_embd: 768,
-  n_layer: 12,
-  n_head: 12,
-  n_inner: null,
-  activation_function: 'gelu_new',
-  layer_norm_epsilon: 1e-5,
-  tie_word_embeddings: true,
-  initializer_range: 0.02,
-  bos_token_id: 50256,
-  eos_token_id: 50256,
-};
 
 const FIXTURES = new URL('../../shared/fixtures/', import.meta.url).pathname;
 const CHAT_TEMPLATE = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
@@ -77,9 +59,7 @@ async function writeCheckpoint(dir: string, tiny: boolean): Promise<void> {
   if (tiny) {
     for (const f of ['config.json', 'generation_config.json', 'model.safetensors']) symlinkSync(join(FIXTURES, 'gpt2-tiny', f), join(dir, f));
   } else {
-    await writeSafetensorsCheckpoint(dir, gpt2InitialWeights(parseGpt2Config(GPT2_SMALL), new Rng(1234)));
-    await writeJsonAtomic(join(dir, 'config.json'), GPT2_SMALL);
-    await writeJsonAtomic(join(dir, 'generation_config.json'), {});
+    await writeGpt2Small(dir, 50256);
   }
   for (const f of ['tokenizer.json', 'vocab.json', 'merges.txt']) symlinkSync(join(FIXTURES, 'gpt2-tiny', f), join(dir, f));
   const config = JSON.parse(readFileSync(join(FIXTURES, 'gpt2-tiny', 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
