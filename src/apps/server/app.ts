@@ -2,7 +2,7 @@
  * `forja serve`'s HTTP app: an OpenAI-compatible API on fastify. `buildServer` returns the app without
  * listening, so tests use `app.inject` or `app.listen({ port: 0 })`; the CLI (cli/commands/serve.ts) listens.
  *
- * Plugging in (MEDIA, STUDIO): a route module is a `RouteModule`, `(app, ctx) => void | Promise<void>`,
+ * Plugging in (media, RAG, the studio): a route module is a `RouteModule`, `(app, ctx) => void | Promise<void>`,
  * passed in `options.routes`; serve.ts builds that list (media-models.ts's routes for --embed-model/--rag,
  * the studio's). A module declares its routes with a JSON schema per body (`additionalProperties: false`;
  * the app's ajv rejects unknown fields and never coerces types), throws `ApiError` (errors.ts) for OpenAI's
