@@ -7,11 +7,11 @@
  * its blocks are symmetric (GatherBlockQuantized takes integer zero points
  * only), else from a float16 table.
  */
-import { currentGraph, type Graph, type Tensor } from '../../core/graph.js';
+import type { Graph, Tensor } from '../../core/graph.js';
 import * as F from '../../core/ops/index.js';
-import type { Variable } from '../../core/variable.js';
 import type { EmbeddingLookup, LinearProduct, ModuleOverrides } from '../transformer/layers.js';
-import type { CausalLmDims, CausalLmInputs, CausalLmModel, CausalLmOutputs } from '../transformer/types.js';
+import { OverriddenModel } from '../transformer/overridden-model.js';
+import type { CausalLmModel } from '../transformer/types.js';
 import type { MappedMatrix } from './quantized.js';
 
 export const EMBEDDING_MODULE = 'model.embed_tokens';
@@ -25,12 +25,11 @@ export interface GgufModelOptions {
   accuracyLevel?: number;
 }
 
-export class GgufModel implements CausalLmModel {
-  private readonly graphs = new WeakMap<Graph, Map<string, Tensor>>();
+export class GgufModel extends OverriddenModel {
   readonly accuracyLevel: number;
 
   constructor(
-    readonly base: CausalLmModel,
+    base: CausalLmModel,
     /** Quantized linear maps by HF module name, the head as "lm_head". */
     readonly linears: ReadonlyMap<string, MappedMatrix>,
     readonly embedding: GgufEmbedding | undefined,
@@ -38,41 +37,13 @@ export class GgufModel implements CausalLmModel {
     readonly tensorTypes: ReadonlyMap<string, { type: string; loadedAs: string }>,
     options: GgufModelOptions = {},
   ) {
+    super(base);
     this.accuracyLevel = options.accuracyLevel ?? 4;
-  }
-
-  get architecture(): string {
-    return this.base.architecture;
-  }
-
-  get dims(): CausalLmDims {
-    return this.base.dims;
-  }
-
-  get weights(): ReadonlyMap<string, Variable> {
-    return this.base.weights;
-  }
-
-  forward(inputs: CausalLmInputs): CausalLmOutputs {
-    const own = this.overrides(currentGraph());
-    const outer = inputs.overrides;
-    const overrides: ModuleOverrides = outer ? { linear: (m) => own.linear(m) ?? outer.linear(m), embedding: (m) => own.embedding(m) ?? outer.embedding(m) } : own;
-    return this.base.forward({ ...inputs, overrides });
   }
 
   /** The graph hooks; each array becomes one initializer per graph, shared by its users (a tied head and its gather). */
   overrides(graph: Graph): ModuleOverrides {
-    let constants = this.graphs.get(graph);
-    if (!constants) this.graphs.set(graph, (constants = new Map()));
-    const constant = (name: string, data: Uint8Array | Float32Array | Uint16Array, shape: number[]): Tensor => {
-      let t = constants.get(name);
-      if (!t) {
-        t = graph.constant(data, shape, data instanceof Float32Array ? 'float32' : data instanceof Uint16Array ? 'float16' : 'uint8');
-        t.name = name;
-        constants.set(name, t);
-      }
-      return t;
-    };
+    const constant = (name: string, data: Uint8Array | Float32Array | Uint16Array, shape: number[]): Tensor => this.constant(graph, name, data, shape);
     const owner = (m: MappedMatrix): string => [...this.linears].find(([, v]) => v === m)?.[0] ?? EMBEDDING_MODULE;
     const packed = (m: MappedMatrix) => {
       const name = owner(m);

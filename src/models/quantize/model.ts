@@ -12,13 +12,13 @@
  * (Gather + Cast), or on the head's copy (GatherBlockQuantized over the same
  * uint8 initializer, so the table is stored once).
  */
-import { currentGraph, type Graph, type Tensor } from '../../core/graph.js';
+import type { Graph, Tensor } from '../../core/graph.js';
 import * as F from '../../core/ops/index.js';
 import type { BlockQuantized, BlockQuantizedTable } from '../../core/ops/quantized.js';
-import type { Variable } from '../../core/variable.js';
 import { f32ToF16 } from '../../io/safetensors/floats.js';
 import type { EmbeddingLookup, LinearProduct, ModuleOverrides } from '../transformer/layers.js';
-import type { CausalLmDims, CausalLmInputs, CausalLmModel, CausalLmOutputs } from '../transformer/types.js';
+import { OverriddenModel } from '../transformer/overridden-model.js';
+import type { CausalLmModel } from '../transformer/types.js';
 import { transpose2d, weightOf } from '../transformer/weights.js';
 import { HEAD, modelArchitecture, type LinearMap, type QuantArchitecture } from './architecture.js';
 import { GROUP_SIZES, GroupSizeError, keptFloat, QUANTIZATION_DEFAULTS, quantizationConfig, QuantizeSettingError, type QuantizationConfig, type QuantizationOptions } from './config.js';
@@ -32,13 +32,11 @@ export interface QuantizedModelOptions {
   accuracyLevel?: number;
 }
 
-export class QuantizedModel implements CausalLmModel {
-  private readonly graphs = new WeakMap<Graph, Map<string, Tensor>>();
+export class QuantizedModel extends OverriddenModel {
   readonly accuracyLevel: number;
 
   constructor(
-    /** Built over the float weights only. */
-    readonly base: CausalLmModel,
+    base: CausalLmModel,
     readonly arch: QuantArchitecture,
     readonly config: QuantizationConfig,
     /** Quantized linear maps by module name, the head under "lm_head". */
@@ -46,20 +44,8 @@ export class QuantizedModel implements CausalLmModel {
     readonly embeddingTable?: EmbeddingTable,
     options: QuantizedModelOptions = {},
   ) {
+    super(base);
     this.accuracyLevel = options.accuracyLevel ?? 4;
-  }
-
-  get architecture(): string {
-    return this.base.architecture;
-  }
-
-  get dims(): CausalLmDims {
-    return this.base.dims;
-  }
-
-  /** The float weights (quantized modules have none). */
-  get weights(): ReadonlyMap<string, Variable> {
-    return this.base.weights;
   }
 
   /** Bytes of every weight: float32 Variables, quantized tensors, a float16 table. */
@@ -71,28 +57,9 @@ export class QuantizedModel implements CausalLmModel {
     return n;
   }
 
-  forward(inputs: CausalLmInputs): CausalLmOutputs {
-    const own = this.overrides(currentGraph());
-    const outer = inputs.overrides;
-    const overrides: ModuleOverrides = outer
-      ? { linear: (m) => own.linear(m) ?? outer.linear(m), embedding: (m) => own.embedding(m) ?? outer.embedding(m) }
-      : own;
-    return this.base.forward({ ...inputs, overrides });
-  }
-
   /** The graph hooks; each uint8/float tensor becomes one initializer per graph, shared by its users. */
   overrides(graph: Graph): ModuleOverrides {
-    let constants = this.graphs.get(graph);
-    if (!constants) this.graphs.set(graph, (constants = new Map()));
-    const constant = (name: string, data: Uint8Array | Float32Array | Uint16Array, shape: number[]): Tensor => {
-      let t = constants.get(name);
-      if (!t) {
-        t = graph.constant(data, shape, data instanceof Float32Array ? 'float32' : data instanceof Uint16Array ? 'float16' : 'uint8');
-        t.name = name;
-        constants.set(name, t);
-      }
-      return t;
-    };
+    const constant = (name: string, data: Uint8Array | Float32Array | Uint16Array, shape: number[]): Tensor => this.constant(graph, name, data, shape);
     const packed = (module: string, q: QuantizedMatrix): BlockQuantized => {
       const blocks = q.k / q.group;
       return {
