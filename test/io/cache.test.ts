@@ -1,22 +1,12 @@
-import { after, beforeEach, describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { cacheEnabled, cacheKey, cacheRoot, readCacheEntry, setCacheEnabled, writeCacheEntry } from '../../src/io/cache.js';
+import { useTempCache } from '../helpers/temp-cache.js';
 
-const root = mkdtempSync(join(tmpdir(), 'forja-cache-'));
-const saved = { FORJA_CACHE: process.env.FORJA_CACHE, FORJA_NO_CACHE: process.env.FORJA_NO_CACHE };
-process.env.FORJA_CACHE = root;
-delete process.env.FORJA_NO_CACHE;
-after(() => {
-  setCacheEnabled(false);
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  rmSync(root, { recursive: true, force: true });
-});
+const root = useTempCache('forja-cache-');
 
 const entryFile = (kind: string, key: string) => join(root, kind, `${key}.bin`);
 

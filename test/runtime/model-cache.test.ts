@@ -1,7 +1,6 @@
-import { after, beforeEach, describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trace } from '../../src/core/graph.js';
 import * as F from '../../src/core/ops/index.js';
@@ -10,18 +9,9 @@ import { setCacheEnabled } from '../../src/io/cache.js';
 import { emitModel } from '../../src/onnx/emit.js';
 import { createCachedSession, modelCacheKey } from '../../src/runtime/model-cache.js';
 import { float32, sessionOptions } from '../../src/runtime/session.js';
+import { useTempCache } from '../helpers/temp-cache.js';
 
-const root = mkdtempSync(join(tmpdir(), 'forja-model-cache-'));
-const saved = { FORJA_CACHE: process.env.FORJA_CACHE, FORJA_NO_CACHE: process.env.FORJA_NO_CACHE };
-process.env.FORJA_CACHE = root;
-after(() => {
-  setCacheEnabled(false);
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  rmSync(root, { recursive: true, force: true });
-});
+const root = useTempCache('forja-model-cache-');
 
 const dir = join(root, 'onnx-optimized');
 const entries = (): string[] => {
