@@ -9,6 +9,7 @@ import { Sequence } from './sequence.js';
 import type { BatchEngine, EngineModel, EngineOptions, EngineStats, SequenceHandle, SequenceRequest } from './types.js';
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 class Engine implements BatchEngine {
   private readonly batches = new Map<string, ModelBatch>();
@@ -16,6 +17,7 @@ class Engine implements BatchEngine {
   private readonly maxBatch: number;
   private readonly maxQueue: number;
   private readonly maxPrefillTokens: number;
+  private readonly admissionWindowMs: number;
   private turn = 0;
   private looping = false;
   private closed = false;
@@ -26,9 +28,13 @@ class Engine implements BatchEngine {
     this.maxBatch = options.maxBatch ?? 16;
     this.maxQueue = options.maxQueue ?? 256;
     this.maxPrefillTokens = options.maxPrefillTokens ?? 2048;
+    this.admissionWindowMs = options.admissionWindowMs ?? 10;
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) throw new InvalidRequestError('maxBatch', `must be a positive integer, received ${this.maxBatch}`);
     if (!Number.isInteger(this.maxQueue) || this.maxQueue < 0) throw new InvalidRequestError('maxQueue', `must be a non-negative integer, received ${this.maxQueue}`);
     if (!(this.maxPrefillTokens >= 1)) throw new InvalidRequestError('maxPrefillTokens', `must be at least 1, received ${this.maxPrefillTokens}`);
+    if (!(this.admissionWindowMs >= 0 && this.admissionWindowMs <= 1000)) {
+      throw new InvalidRequestError('admissionWindowMs', `must be a number of milliseconds in [0, 1000], received ${this.admissionWindowMs}`);
+    }
     for (const [name, model] of models) {
       this.models.set(name, model);
       this.batches.set(name, new ModelBatch(name, model.lm));
@@ -98,6 +104,9 @@ class Engine implements BatchEngine {
   }
 
   private async run(): Promise<void> {
+    // The main thread is blocked while a step runs, so requests that miss the first prefill
+    // would each join at a later step, stalling the running rows once per join.
+    if (this.admissionWindowMs > 0) await sleep(this.admissionWindowMs);
     for (;;) {
       // Also lets requests submitted in the same tick join one prefill.
       await yieldToEventLoop();

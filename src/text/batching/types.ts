@@ -97,6 +97,12 @@ export interface EngineOptions {
    * long prompts does not stall the running streams for long; one request always joins. Default 2048.
    */
   maxPrefillTokens?: number;
+  /**
+   * How long an idle engine waits after the first request arrives before its first prefill, so a
+   * burst of requests shares one prefill instead of trickling in over many steps (each of which
+   * stalls the rows already running). Default 10 ms; 0 starts at once.
+   */
+  admissionWindowMs?: number;
 }
 
 export interface BatchEngine {

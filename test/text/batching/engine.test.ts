@@ -164,9 +164,8 @@ describe('batch engine: lifecycle, limits and text', () => {
     const a = engine.submit(long([1, 2, 3]));
     const b = engine.submit(long([4, 5]));
     const c = engine.submit({ promptIds: [7, 8, 9, 10], maxNewTokens: 5, sampling: { temperature: 0 } });
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    assert.equal(engine.stats().queued, 1);
     const events = await drain(a, (i) => {
+      if (i === 0) assert.deepEqual(engine.stats(), { running: 2, queued: 1, batches: { m: 2 } });
       if (i === 3) a.cancel();
     });
     const ra = await a.result;
@@ -181,10 +180,10 @@ describe('batch engine: lifecycle, limits and text', () => {
     await engine.close();
   });
 
-  test('maxPrefillTokens splits a burst of joiners over steps; each still matches generate()', async () => {
-    const prefills: number[][] = [];
+  /** The tiny model, recording each prefill's [rows, width]. */
+  function prefillSpy(prefills: number[][]): LanguageModel {
     const lm = model.lm;
-    const spy: LanguageModel = {
+    return {
       vocabSize: lm.vocabSize,
       maxPositions: lm.maxPositions,
       forward: (input) => {
@@ -195,13 +194,31 @@ describe('batch engine: lifecycle, limits and text', () => {
       concatCaches: (cs) => lm.concatCaches(cs),
       trimCache: (c, start) => lm.trimCache(c, start),
     };
-    const engine = createBatchEngine({ m: { lm: spy, decode: model.decode } }, { maxPrefillTokens: 10 });
+  }
+
+  test('maxPrefillTokens splits a burst of joiners over steps; each still matches generate()', async () => {
+    const prefills: number[][] = [];
+    const lm = model.lm;
+    const engine = createBatchEngine({ m: { lm: prefillSpy(prefills), decode: model.decode } }, { maxPrefillTokens: 10 });
     const prompts = [[1, 2, 3, 4], [5, 6, 7], [8, 9, 10, 11], [12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23]];
     const results = await Promise.all(prompts.map((p) => engine.submit({ promptIds: p, maxNewTokens: 6, sampling: { temperature: 0 } }).result));
     // 2 × 4 fits in 10, a third row would not; a 12-token prompt alone exceeds the budget but always joins.
     assert.deepEqual(prefills, [[2, 4], [1, 4], [1, 12]]);
     for (const [i, p] of prompts.entries()) assert.deepEqual(results[i]!.tokens, await greedyAlone(lm, p, 6), `prompt ${i}`);
     await engine.close();
+  });
+
+  test('an idle engine waits admissionWindowMs for a burst: requests a few ms apart share one prefill', async () => {
+    const prefills: number[][] = [];
+    const engine = createBatchEngine({ m: { lm: prefillSpy(prefills), decode: model.decode } }, { admissionWindowMs: 50 });
+    const first = engine.submit({ promptIds: [1, 2, 3], maxNewTokens: 4, sampling: { temperature: 0 } });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = engine.submit({ promptIds: [4, 5], maxNewTokens: 4, sampling: { temperature: 0 } });
+    const results = await Promise.all([first.result, second.result]);
+    assert.deepEqual(prefills, [[2, 3]]);
+    assert.deepEqual(results[1]!.tokens, await greedyAlone(model.lm, [4, 5], 4));
+    await engine.close();
+    assert.throws(() => createBatchEngine({ m: model }, { admissionWindowMs: -1 }), (e: unknown) => e instanceof InvalidRequestError && e.field === 'admissionWindowMs');
   });
 
   test('an aborted signal cancels, before and while running', async () => {
