@@ -7,11 +7,12 @@
  * after another, every request runs alone, so more of them only repeat the same number). EOS is banned with
  * logit_bias, so every request generates --tokens tokens.
  *
- *   npm run bench:serve -- [--concurrency 1,4,16,64] [--tokens N] [--sequential-max N] [--max-batch N] [--soak-minutes N] [--soak-streams N] [--tiny]
+ *   npm run bench:serve -- [--concurrency 1,4,16,64] [--tokens N] [--sequential-max N] [--max-batch N] [--soak-minutes N] [--soak-streams N] [--tiny] [--profile DIR]
  *
  * --soak-minutes N: after the table (or instead, with --concurrency none), N minutes of --soak-streams
  * streams back to back, the server's RSS sampled every 5 s, errors counted (any error: exit code 1). --tiny serves
  * the gpt2-tiny fixture instead: CI's short load test.
+ * --profile DIR writes the server's V8 CPU profile there when it stops (open it in Chrome DevTools).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -32,6 +33,8 @@ interface Options {
   soakStreams: number;
   /** gpt2-tiny (the fixture) instead of the GPT-2-small shape: CI's short load test. */
   tiny: boolean;
+  /** Write the server's V8 CPU profile (--cpu-prof) into this directory. */
+  profileDir?: string;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -45,6 +48,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--soak-minutes') opts.soakMinutes = positiveInt(a, argv[++i]);
     else if (a === '--soak-streams') opts.soakStreams = positiveInt(a, argv[++i]);
     else if (a === '--tiny') opts.tiny = true;
+    else if (a === '--profile') opts.profileDir = argv[++i];
     else throw new Error(`unknown flag '${a}'`);
   }
   return opts;
@@ -67,9 +71,10 @@ async function writeCheckpoint(dir: string, tiny: boolean): Promise<void> {
 }
 
 /** `forja serve` as a child; resolves with its URL once it prints it. */
-function startServer(dir: string, maxBatch: number): Promise<{ child: ChildProcess; url: string }> {
+function startServer(dir: string, maxBatch: number, profileDir?: string): Promise<{ child: ChildProcess; url: string }> {
   const main = new URL('../src/apps/cli/main.ts', import.meta.url).pathname;
-  const child = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--model', dir, '--port', '0', '--max-batch', String(maxBatch), '--max-queue', '1024'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORJA_NO_CACHE: '1' } });
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', main, 'serve', '--model', dir, '--port', '0', '--max-batch', String(maxBatch), '--max-queue', '1024'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORJA_NO_CACHE: '1' } });
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
@@ -202,7 +207,7 @@ async function main(): Promise<void> {
   let child: ChildProcess | undefined;
   try {
     await writeCheckpoint(dir, opts.tiny);
-    const started = await startServer(dir, opts.maxBatch);
+    const started = await startServer(dir, opts.maxBatch, opts.profileDir);
     child = started.child;
     const client = new OpenAI({ baseURL: `${started.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 600_000 });
     await oneStream(client, 0, 4); // warm-up: the first run compiles the decode graph
