@@ -172,8 +172,9 @@ describe('runs API over a --runs directory', () => {
   test('events while a real `forja train` process writes the run: its rows arrive epoch by epoch, then its result and grid', async () => {
     const server = await buildServer({ routes: [runsRoutes({ dir: runsDir, pollMs: 50 })] });
     const url = await server.listen({ port: 0, host: '127.0.0.1' });
-    const epochs = 5;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/apps/cli/main.ts', 'train', 'autoencoder', '--epochs', String(epochs), '--limit', '1500', '--out', join(runsDir, 'cli-run')], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FORJA_NO_CACHE: '1' } });
+    // Long enough (~0.15 s an epoch) that most epochs end after the stream opens, on a fast machine too.
+    const epochs = 8;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/apps/cli/main.ts', 'train', 'autoencoder', '--epochs', String(epochs), '--limit', '9000', '--out', join(runsDir, 'cli-run')], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FORJA_NO_CACHE: '1' } });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
