@@ -10,6 +10,8 @@ import type { BatchEngine, EngineModel, EngineOptions, EngineStats, SequenceHand
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** The admission wait goes on while requests keep arriving, up to this many windows. */
+const MAX_WINDOWS = 10;
 
 class Engine implements BatchEngine {
   private readonly batches = new Map<string, ModelBatch>();
@@ -19,6 +21,8 @@ class Engine implements BatchEngine {
   private readonly maxPrefillTokens: number;
   private readonly admissionWindowMs: number;
   private turn = 0;
+  /** Requests accepted so far (the admission wait watches it). */
+  private submitted = 0;
   private looping = false;
   private closed = false;
   private idle: (() => void)[] = [];
@@ -52,6 +56,7 @@ class Engine implements BatchEngine {
     if (waiting > this.maxQueue) throw new QueueFullError(this.waitingBeyondSlots(), this.maxQueue);
     const sequence = new Sequence(request, name, model, (s) => this.cancelled(s));
     batch.queue.push(sequence);
+    this.submitted++;
     if (request.signal?.aborted) sequence.cancel();
     this.kick();
     // The caller gets the handle's surface only, not the engine's side of the sequence.
@@ -105,8 +110,15 @@ class Engine implements BatchEngine {
 
   private async run(): Promise<void> {
     // The main thread is blocked while a step runs, so requests that miss the first prefill
-    // would each join at a later step, stalling the running rows once per join.
-    if (this.admissionWindowMs > 0) await sleep(this.admissionWindowMs);
+    // would each join at a later step, stalling the running rows once per join: wait until
+    // a window passes with no new request.
+    if (this.admissionWindowMs > 0) {
+      const until = performance.now() + MAX_WINDOWS * this.admissionWindowMs;
+      for (let seen = -1; seen !== this.submitted && performance.now() < until; ) {
+        seen = this.submitted;
+        await sleep(this.admissionWindowMs);
+      }
+    }
     for (;;) {
       // Also lets requests submitted in the same tick join one prefill.
       await yieldToEventLoop();

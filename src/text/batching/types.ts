@@ -98,9 +98,9 @@ export interface EngineOptions {
    */
   maxPrefillTokens?: number;
   /**
-   * How long an idle engine waits after the first request arrives before its first prefill, so a
-   * burst of requests shares one prefill instead of trickling in over many steps (each of which
-   * stalls the rows already running). Default 10 ms; 0 starts at once.
+   * An idle engine's first prefill waits until no request has arrived for this long (at most ten
+   * such windows), so a burst of requests shares one prefill instead of trickling in over many
+   * steps, each of which stalls the rows already running. Default 10 ms; 0 starts at once.
    */
   admissionWindowMs?: number;
 }

@@ -208,15 +208,19 @@ describe('batch engine: lifecycle, limits and text', () => {
     await engine.close();
   });
 
-  test('an idle engine waits admissionWindowMs for a burst: requests a few ms apart share one prefill', async () => {
+  test('an idle engine waits for a burst to end (admissionWindowMs with no new request): requests 30 ms apart share one prefill', async () => {
     const prefills: number[][] = [];
     const engine = createBatchEngine({ m: { lm: prefillSpy(prefills), decode: model.decode } }, { admissionWindowMs: 50 });
-    const first = engine.submit({ promptIds: [1, 2, 3], maxNewTokens: 4, sampling: { temperature: 0 } });
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    const second = engine.submit({ promptIds: [4, 5], maxNewTokens: 4, sampling: { temperature: 0 } });
-    const results = await Promise.all([first.result, second.result]);
-    assert.deepEqual(prefills, [[2, 3]]);
-    assert.deepEqual(results[1]!.tokens, await greedyAlone(model.lm, [4, 5], 4));
+    const prompts = [[1, 2, 3], [4, 5], [6]];
+    const handles: SequenceHandle[] = [];
+    for (const [i, p] of prompts.entries()) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 30));
+      handles.push(engine.submit({ promptIds: p, maxNewTokens: 4, sampling: { temperature: 0 } }));
+    }
+    const results = await Promise.all(handles.map((h) => h.result));
+    // 60 ms from first to last: past one window, but each arrived within a window of the one before.
+    assert.deepEqual(prefills, [[3, 3]]);
+    for (const [i, p] of prompts.entries()) assert.deepEqual(results[i]!.tokens, await greedyAlone(model.lm, p, 4), `prompt ${i}`);
     await engine.close();
     assert.throws(() => createBatchEngine({ m: model }, { admissionWindowMs: -1 }), (e: unknown) => e instanceof InvalidRequestError && e.field === 'admissionWindowMs');
   });
