@@ -117,6 +117,8 @@ class Engine implements BatchEngine {
       for (let seen = -1; seen !== this.submitted && performance.now() < until; ) {
         seen = this.submitted;
         await sleep(this.admissionWindowMs);
+        // Timers run before I/O: after a pause (GC) the requests that came meanwhile are read first.
+        await yieldToEventLoop();
       }
     }
     for (;;) {
