@@ -53,16 +53,19 @@ describe('FinetuneTask', () => {
         assert.ok(Math.abs(a.logs.loss! - b.logs.loss!) < 1e-6 * a.logs.loss!, `step ${s}: ${a.logs.loss} vs ${b.logs.loss}`);
         if (s > 0) continue;
         // After the first step the first moments are the gradients (clipped on the total): equal but for
-        // float32 summation order (measured ≤ 3e-7 of each tensor's scale). So are the updated weights,
+        // float32 summation order (measured ≤ 3e-7 of each tensor's scale with MLAS's AVX2 kernels, 1.3e-6
+        // with its AVX-512 ones: ~10 float32 ulps; the bound is 1e-5). So are the updated weights,
         // except where a gradient is rounding noise near ε (GPT-2's key biases get none at all): there
         // Adam's g/(|g| + ε) turns different noise into different steps, in PyTorch too.
         const weights = one.parts.trainable.trainable;
         const others = two.parts.trainable.trainable;
         weights.forEach((w, i) => {
           const g = one.optimizer.slotsFor(w)[0]!.value;
-          assertRelative(two.optimizer.slotsFor(others[i]!)[0]!.value, g, 1e-6, `gradient of ${w.name}`);
+          assertRelative(two.optimizer.slotsFor(others[i]!)[0]!.value, g, 1e-5, `gradient of ${w.name}`);
           const signal = (x: Float32Array) => x.filter((_, j) => Math.abs(g[j]!) > 0.1 * 1e-6);
-          assertRelative(signal(others[i]!.value), signal(w.value), 1e-6, `${w.name} after the step`);
+          // Where |g| is a few ε, Adam's g/(|g| + ε) scales that rounding up (8e-6 seen with AVX-512); the
+          // gradients' check above is the one that catches a wrong mean.
+          assertRelative(signal(others[i]!.value), signal(w.value), 1e-4, `${w.name} after the step`);
         });
       }
       assert.equal(two.tokensTrained, one.tokensTrained);
