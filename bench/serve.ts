@@ -48,7 +48,10 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--soak-minutes') opts.soakMinutes = positiveInt(a, argv[++i]);
     else if (a === '--soak-streams') opts.soakStreams = positiveInt(a, argv[++i]);
     else if (a === '--tiny') opts.tiny = true;
-    else if (a === '--profile') opts.profileDir = argv[++i];
+    else if (a === '--profile') {
+      opts.profileDir = argv[++i];
+      if (!opts.profileDir) throw new Error('--profile needs a directory');
+    }
     else throw new Error(`unknown flag '${a}'`);
   }
   return opts;
