@@ -45,6 +45,13 @@ const ReduceMean: Reduce = {
   infer: reduceInfer,
   vjp: ([g], { inputs: [x, axes], attrs }) => dataGrad(div(spread(g, x, attrs), reducedCount(x, attrs._axes)), axes),
 };
+/** Σx² in one pass, without materialising x². */
+const ReduceSumSquare: Reduce = {
+  name: 'ReduceSumSquare',
+  attrTypes: { keepdims: 'int' },
+  infer: reduceInfer,
+  vjp: ([g], { inputs: [x, axes], attrs }) => dataGrad(mul(spread(g, x, attrs), mul(x, 2)), axes),
+};
 function extremumVjp(g: Tensor, x: Tensor, y: Tensor, attrs: ReduceAttrs): Tensor {
   const mask = cast(equal(x, spread(y, x, attrs)), x.dtype);
   return mul(spread(g, x, attrs), mask);
@@ -72,6 +79,7 @@ function reduce(op: Reduce, x: Tensor, axes: readonly number[] | undefined, keep
 }
 
 export const sum = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor => reduce(ReduceSum, x, axes, keepdims);
+export const sumSquares = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor => reduce(ReduceSumSquare, x, axes, keepdims);
 export const mean = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor => reduce(ReduceMean, x, axes, keepdims);
 export const max = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor => reduce(ReduceMax, x, axes, keepdims);
 export const min = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor => reduce(ReduceMin, x, axes, keepdims);

@@ -12,6 +12,7 @@ type Reducer = (x: Tensor, axes?: readonly number[], keepdims?: boolean) => Tens
 const DIMS = [2, 3, 4];
 const REDUCERS: { name: string; op: Reducer; js: (acc: number, v: number) => number; init: number; post?: (v: number, n: number) => number }[] = [
   { name: 'sum', op: F.sum, js: (a, v) => a + v, init: 0 },
+  { name: 'sumSquares', op: F.sumSquares, js: (a, v) => a + v * v, init: 0 },
   { name: 'mean', op: F.mean, js: (a, v) => a + v, init: 0, post: (v, n) => v / n },
   { name: 'max', op: F.max, js: Math.max, init: -Infinity },
   { name: 'min', op: F.min, js: Math.min, init: Infinity },
