@@ -1,7 +1,7 @@
 import type { Tensor } from '../core/graph.js';
 import type { Variable } from '../core/variable.js';
 import * as F from '../core/ops/index.js';
-import { Optimizer, type OptimizerArgs, type StepScalars } from './optimizer.js';
+import { Optimizer, type Gradient, type OptimizerArgs, type StepScalars } from './optimizer.js';
 
 export interface AdamArgs extends OptimizerArgs {
   /** Default 0.9. */
@@ -51,9 +51,9 @@ export class Adam extends Optimizer {
     return [...super.stepScalars(iteration), (this.learningRateAt(iteration) * c) / (1 - this.beta1 ** t), this.epsilon * c];
   }
 
-  protected update(w: Tensor, g: Tensor, [m0, v0]: Tensor[], scalars: StepScalars): { param: Tensor; slots: Tensor[] } {
-    const m = F.add(F.mul(m0!, this.beta1), F.mul(g, 1 - this.beta1));
-    const v = F.add(F.mul(v0!, this.beta2), F.mul(F.mul(g, g), 1 - this.beta2));
+  protected update(w: Tensor, g: Gradient, [m0, v0]: Tensor[], scalars: StepScalars): { param: Tensor; slots: Tensor[] } {
+    const m = F.add(F.mul(m0!, this.beta1), g.times(1 - this.beta1));
+    const v = F.add(F.mul(v0!, this.beta2), g.squaredTimes(1 - this.beta2));
     const step = F.div(F.mul(m, scalars.stepSize!), F.add(F.sqrt(v), scalars.scaledEpsilon!));
     return { param: F.sub(w, step), slots: [m, v] };
   }
@@ -86,8 +86,9 @@ export class AdamW extends Adam {
     if (!(this.weightDecay >= 0)) throw new Error(`AdamW: weightDecay must be ≥ 0. Received: weightDecay=${args.weightDecay}`);
   }
 
-  protected override update(w: Tensor, g: Tensor, slots: Tensor[], scalars: StepScalars, variable?: Variable): { param: Tensor; slots: Tensor[] } {
-    const decayed = variable && this.excluded(variable) ? w : F.sub(w, F.mul(w, F.mul(scalars.learningRate!, this.weightDecay)));
+  protected override update(w: Tensor, g: Gradient, slots: Tensor[], scalars: StepScalars, variable?: Variable): { param: Tensor; slots: Tensor[] } {
+    // w·(1 − η·λ): the factor is a scalar, so the decay costs one full-size op.
+    const decayed = variable && this.excluded(variable) ? w : F.mul(w, F.sub(1, F.mul(scalars.learningRate!, this.weightDecay)));
     return super.update(decayed, g, slots, scalars);
   }
 

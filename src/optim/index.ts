@@ -4,7 +4,7 @@ import type { Optimizer } from './optimizer.js';
 import { RMSprop } from './rmsprop.js';
 import { SGD } from './sgd.js';
 
-export { Optimizer, clipByGlobalNorm, type OptimizerArgs, type LearningRate, type StepScalars, type ParamGradient } from './optimizer.js';
+export { Optimizer, Gradient, clipByGlobalNorm, globalNormScale, type OptimizerArgs, type LearningRate, type StepScalars, type ParamGradient } from './optimizer.js';
 export { SGD, sgd, type SGDArgs } from './sgd.js';
 export { Adam, AdamW, adam, adamw, type AdamArgs, type AdamWArgs } from './adam.js';
 export { RMSprop, rmsprop, type RMSpropArgs } from './rmsprop.js';

@@ -29,6 +29,35 @@ export interface ParamGradient {
   grad: Tensor;
 }
 
+/**
+ * A gradient as an update rule receives it: `raw` times `scale` when
+ * global-norm clipping is on. Rules that use g only through c·g and c·g²
+ * fold the scale into their scalar c, so the clipped gradient is never
+ * materialised: one full-size op less per parameter.
+ */
+export class Gradient {
+  constructor(
+    readonly raw: Tensor,
+    /** The clipping factor, a scalar; undefined: no clipping. */
+    readonly scale?: Tensor,
+  ) {}
+
+  /** The (clipped) gradient itself. */
+  value(): Tensor {
+    return this.scale ? F.mul(this.raw, this.scale) : this.raw;
+  }
+
+  /** c·g, for a scalar c. */
+  times(c: number | Tensor): Tensor {
+    return F.mul(this.raw, this.scale ? F.mul(this.scale, c) : c);
+  }
+
+  /** c·g², for a scalar c. */
+  squaredTimes(c: number | Tensor): Tensor {
+    return F.mul(F.mul(this.raw, this.raw), this.scale ? F.mul(F.mul(this.scale, this.scale), c) : c);
+  }
+}
+
 export abstract class Optimizer {
   abstract readonly name: string;
   /** Steps applied so far (Keras' `optimizer.iterations`). */
@@ -85,11 +114,12 @@ export abstract class Optimizer {
    */
   applyGradients(pairs: readonly ParamGradient[], scalars: StepScalars): Map<Variable, Tensor> {
     const g = currentGraph();
-    const grads = this.clipNorm === undefined ? pairs.map((p) => p.grad) : clipByGlobalNorm(pairs.map((p) => p.grad), this.clipNorm);
+    const scale = this.clipNorm === undefined ? undefined : globalNormScale(pairs.map((p) => p.grad), this.clipNorm);
     const updates = new Map<Variable, Tensor>();
-    pairs.forEach(({ variable }, i) => {
+    pairs.forEach(({ variable, grad }) => {
       const slots = this.slotsFor(variable);
-      const result = g.scope(`${this.name}/${variable.name}`, () => this.update(g.param(variable), grads[i]!, slots.map((s) => g.param(s)), scalars, variable));
+      const gradient = new Gradient(grad, scale);
+      const result = g.scope(`${this.name}/${variable.name}`, () => this.update(g.param(variable), gradient, slots.map((s) => g.param(s)), scalars, variable));
       updates.set(variable, result.param);
       slots.forEach((s, k) => updates.set(s, result.slots[k]!));
     });
@@ -97,7 +127,7 @@ export abstract class Optimizer {
   }
 
   /** The new parameter and slot values for one parameter. */
-  protected abstract update(param: Tensor, grad: Tensor, slots: Tensor[], scalars: StepScalars, variable: Variable): { param: Tensor; slots: Tensor[] };
+  protected abstract update(param: Tensor, grad: Gradient, slots: Tensor[], scalars: StepScalars, variable: Variable): { param: Tensor; slots: Tensor[] };
 
   /** Hyperparameters, for reports and configs. */
   getConfig(): Record<string, number | string | boolean> {
@@ -109,10 +139,14 @@ export abstract class Optimizer {
   }
 }
 
-/** g·c / max(‖g‖, c) with ‖g‖ the L2 norm over all gradients together. */
+/** c / max(‖g‖, c), the factor that clips the gradients to norm c; ‖g‖ is the L2 norm over all of them together. */
+export function globalNormScale(grads: readonly Tensor[], clipNorm: number): Tensor {
+  const norm = F.sqrt(grads.map((g) => F.sumSquares(g)).reduce((a, b) => F.add(a, b)));
+  return F.div(clipNorm, F.maximum(norm, clipNorm));
+}
+
+/** g·c / max(‖g‖, c) for each g (see globalNormScale). */
 export function clipByGlobalNorm(grads: readonly Tensor[], clipNorm: number): Tensor[] {
-  const squares = grads.map((g) => F.sum(F.mul(g, g)));
-  const norm = F.sqrt(squares.reduce((a, b) => F.add(a, b)));
-  const scale = F.div(clipNorm, F.maximum(norm, clipNorm));
+  const scale = globalNormScale(grads, clipNorm);
   return grads.map((g) => F.mul(g, scale));
 }

@@ -1,6 +1,6 @@
 import type { Tensor } from '../core/graph.js';
 import * as F from '../core/ops/index.js';
-import { Optimizer, type OptimizerArgs, type StepScalars } from './optimizer.js';
+import { Optimizer, type Gradient, type OptimizerArgs, type StepScalars } from './optimizer.js';
 
 export interface RMSpropArgs extends OptimizerArgs {
   /** Discount of the squared-gradient average; default 0.9. */
@@ -37,17 +37,17 @@ export class RMSprop extends Optimizer {
     if (!(momentum >= 0 && momentum <= 1)) throw new Error(`RMSprop: momentum must be in [0, 1]. Received: momentum=${args.momentum}`);
   }
 
-  protected update(w: Tensor, g: Tensor, slots: Tensor[], scalars: StepScalars): { param: Tensor; slots: Tensor[] } {
+  protected update(w: Tensor, g: Gradient, slots: Tensor[], scalars: StepScalars): { param: Tensor; slots: Tensor[] } {
     const [velocity, ...rest] = slots;
-    const s = F.add(F.mul(velocity!, this.rho), F.mul(F.mul(g, g), 1 - this.rho));
+    const s = F.add(F.mul(velocity!, this.rho), g.squaredTimes(1 - this.rho));
     const next: Tensor[] = [s];
     let denominator = F.add(s, this.epsilon);
     if (this.centered) {
-      const avg = F.add(F.mul(rest[rest.length - 1]!, this.rho), F.mul(g, 1 - this.rho));
+      const avg = F.add(F.mul(rest[rest.length - 1]!, this.rho), g.times(1 - this.rho));
       denominator = F.add(F.sub(s, F.mul(avg, avg)), this.epsilon);
       next.push(avg);
     }
-    const increment = F.div(F.mul(g, scalars.learningRate!), F.sqrt(denominator));
+    const increment = F.div(g.times(scalars.learningRate!), F.sqrt(denominator));
     if (this.momentum === 0) return { param: F.sub(w, increment), slots: next };
     const m = F.add(F.mul(rest[0]!, this.momentum), increment);
     // Slot order follows slotNames: velocity, momentum, average_gradient.

@@ -1,6 +1,6 @@
 import type { Tensor } from '../core/graph.js';
 import * as F from '../core/ops/index.js';
-import { Optimizer, type OptimizerArgs, type StepScalars } from './optimizer.js';
+import { Optimizer, type Gradient, type OptimizerArgs, type StepScalars } from './optimizer.js';
 
 export interface SGDArgs extends OptimizerArgs {
   /** Default 0.01. */
@@ -28,8 +28,8 @@ export class SGD extends Optimizer {
     this.nesterov = args.nesterov ?? false;
   }
 
-  protected update(w: Tensor, g: Tensor, slots: Tensor[], scalars: StepScalars): { param: Tensor; slots: Tensor[] } {
-    const step = F.mul(g, scalars.learningRate!);
+  protected update(w: Tensor, g: Gradient, slots: Tensor[], scalars: StepScalars): { param: Tensor; slots: Tensor[] } {
+    const step = g.times(scalars.learningRate!);
     if (this.momentum === 0) return { param: F.sub(w, step), slots: [] };
     const v = F.sub(F.mul(slots[0]!, this.momentum), step);
     const param = this.nesterov ? F.sub(F.add(w, F.mul(v, this.momentum)), step) : F.add(w, v);

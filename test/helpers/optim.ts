@@ -42,5 +42,11 @@ export function reference(update: (w: number[], g: number[], t: number) => void)
   return after;
 }
 
+/** g scaled to L2 norm at most c, as clipNorm does. */
+export function clipped(g: number[], c: number): number[] {
+  const norm = Math.hypot(...g);
+  return g.map((v) => (v * c) / Math.max(norm, c));
+}
+
 export const close = (actual: number[][], expected: number[][], tol = 1e-6): void =>
   actual.forEach((row, s) => row.forEach((v, i) => assert.ok(Math.abs(v - expected[s]![i]!) < tol, `step ${s + 1} [${i}]: ${v} vs ${expected[s]![i]}`)));

@@ -1,18 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { optimizers } from '../../src/index.js';
-import { close, reference, twoSteps } from '../helpers/optim.js';
+import { clipped, close, reference, twoSteps } from '../helpers/optim.js';
 
 describe('Adam: two steps against hand-written updates', () => {
-  const adamReference = (lr: number, b1: number, b2: number, eps: number, decay = 0) => {
+  const adamReference = (lr: number, b1: number, b2: number, eps: number, decay = 0, clipNorm?: number) => {
     const m = [0, 0, 0];
     const v = [0, 0, 0];
-    return reference((w, g, t) => w.forEach((_, i) => {
-      w[i]! -= lr * decay * w[i]!;
-      m[i] = b1 * m[i]! + (1 - b1) * g[i]!;
-      v[i] = b2 * v[i]! + (1 - b2) * g[i]! ** 2;
-      w[i]! -= (lr / (1 - b1 ** t)) * (m[i]! / (Math.sqrt(v[i]!) / Math.sqrt(1 - b2 ** t) + eps));
-    }));
+    return reference((w, raw, t) => {
+      const g = clipNorm === undefined ? raw : clipped(raw, clipNorm);
+      w.forEach((_, i) => {
+        w[i]! -= lr * decay * w[i]!;
+        m[i] = b1 * m[i]! + (1 - b1) * g[i]!;
+        v[i] = b2 * v[i]! + (1 - b2) * g[i]! ** 2;
+        w[i]! -= (lr / (1 - b1 ** t)) * (m[i]! / (Math.sqrt(v[i]!) / Math.sqrt(1 - b2 ** t) + eps));
+      });
+    });
   };
 
   test('Adam (Keras defaults η = 1e-3, ε = 1e-7)', async () => {
@@ -28,6 +31,13 @@ describe('Adam: two steps against hand-written updates', () => {
 
   test('AdamW decays w by η·λ before the Adam step (default λ = 0.004)', async () => {
     close(await twoSteps(optimizers.adamw({ learningRate: 0.1 })), adamReference(0.1, 0.9, 0.999, 1e-7, 0.004));
+  });
+
+  test('AdamW with clipNorm: the moments see the clipped gradient', async () => {
+    // A large ε makes the step depend on the gradient's scale (‖g‖ ≈ 18 here), so clipping shows.
+    const got = await twoSteps(optimizers.adamw({ learningRate: 0.1, weightDecay: 0.1, epsilon: 0.5, clipNorm: 1 }));
+    close(got, adamReference(0.1, 0.9, 0.999, 0.5, 0.1, 1));
+    assert.ok(Math.abs(got[0]![0]! - adamReference(0.1, 0.9, 0.999, 0.5, 0.1)[0]![0]!) > 1e-2);
   });
 
   test('AdamW leaves excluded variables undecayed (plain Adam steps)', async () => {
