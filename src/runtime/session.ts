@@ -9,7 +9,7 @@ import { createCachedSession } from './model-cache.js';
 
 export type OrtTensor = ort.Tensor;
 
-const runtimeOptions: { threads?: number } = {};
+const runtimeOptions: { threads?: number; profilePrefix?: string } = {};
 
 /** Intra-op threads for sessions created from now on (default: ORT's choice). */
 export function setThreads(threads: number | undefined): void {
@@ -21,6 +21,15 @@ export function setThreads(threads: number | undefined): void {
 
 export function getThreads(): number | undefined {
   return runtimeOptions.threads;
+}
+
+/**
+ * ONNX Runtime's profiler for sessions created from now on: each writes a
+ * Chrome-trace JSON file `${prefix}_<date>.json` when it is released
+ * (undefined: off, the default). For measuring, not for production runs.
+ */
+export function setProfiling(prefix: string | undefined): void {
+  runtimeOptions.profilePrefix = prefix;
 }
 
 export interface SessionOptions {
@@ -44,6 +53,7 @@ export function sessionOptions(opts: SessionOptions = {}): ort.InferenceSession.
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     ...(runtimeOptions.threads ? { intraOpNumThreads: runtimeOptions.threads, interOpNumThreads: 1 } : {}),
+    ...(runtimeOptions.profilePrefix !== undefined && { enableProfiling: true, profileFilePrefix: runtimeOptions.profilePrefix }),
     extra: { session: { intra_op: { allow_spinning: opts.spinning === false ? '0' : '1' } } },
   };
 }
