@@ -1,10 +1,13 @@
 import { describe, test, after } from 'node:test';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { nonDifferentiable, trace } from '../../src/core/graph.js';
 import { Variable } from '../../src/core/variable.js';
 import * as F from '../../src/core/ops/index.js';
 import { grad } from '../../src/autodiff/grad.js';
-import { CompiledGraph, float32, getThreads, int64, CompileCache, setThreads } from '../../src/runtime/session.js';
+import { CompiledGraph, float32, getThreads, int64, CompileCache, setProfiling, setThreads } from '../../src/runtime/session.js';
 
 function doublerGraph() {
   return trace((g) => {
@@ -127,6 +130,34 @@ describe('setThreads', () => {
     assert.equal(getThreads(), undefined);
     for (const bad of [0, -2, 1.5, Number.NaN]) {
       assert.throws(() => setThreads(bad), new RegExp(`threads must be a positive integer, got ${bad}`));
+    }
+  });
+});
+
+describe('setProfiling', () => {
+  after(() => setProfiling(undefined));
+
+  test("a session created while it is on writes ORT's trace, with one model_run per run, when released", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'forja-profile-'));
+    try {
+      setProfiling(join(dir, 'trace'));
+      const { g, x, y } = doublerGraph();
+      const cg = await CompiledGraph.compile({ graph: g, inputs: [x], outputs: { y }, variables: 'inputs' });
+      setProfiling(undefined);
+      for (let i = 0; i < 3; i++) await cg.run({ x: float32(Float32Array.from([i]), [1, 1]) });
+      await cg.release();
+      const files = readdirSync(dir);
+      assert.equal(files.length, 1, `one trace file, found ${files.join(', ')}`);
+      assert.match(files[0]!, /^trace.*\.json$/);
+      const events = JSON.parse(readFileSync(join(dir, files[0]!), 'utf8')) as { name: string }[];
+      assert.equal(events.filter((e) => e.name === 'model_run').length, 3);
+      // Turned off again: the next session writes nothing.
+      const plain = await CompiledGraph.compile({ graph: g, inputs: [x], outputs: { y }, variables: 'inputs' });
+      await plain.run({ x: float32(Float32Array.from([1]), [1, 1]) });
+      await plain.release();
+      assert.equal(readdirSync(dir).length, 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
