@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from torch_gpt2 import Gpt2, peak_rss_mb
+
 
 def parse_args():
     p = argparse.ArgumentParser()
@@ -48,58 +50,6 @@ class LoraLinear(nn.Module):
 
     def forward(self, x):
         return self.base(x) + (x @ self.lora_A.t() @ self.lora_B.t()) * self.scale
-
-
-class Block(nn.Module):
-    def __init__(self, embd, heads):
-        super().__init__()
-        self.heads = heads
-        self.ln_1 = nn.LayerNorm(embd, eps=1e-5)
-        self.c_attn = nn.Linear(embd, 3 * embd)
-        self.c_proj = nn.Linear(embd, embd)
-        self.ln_2 = nn.LayerNorm(embd, eps=1e-5)
-        self.c_fc = nn.Linear(embd, 4 * embd)
-        self.mlp_proj = nn.Linear(4 * embd, embd)
-
-    def forward(self, x, mask):
-        B, T, C = x.shape
-        q, k, v = self.c_attn(self.ln_1(x)).split(C, dim=2)
-        shape = (B, T, self.heads, C // self.heads)
-        q, k, v = (t.view(shape).transpose(1, 2) for t in (q, k, v))
-        att = (q @ k.transpose(-2, -1)) / math.sqrt(C // self.heads)
-        att = att.masked_fill(mask, float("-inf")).softmax(dim=-1)
-        x = x + self.c_proj((att @ v).transpose(1, 2).reshape(B, T, C))
-        return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
-
-
-class Gpt2(nn.Module):
-    def __init__(self, a):
-        super().__init__()
-        self.wte = nn.Embedding(a.vocab, a.embd)
-        self.wpe = nn.Embedding(a.positions, a.embd)
-        self.h = nn.ModuleList(Block(a.embd, a.heads) for _ in range(a.layers))
-        self.ln_f = nn.LayerNorm(a.embd, eps=1e-5)
-        for name, p in self.named_parameters():
-            if p.dim() >= 2:
-                nn.init.normal_(p, std=0.02)
-            elif name.endswith("bias"):
-                nn.init.zeros_(p)
-
-    def forward(self, ids):
-        T = ids.shape[1]
-        mask = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)
-        x = self.wte(ids) + self.wpe(torch.arange(T))
-        for block in self.h:
-            x = block(x, mask)
-        return self.ln_f(x) @ self.wte.weight.t()  # tied head
-
-
-def peak_rss_mb():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("/proc/self/status has no VmHWM line")
 
 
 def main():
