@@ -53,6 +53,8 @@ export interface ReconstructionSpecArgs {
   /** The per-image shape the model takes and gives: [784] or NCHW [1, 28, 28]. */
   exampleShape: readonly number[];
   build: () => Model;
+  /** Intra-op threads when none are asked for (MnistModelSpec.threads). */
+  threads?: number;
 }
 
 /** The spec of an image-to-image model trained on mean BCE with Adam. */
@@ -62,6 +64,7 @@ export function reconstructionSpec(args: ReconstructionSpecArgs): MnistModelSpec
     name,
     description: args.description,
     defaults: args.defaults,
+    ...(args.threads === undefined ? {} : { threads: args.threads }),
     lossDoc: 'loss and val_loss are the mean per-pixel binary cross-entropy of the reconstructions (val: the 1,000 held-out digits).',
     create({ lr, seed }) {
       setRandomSeed(seed);
