@@ -18,3 +18,24 @@ export function findTorchPython(): string | null {
   }
   return null;
 }
+
+/**
+ * PyTorch's thread settings worth trying on 2 cores: its own threads, and
+ * OpenBLAS's (undefined: OpenBLAS's default, one per core). Torch's 2 with
+ * OpenBLAS's default oversubscribes the cores and runs up to 2× slower here.
+ */
+export const TORCH_THREADS = [
+  { torch: 1, openblas: undefined },
+  { torch: 2, openblas: 1 },
+] as const;
+export type TorchThreads = (typeof TORCH_THREADS)[number];
+
+/** pythonEnv() with OpenBLAS's thread count set as `threads` asks. */
+export function torchEnv(threads: TorchThreads): NodeJS.ProcessEnv {
+  return { ...pythonEnv(), ...(threads.openblas !== undefined && { OPENBLAS_NUM_THREADS: String(threads.openblas) }) };
+}
+
+/** How a result table names a setting. */
+export function torchThreadsLabel(threads: TorchThreads): string {
+  return `${threads.torch} thread${threads.torch > 1 ? 's' : ''}, OpenBLAS ${threads.openblas ?? 'default'}`;
+}

@@ -57,7 +57,7 @@ def main():
         times.append(time.perf_counter() - start)
 
     print(json.dumps({
-        "engine": f"pytorch {torch.__version__} ({a.threads} thread{'s' if a.threads > 1 else ''}, OpenBLAS {os.environ.get('OPENBLAS_NUM_THREADS', 'default')})",
+        "engine": "pytorch " + torch.__version__,
         "step_seconds": times,
         "losses": losses,
         "peak_rss_mb": peak_rss_mb(),

@@ -8,9 +8,8 @@
  *   - medium: 6 layers, 6 heads, 384 wide, block 256, batch 8 (nanoGPT's Shakespeare shape, smaller batch,
  *     and its rate 1e-3, with 10 warm-up steps: at Forja's default 2e-3 this short run spikes).
  * Each engine runs in its own child process (peak RSS is its own). PyTorch
- * runs twice, with 1 thread (OpenBLAS threads its GEMMs itself) and with 2
- * threads and single-threaded OpenBLAS (2 and 2 oversubscribe the 2 cores:
- * 2× slower here), and Forja is compared with the faster.
+ * runs with each of TORCH_THREADS (torch-python.ts), and Forja is compared
+ * with the faster.
  * A step's time is the training step alone (batch fill and session run; for
  * PyTorch zero_grad, forward, backward, clip and update); the first
  * WARMUP steps are excluded from tokens/s.
@@ -34,7 +33,7 @@ import { resolveTrainingTokenizer } from '../src/models/lm/tokenizers.js';
 import { setProfiling, setThreads } from '../src/runtime/session.js';
 import { formatProfile, summariseProfile } from './ort-profile.js';
 import { median } from './stats.js';
-import { findTorchPython, pythonEnv } from './torch-python.js';
+import { findTorchPython, TORCH_THREADS, torchEnv, torchThreadsLabel, type TorchThreads } from './torch-python.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const DATA = join(HERE, '../../shared/data/tinyshakespeare/input.txt');
@@ -146,16 +145,10 @@ function runForja(shape: ShapeName, steps: number, dir: string, profile: boolean
   return lastJson(execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
 }
 
-/** PyTorch's two thread settings: its own threads, and OpenBLAS's (undefined: OpenBLAS's default, one per core). */
-const TORCH_THREADS = [
-  { torch: 1, openblas: undefined },
-  { torch: 2, openblas: 1 },
-] as const;
-
-function runTorch(python: string, dir: string, threads: (typeof TORCH_THREADS)[number]): EngineResult {
+function runTorch(python: string, dir: string, threads: TorchThreads): EngineResult {
   const args = [join(HERE, 'torch_gpt_train.py'), '--dir', dir, '--threads', String(threads.torch)];
-  const env = { ...pythonEnv(), ...(threads.openblas !== undefined && { OPENBLAS_NUM_THREADS: String(threads.openblas) }) };
-  return lastJson(execFileSync(python, args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'] }));
+  const result = lastJson(execFileSync(python, args, { encoding: 'utf8', env: torchEnv(threads), stdio: ['ignore', 'pipe', 'inherit'] }));
+  return { ...result, engine: `${result.engine} (${torchThreadsLabel(threads)})` };
 }
 
 interface Summary {
