@@ -15,7 +15,6 @@
  *   FORJA_PYTHON=/path/python3    the interpreter with torch (default: python3, then /usr/bin/python3)
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,7 +27,7 @@ import { Gpt2, gpt2ConfigJson, parseGpt2Config } from '../src/models/gpt2/model.
 import { setThreads } from '../src/runtime/session.js';
 import { findTorchPython, pythonEnv } from './torch-python.js';
 import { FinetuneSplit } from '../src/text/finetune/dataset.js';
-import { median } from './stats.js';
+import { median, peakRssMb } from './stats.js';
 
 const S = { layers: 12, embd: 768, heads: 12, vocab: 50257, positions: 1024, batch: 1, seq: 128, warmup: 2, steps: 5, threads: 2, lr: 1e-4, weightDecay: 0.01, clip: 1.0, seed: 0 };
 const LORA = { r: 8, lora_alpha: 16, target_modules: ['c_attn'] };
@@ -46,13 +45,6 @@ interface Result {
   first_loss: number;
   last_loss: number;
   peak_rss_mb: number;
-}
-
-/** VmHWM of this process, in MB. */
-function peakRssMb(): number {
-  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
-  if (!line) throw new Error('bench: /proc/self/status has no VmHWM line');
-  return Number.parseInt(line.split(/\s+/)[1]!, 10) / 1024;
 }
 
 /** Random token rows of exactly `seq` tokens, all supervised: the same work for both engines. */

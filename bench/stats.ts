@@ -1,4 +1,5 @@
 /** Summary numbers the benchmarks share. */
+import { readFileSync } from 'node:fs';
 
 /** The middle value (the mean of the two middle ones for an even count). */
 export function median(xs: readonly number[]): number {
@@ -12,4 +13,11 @@ export function maxAbsDiff(a: readonly Float32Array[], b: readonly Float32Array[
   let m = 0;
   a.forEach((v, i) => v.forEach((x, j) => (m = Math.max(m, Math.abs(x - b[i]![j]!)))));
   return m;
+}
+
+/** VmHWM (peak resident set) of this process, in MB. */
+export function peakRssMb(): number {
+  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  if (!line) throw new Error('bench: /proc/self/status has no VmHWM line');
+  return Number.parseInt(line.split(/\s+/)[1]!, 10) / 1024;
 }

@@ -20,7 +20,7 @@
  *   FORJA_PYTHON=/path/python3    the interpreter with torch (default: python3, then /usr/bin/python3)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +32,7 @@ import { initialModel, LmTask } from '../src/models/lm/task.js';
 import { resolveTrainingTokenizer } from '../src/models/lm/tokenizers.js';
 import { setProfiling, setThreads } from '../src/runtime/session.js';
 import { formatProfile, summariseProfile } from './ort-profile.js';
-import { median } from './stats.js';
+import { median, peakRssMb } from './stats.js';
 import { findTorchPython, TORCH_THREADS, torchEnv, torchThreadsLabel, type TorchThreads } from './torch-python.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -53,13 +53,6 @@ interface EngineResult {
   peak_rss_mb: number;
   /** With --profile: the ORT profile's report. */
   profile?: string;
-}
-
-/** VmHWM of this process, in MB. */
-function peakRssMb(): number {
-  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
-  if (!line) throw new Error('bench: /proc/self/status has no VmHWM line');
-  return Number.parseInt(line.split(/\s+/)[1]!, 10) / 1024;
 }
 
 function settingsOf(shape: ShapeName, steps: number): LmTrainSettings {
