@@ -14,7 +14,7 @@ import { studioRoutes } from '../../server/studio.js';
 import { createBatchEngine } from '../../../text/batching/index.js';
 import type { BatchEngine } from '../../../text/batching/types.js';
 import { CliError, cliErrorFrom, EXIT } from '../errors.js';
-import { nonNegativeInt, positiveInt } from '../options.js';
+import { nonNegativeInt, numberInRange, positiveInt } from '../options.js';
 import { loadInOption, quantizeCliError } from '../quantize-options.js';
 
 interface ServeFlags {
@@ -28,6 +28,7 @@ interface ServeFlags {
   apiKey?: string;
   maxBatch?: number;
   maxQueue?: number;
+  admissionWindowMs?: number;
   loadIn?: '8bit' | '4bit';
   bodyLimitMb: number;
   cors: string[];
@@ -94,7 +95,11 @@ async function run(flags: ServeFlags): Promise<void> {
     } catch (err) {
       throw cliErrorFrom('serve', err);
     }
-    engine = createBatchEngine(engineModels(text), { ...(flags.maxBatch !== undefined && { maxBatch: flags.maxBatch }), ...(flags.maxQueue !== undefined && { maxQueue: flags.maxQueue }) });
+    engine = createBatchEngine(engineModels(text), {
+      ...(flags.maxBatch !== undefined && { maxBatch: flags.maxBatch }),
+      ...(flags.maxQueue !== undefined && { maxQueue: flags.maxQueue }),
+      ...(flags.admissionWindowMs !== undefined && { admissionWindowMs: flags.admissionWindowMs }),
+    });
     const routes: RouteModule[] = [mediaRoutes(media), runsRoutes(flags.runs === undefined ? {} : { dir: flags.runs }), studioRoutes()];
     const app = await buildServer({
       textModels: text,
@@ -151,6 +156,11 @@ export function register(program: Command): void {
     .option('--api-key <key>', 'require "Authorization: Bearer KEY" on every /v1 route (default: $FORJA_API_KEY if set)', process.env.FORJA_API_KEY)
     .option('--max-batch <n>', 'sequences per running decode batch and model (default 16)', positiveInt('--max-batch'))
     .option('--max-queue <n>', 'requests waiting beyond the running ones before new ones get 429 (default 256)', nonNegativeInt('--max-queue'))
+    .option(
+      '--admission-window-ms <ms>',
+      'an idle server waits until this long passes with no new request, so a burst starts as one batch (at most 10 windows; 0: start at once; default 10)',
+      numberInRange('--admission-window-ms', 0, 1000),
+    )
     .option('--load-in <bits>', 'quantize float checkpoints while loading: 8bit or 4bit', loadInOption)
     .option('--body-limit-mb <mb>', `largest request body in MiB (default ${DEFAULT_BODY_LIMIT / 2 ** 20})`, numberAtLeast('--body-limit-mb', 0.001), DEFAULT_BODY_LIMIT / 2 ** 20)
     .option('--cors <origin>', 'allow browser calls from this origin (repeatable; "*" for any); off by default', collect, [])

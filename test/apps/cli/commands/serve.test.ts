@@ -19,7 +19,7 @@ describe('forja serve', () => {
   after(() => rmSync(root, { recursive: true, force: true }));
 
   test('prints its URL, serves with the key, and on Ctrl-C lets the stream in flight finish, then exits 0', async () => {
-    const child = spawn(process.execPath, [...FORJA_FROM_SOURCE, 'serve', '--model', dir, '--port', '0', '--api-key', 'k1'], { cwd: REPO_ROOT, env: cliEnv() });
+    const child = spawn(process.execPath, [...FORJA_FROM_SOURCE, 'serve', '--model', dir, '--port', '0', '--api-key', 'k1', '--admission-window-ms', '0'], { cwd: REPO_ROOT, env: cliEnv() });
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d));
@@ -62,6 +62,9 @@ describe('forja serve', () => {
     const port = await forja(['serve', '--model', dir, '--port', 'abc']);
     assert.equal(port.code, 2);
     assert.match(port.stderr, /--port must be a non-negative integer, got 'abc'/);
+    const window = await forja(['serve', '--model', dir, '--admission-window-ms', '5000']);
+    assert.equal(window.code, 2);
+    assert.match(window.stderr, /--admission-window-ms must be a number in \[0, 1000\], got '5000'/);
     const spec = await forja(['serve', '--model', `${dir}:`]);
     assert.equal(spec.code, 2);
     assert.match(spec.stderr, /--model .* is not DIR\|ID or DIR\|ID:ADAPTER_DIR/);
