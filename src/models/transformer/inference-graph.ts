@@ -3,14 +3,19 @@
  * transformers.js (Optimum) layout: prefill and single-token decode are the
  * same graph, with symbolic batch, sequence and past lengths.
  */
-import { trace } from '../../core/graph.js';
+import { trace, type Tensor } from '../../core/graph.js';
+import * as F from '../../core/ops/index.js';
 import type { EmitOptions } from '../../onnx/emit.js';
 import type { CausalLmModel, KvPair } from './types.js';
 
 export const pastName = (layer: number, kind: 'key' | 'value'): string => `past_key_values.${layer}.${kind}`;
 export const presentName = (layer: number, kind: 'key' | 'value'): string => `present.${layer}.${kind}`;
+/** The new positions' keys and values, the outputs of an 'append' graph. */
+export const appendedName = (layer: number, kind: 'key' | 'value'): string => `appended.${layer}.${kind}`;
 /** Runtime-only input: which positions get logits (transformers.js exports omit it). */
 export const LOGITS_INDEX = 'logits_index';
+/** Runtime-only input of an 'append' graph: the new tokens' positions in the cache, past … past + steps − 1. */
+export const CACHE_POSITIONS = 'cache_positions';
 
 const BATCH = 'batch_size';
 const SEQUENCE = 'sequence_length';
@@ -20,28 +25,47 @@ const TOTAL = 'total_sequence_length';
 export interface InferenceGraphOptions {
   /** 'all': logits [B, T, V] (the export); 'selected': logits for the positions in `logits_index` [B, K, V]. */
   logits: 'all' | 'selected';
+  /**
+   * 'optimum' (default): past [B, n_kv, P, hs] in, the whole present [B, n_kv, P + T, hs] out.
+   * 'append': past [P, B, n_kv, hs] in, only the new positions [T, B, n_kv, hs] out. Positions first
+   * lets a cache with spare capacity be fed as a prefix view, and onnxruntime-node copies every output
+   * into a fresh ArrayBuffer, so returning only the new positions keeps a step's copy O(1) in the length.
+   */
+  cache?: 'optimum' | 'append';
   name?: string;
 }
 
 /** Emit options for the model's inference graph, weights as initializers. */
 export function inferenceGraph(model: CausalLmModel, opts: InferenceGraphOptions): EmitOptions {
   const { layers, kvHeads, headDim } = model.dims;
+  const append = opts.cache === 'append';
   return trace((g) => {
     const inputIds = g.input('input_ids', [BATCH, SEQUENCE], 'int64');
     const attentionMask = g.input('attention_mask', [BATCH, TOTAL], 'int64');
     const positionIds = g.input('position_ids', [BATCH, SEQUENCE], 'int64');
-    const past: KvPair[] = Array.from({ length: layers }, (_, i) => ({
-      key: g.input(pastName(i, 'key'), [BATCH, kvHeads, PAST, headDim]),
-      value: g.input(pastName(i, 'value'), [BATCH, kvHeads, PAST, headDim]),
-    }));
+    const pastInputs: KvPair[] = Array.from({ length: layers }, (_, i) => {
+      const dims = append ? [PAST, BATCH, kvHeads, headDim] : [BATCH, kvHeads, PAST, headDim];
+      return { key: g.input(pastName(i, 'key'), dims), value: g.input(pastName(i, 'value'), dims) };
+    });
     const logitsIndex = opts.logits === 'selected' ? g.input(LOGITS_INDEX, ['num_logits'], 'int64') : undefined;
+    const cachePositions = append ? g.input(CACHE_POSITIONS, [SEQUENCE], 'int64') : undefined;
+    const toModel = (t: Tensor) => (append ? F.transpose(t, [1, 2, 0, 3]) : t);
+    const past = pastInputs.map(({ key, value }) => ({ key: toModel(key), value: toModel(value) }));
     const { logits, present } = model.forward({ inputIds, attentionMask, positionIds, past, ...(logitsIndex ? { logitsIndex } : {}) });
     const outputs: EmitOptions['outputs'] = { logits };
+    // The new positions of a (B, n_kv, S, hs) present, positions first.
+    const appended = (t: Tensor) => F.transpose(F.gather(t, cachePositions!, 2), [2, 0, 1, 3]);
     present.forEach((kv, i) => {
-      outputs[presentName(i, 'key')] = kv.key;
-      outputs[presentName(i, 'value')] = kv.value;
+      if (append) {
+        outputs[appendedName(i, 'key')] = appended(kv.key);
+        outputs[appendedName(i, 'value')] = appended(kv.value);
+      } else {
+        outputs[presentName(i, 'key')] = kv.key;
+        outputs[presentName(i, 'value')] = kv.value;
+      }
     });
-    const inputs = [inputIds, attentionMask, positionIds, ...past.flatMap((kv) => [kv.key, kv.value]), ...(logitsIndex ? [logitsIndex] : [])];
+    const runtimeInputs = [...(logitsIndex ? [logitsIndex] : []), ...(cachePositions ? [cachePositions] : [])];
+    const inputs = [inputIds, attentionMask, positionIds, ...pastInputs.flatMap((kv) => [kv.key, kv.value]), ...runtimeInputs];
     return { graph: g, inputs, outputs, variables: 'initializers', name: opts.name ?? model.architecture };
   });
 }

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import onnxProto from 'onnx-proto';
 import { Rng } from '../../../src/core/rng.js';
 import { Llama, llamaTensors, parseLlamaConfig } from '../../../src/models/llama/model.js';
-import { inferenceGraph, LOGITS_INDEX, pastName, presentName } from '../../../src/models/transformer/inference-graph.js';
+import { appendedName, CACHE_POSITIONS, inferenceGraph, LOGITS_INDEX, pastName, presentName } from '../../../src/models/transformer/inference-graph.js';
 import { emitModel } from '../../../src/onnx/emit.js';
 import { CompiledGraph, float32, int64 } from '../../../src/runtime/session.js';
 import { assertClose } from '../../helpers/gradcheck.js';
@@ -53,13 +53,26 @@ describe('inferenceGraph', () => {
     assert.equal(onnx.ModelProto.decode(emitted.bytes).graph!.name, 'tiny');
   });
 
+  test("'append' takes past positions first with cache_positions, and returns only the new positions", () => {
+    const graph = onnx.ModelProto.decode(emitModel(inferenceGraph(model, { logits: 'selected', cache: 'append' })).bytes).graph!;
+    assert.deepEqual(dimsOf(graph.input!.find((i) => i.name === pastName(1, 'value'))!), ['past_sequence_length', 'batch_size', 2, 4]);
+    assert.deepEqual(graph.input!.slice(-2).map((i) => [i.name, dimsOf(i)]), [[LOGITS_INDEX, ['num_logits']], [CACHE_POSITIONS, ['sequence_length']]]);
+    assert.deepEqual(graph.output!.map((o) => o.name), ['logits', ...[0, 1].flatMap((i) => [appendedName(i, 'key'), appendedName(i, 'value')])]);
+    assert.deepEqual(dimsOf(graph.output![1]!).slice(1), ['batch_size', 2, 4]);
+  });
+
   describe('running it', () => {
     let all: CompiledGraph;
     let selected: CompiledGraph;
+    let append: CompiledGraph;
     before(async () => {
-      [all, selected] = await Promise.all([CompiledGraph.compile(inferenceGraph(model, { logits: 'all' })), CompiledGraph.compile(inferenceGraph(model, { logits: 'selected' }))]);
+      [all, selected, append] = await Promise.all([
+        CompiledGraph.compile(inferenceGraph(model, { logits: 'all' })),
+        CompiledGraph.compile(inferenceGraph(model, { logits: 'selected' })),
+        CompiledGraph.compile(inferenceGraph(model, { logits: 'selected', cache: 'append' })),
+      ]);
     });
-    after(() => Promise.all([all.release(), selected.release()]));
+    after(() => Promise.all([all.release(), selected.release(), append.release()]));
 
     const emptyPast = Object.fromEntries([0, 1].flatMap((i) => (['key', 'value'] as const).map((k) => [pastName(i, k), float32(new Float32Array(0), [1, 2, 0, 4])])));
     const prompt = [3, 1, 4, 1, 5, 9];
@@ -87,6 +100,42 @@ describe('inferenceGraph', () => {
       const step = await selected.run({ input_ids: int64([prompt[T - 1]!], [1, 1]), attention_mask: int64(prompt.map(() => 1), [1, T]), position_ids: int64([T - 1], [1, 1]), ...past, [LOGITS_INDEX]: int64([-1], [1]) });
       const full = await all.run({ input_ids: int64(prompt, [1, T]), attention_mask: int64(prompt.map(() => 1), [1, T]), position_ids: int64(prompt.map((_, i) => i), [1, T]), ...emptyPast });
       assertClose(step.logits!.data as Float32Array, (full.logits!.data as Float32Array).subarray((T - 1) * V), { atol: 1e-5 }, 'decode step');
+    });
+
+    test("'append' steps: the same logits as the full graph, and the new positions of its present, positions first", async () => {
+      // Two rows (batch 2) so a mix-up of the batch and position axes shows.
+      const rows = [prompt, [2, 7, 1, 8, 2, 8]];
+      const T = prompt.length;
+      const feedsOf = (ids: number[][], past: number, steps: number) => ({
+        input_ids: int64(ids.flatMap((r) => r.slice(past, past + steps)), [2, steps]),
+        attention_mask: int64(new Array<number>(2 * (past + steps)).fill(1), [2, past + steps]),
+        position_ids: int64(ids.flatMap(() => Array.from({ length: steps }, (_, i) => past + i)), [2, steps]),
+      });
+      const full = await all.run({ ...feedsOf(rows, 0, T), ...Object.fromEntries(Object.entries(emptyPast).map(([k, t]) => [k, float32(new Float32Array(0), [2, 2, 0, 4])])) });
+      // (B, n_kv, S, hs) → positions [from, to) as (P, B, n_kv, hs).
+      const positionsFirst = (t: { data: unknown }, from: number, to: number) => {
+        const d = t.data as Float32Array;
+        const out: number[] = [];
+        for (let p = from; p < to; p++) for (let b = 0; b < 2; b++) for (let h = 0; h < 2; h++) out.push(...d.subarray(((b * 2 + h) * T + p) * 4, ((b * 2 + h) * T + p + 1) * 4));
+        return Float32Array.from(out);
+      };
+      const head = T - 2;
+      const cache = (kind: 'key' | 'value', i: number) => float32(positionsFirst(full[presentName(i, kind)]!, 0, head), [head, 2, 2, 4]);
+      const step = await append.run({
+        ...feedsOf(rows, head, 2),
+        ...Object.fromEntries([0, 1].flatMap((i) => (['key', 'value'] as const).map((k) => [pastName(i, k), cache(k, i)]))),
+        [LOGITS_INDEX]: int64([-1], [1]),
+        [CACHE_POSITIONS]: int64([head, head + 1], [2]),
+      });
+      const last = (full.logits!.data as Float32Array);
+      const expected = [0, 1].flatMap((b) => [...last.subarray((b * T + T - 1) * V, (b * T + T) * V)]);
+      assertClose(step.logits!.data as Float32Array, expected, { atol: 1e-5 }, 'logits');
+      for (const i of [0, 1]) {
+        for (const k of ['key', 'value'] as const) {
+          assert.deepEqual(step[appendedName(i, k)]!.dims, [2, 2, 2, 4]);
+          assertClose(step[appendedName(i, k)]!.data as Float32Array, positionsFirst(full[presentName(i, k)]!, head, T), { atol: 1e-5 }, `${appendedName(i, k)}`);
+        }
+      }
     });
   });
 });
