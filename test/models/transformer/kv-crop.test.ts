@@ -11,7 +11,7 @@ import { CausalLM } from '../../../src/models/causal-lm.js';
 import { EncoderDecoderSession } from '../../../src/models/encoder-decoder/session.js';
 import { VisionEncoderDecoder } from '../../../src/models/vision-encoder-decoder/model.js';
 import { generate } from '../../../src/text/generate.js';
-import { concatPadded, cropPositions, slicePositions } from '../../../src/models/transformer/kv-crop.js';
+import { cropPositions, slicePositions } from '../../../src/models/transformer/kv-crop.js';
 import { float32 } from '../../../src/runtime/session.js';
 import { assertClose, big } from '../../helpers/causal-lm.js';
 import { fixturePath } from '../../helpers/fixtures.js';
@@ -35,28 +35,15 @@ describe('cropPositions', () => {
   });
 });
 
-describe('slicePositions and concatPadded (continuous batching)', () => {
+describe('slicePositions', () => {
   // (batch 2, heads 2, 3 positions, headDim 2): value = 100 b + 10 h + position, twice.
   const data = Float32Array.from({ length: 24 }, (_, i) => 100 * Math.floor(i / 12) + 10 * (Math.floor(i / 6) % 2) + (Math.floor(i / 2) % 3));
 
-  test('slicePositions keeps positions [start, end) of each (row, head) block', () => {
+  test('keeps positions [start, end) of each (row, head) block', () => {
     const [t] = slicePositions([float32(data, [2, 2, 3, 2])], 3, 1, 3, 'test');
     assert.deepEqual(t!.dims, [2, 2, 2, 2]);
     assert.deepEqual([...(t!.data as Float32Array)], [1, 1, 2, 2, 11, 11, 12, 12, 101, 101, 102, 102, 111, 111, 112, 112]);
-    assert.throws(() => slicePositions([float32(data, [2, 2, 3, 2])], 3, 2, 4, 'gpt2.trimCache'), /gpt2\.trimCache: cannot keep positions \[2, 4\) of a cache of 3 positions/);
-  });
-
-  test('concatPadded stacks rows, left-padding the shorter cache with zero positions', () => {
-    const long = float32(data, [2, 2, 3, 2]);
-    // One row, 2 heads, 1 position: 7 then 8.
-    const short = float32(Float32Array.of(7, 7, 8, 8), [1, 2, 1, 2]);
-    const [t] = concatPadded([[long], [short]], [3, 1], 'test');
-    assert.deepEqual(t!.dims, [3, 2, 3, 2]);
-    assert.deepEqual([...(t!.data as Float32Array).subarray(0, 24)], [...data]);
-    assert.deepEqual([...(t!.data as Float32Array).subarray(24)], [0, 0, 0, 0, 7, 7, 0, 0, 0, 0, 8, 8]);
-    const [u] = concatPadded([[short], [long]], [1, 3], 'test');
-    assert.deepEqual([...(u!.data as Float32Array).subarray(0, 12)], [0, 0, 0, 0, 7, 7, 0, 0, 0, 0, 8, 8]);
-    assert.throws(() => concatPadded([[long], [float32(new Float32Array(6), [1, 3, 1, 2])]], [3, 1], 'x'), /x: cache 1 tensor 0 has shape \[1, 3, 1, 2\], expected \[\*, 2, 1, 2\]/);
+    assert.throws(() => slicePositions([float32(data, [2, 2, 3, 2])], 3, 2, 4, 'x'), /x: cannot keep positions \[2, 4\) of a cache of 3 positions/);
   });
 });
 
