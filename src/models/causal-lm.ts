@@ -12,6 +12,7 @@ import { loadCausalLm, type CausalLmLoadOptions } from './quantize/load.js';
 import { AppendKvCache } from './transformer/append-cache.js';
 import type { ConfigJson } from './transformer/config.js';
 import { appendedName, CACHE_POSITIONS, inferenceGraph, LOGITS_INDEX, pastName } from './transformer/inference-graph.js';
+import { checkCropLength } from './transformer/kv-crop.js';
 import type { CausalLmModel } from './transformer/types.js';
 export class CausalLM implements LanguageModel {
   private constructor(
@@ -94,9 +95,7 @@ export class CausalLM implements LanguageModel {
 
   cropCache(cache: KVCache, length: number): KVCache {
     const c = this.cacheOf(cache, cache.batch);
-    if (!Number.isInteger(length) || length < 0 || length > c.length) {
-      throw new Error(`${this.model.architecture}.cropCache: cannot crop a cache of ${c.length} positions to ${length}; the length must be an integer in [0, ${c.length}]`);
-    }
+    checkCropLength(c.length, length, `${this.model.architecture}.cropCache`);
     return c.crop(length);
   }
 

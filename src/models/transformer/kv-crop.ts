@@ -27,10 +27,15 @@ export function slicePositions(tensors: readonly ort.Tensor[], cached: number, s
   });
 }
 
-/** The first `length` positions of each (batch, heads, positions, headDim) tensor; the same tensors when nothing is cut. */
-export function cropPositions(tensors: readonly ort.Tensor[], cached: number, length: number, where: string): ort.Tensor[] {
+/** Throws, naming `where`, unless `length` is an integer in [0, cached]: a cache can only be cropped shorter. */
+export function checkCropLength(cached: number, length: number, where: string): void {
   if (!Number.isInteger(length) || length < 0 || length > cached) {
     throw new Error(`${where}: cannot crop a cache of ${cached} positions to ${length}; the length must be an integer in [0, ${cached}]`);
   }
+}
+
+/** The first `length` positions of each (batch, heads, positions, headDim) tensor; the same tensors when nothing is cut. */
+export function cropPositions(tensors: readonly ort.Tensor[], cached: number, length: number, where: string): ort.Tensor[] {
+  checkCropLength(cached, length, where);
   return slicePositions(tensors, cached, 0, length, where);
 }
