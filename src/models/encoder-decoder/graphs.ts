@@ -6,7 +6,7 @@
  */
 import { trace } from '../../core/graph.js';
 import type { EmitOptions } from '../../onnx/emit.js';
-import { LOGITS_INDEX } from '../transformer/inference-graph.js';
+import { appendedName, appendedPositions, CACHE_POSITIONS, fromAppendLayout, LOGITS_INDEX } from '../transformer/inference-graph.js';
 import type { KvPair } from '../transformer/types.js';
 import type { EncoderDecoderModel } from './types.js';
 
@@ -18,7 +18,6 @@ const TOTAL = 'total_sequence_length';
 
 export const crossName = (layer: number, kind: 'key' | 'value'): string => `cross.${layer}.${kind}`;
 export const selfPastName = (layer: number, kind: 'key' | 'value'): string => `past.${layer}.${kind}`;
-export const selfPresentName = (layer: number, kind: 'key' | 'value'): string => `present.${layer}.${kind}`;
 
 /** Encoder input → `cross.{i}.key/value` (B, heads, S, headDim) per decoder layer. */
 export function encodeGraph(model: EncoderDecoderModel): EmitOptions {
@@ -34,7 +33,7 @@ export function encodeGraph(model: EncoderDecoderModel): EmitOptions {
   });
 }
 
-/** One decoder pass: logits for the positions in `logits_index`, the grown self-attention cache. */
+/** One decoder pass: logits for the positions in `logits_index`, and the self-attention K/V of the positions in `cache_positions` (the new ones). */
 export function decodeGraph(model: EncoderDecoderModel): EmitOptions {
   const { layers, kvHeads, headDim } = model.decoderDims;
   const { heads: crossHeads, headDim: crossHeadDim } = model.crossDims;
@@ -46,17 +45,19 @@ export function decodeGraph(model: EncoderDecoderModel): EmitOptions {
       key: g.input(name(i, 'key'), shape),
       value: g.input(name(i, 'value'), shape),
     });
-    const past = Array.from({ length: layers }, (_, i) => pair(selfPastName, i, [BATCH, kvHeads, PAST, headDim]));
+    const past = Array.from({ length: layers }, (_, i) => pair(selfPastName, i, [PAST, BATCH, kvHeads, headDim]));
     const cross = Array.from({ length: layers }, (_, i) => pair(crossName, i, [BATCH, crossHeads, ENCODER_SEQUENCE, crossHeadDim]));
     const logitsIndex = g.input(LOGITS_INDEX, ['num_logits'], 'int64');
-    const { logits, present } = model.decode({ inputIds, attentionMask, positionIds, past, cross, logitsIndex });
+    const cachePositions = g.input(CACHE_POSITIONS, [SEQUENCE], 'int64');
+    const modelPast = past.map((kv) => ({ key: fromAppendLayout(kv.key), value: fromAppendLayout(kv.value) }));
+    const { logits, present } = model.decode({ inputIds, attentionMask, positionIds, past: modelPast, cross, logitsIndex });
     const outputs: EmitOptions['outputs'] = { logits };
     present.forEach((kv, i) => {
-      outputs[selfPresentName(i, 'key')] = kv.key;
-      outputs[selfPresentName(i, 'value')] = kv.value;
+      outputs[appendedName(i, 'key')] = appendedPositions(kv.key, cachePositions);
+      outputs[appendedName(i, 'value')] = appendedPositions(kv.value, cachePositions);
     });
     const kvInputs = (pairs: KvPair[]) => pairs.flatMap((kv) => [kv.key, kv.value]);
-    const inputs = [inputIds, attentionMask, positionIds, ...kvInputs(past), ...kvInputs(cross), logitsIndex];
+    const inputs = [inputIds, attentionMask, positionIds, ...kvInputs(past), ...kvInputs(cross), logitsIndex, cachePositions];
     return { graph: g, inputs, outputs, variables: 'initializers', name: `${model.architecture}.decode` };
   });
 }

@@ -1,7 +1,7 @@
 /** Generic encoder-decoder inference (encoder and cross K/V once per input, cached decoder steps) and its transformers.js export. */
 export * from './types.js';
 export { EncodedBatch, EncoderDecoderSession, type EncoderInput } from './session.js';
-export { decodeGraph, encodeGraph, crossName, selfPastName, selfPresentName } from './graphs.js';
+export { decodeGraph, encodeGraph, crossName, selfPastName } from './graphs.js';
 export {
   DECODER_FILE,
   ENCODER_FILE,

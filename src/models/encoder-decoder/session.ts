@@ -3,16 +3,18 @@
  * layer's cross-attention projection once per input batch; `bind` gives a
  * LanguageModel over those inputs, so text/generate.ts drives greedy,
  * sampling and beam search unchanged. Its cache carries the cross K/V beside
- * the self-attention K/V, so reordering beams reorders both (cross K/V are
- * copied only when a row moves to another encoded input's).
+ * the self-attention K/V (an AppendKvCache: each step writes back only its new
+ * positions), so reordering beams reorders both (cross K/V are copied only
+ * when a row moves to another encoded input's).
  */
 import type ort from 'onnxruntime-node';
 import { formatShape } from '../../core/shape.js';
 import { CompiledGraph, float32, int64 } from '../../runtime/session.js';
 import type { ForwardInput, ForwardOutput, KVCache, LanguageModel } from '../../text/language-model.js';
-import { LOGITS_INDEX } from '../transformer/inference-graph.js';
-import { cropPositions } from '../transformer/kv-crop.js';
-import { crossName, decodeGraph, encodeGraph, selfPastName, selfPresentName } from './graphs.js';
+import { AppendKvCache } from '../transformer/append-cache.js';
+import { appendedName, CACHE_POSITIONS, LOGITS_INDEX } from '../transformer/inference-graph.js';
+import { checkCropLength } from '../transformer/kv-crop.js';
+import { crossName, decodeGraph, encodeGraph, selfPastName } from './graphs.js';
 import type { EncoderDecoderModel } from './types.js';
 
 /** Input batch as plain data: row-major values and their dims [batch, ...encoderInput.dims]. */
@@ -35,14 +37,20 @@ export class EncodedBatch {
 
 class EncoderDecoderCache implements KVCache {
   constructor(
-    readonly batch: number,
-    readonly length: number,
-    /** Per layer self-attention key then value, (batch, kvHeads, length, headDim). */
-    readonly self: readonly ort.Tensor[],
+    /** Per layer self-attention key then value. */
+    readonly self: AppendKvCache,
     readonly cross: readonly ort.Tensor[],
     /** The encoded input each row's cross K/V is: beams of one input share it, so reordering them within it copies nothing. */
     readonly crossRows: readonly number[],
   ) {}
+
+  get batch(): number {
+    return this.self.batch;
+  }
+
+  get length(): number {
+    return this.self.length;
+  }
 }
 
 const sameRows = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((r, i) => r === b[i]);
@@ -131,17 +139,20 @@ class BoundDecoder implements LanguageModel {
       attention_mask: int64(input.attentionMask, [batch, total]),
       position_ids: int64(input.positionIds, [batch, steps]),
       [LOGITS_INDEX]: int64(logitsIndex, [logitsIndex.length]),
+      [CACHE_POSITIONS]: int64(BigInt64Array.from({ length: steps }, (_, i) => BigInt(cache.length + i)), [steps]),
     };
-    const { layers } = this.model.decoderDims;
+    const { layers, kvHeads, headDim } = this.model.decoderDims;
+    const views = cache.self.views();
+    const next = cache.self.reserve(steps, this.maxPositions);
     for (let i = 0; i < layers; i++) {
-      feeds[selfPastName(i, 'key')] = cache.self[2 * i]!;
-      feeds[selfPastName(i, 'value')] = cache.self[2 * i + 1]!;
+      feeds[selfPastName(i, 'key')] = float32(views[2 * i]!, [cache.length, batch, kvHeads, headDim]);
+      feeds[selfPastName(i, 'value')] = float32(views[2 * i + 1]!, [cache.length, batch, kvHeads, headDim]);
       feeds[crossName(i, 'key')] = cache.cross[2 * i]!;
       feeds[crossName(i, 'value')] = cache.cross[2 * i + 1]!;
     }
     const out = await this.graph.run(feeds);
-    const present = Array.from({ length: 2 * layers }, (_, j) => out[selfPresentName(j >> 1, j & 1 ? 'value' : 'key')]!);
-    return { logits: out.logits!.data as Float32Array, cache: new EncoderDecoderCache(batch, total, present, cache.cross, cache.crossRows) };
+    next.write(steps, Array.from({ length: 2 * layers }, (_, j) => out[appendedName(j >> 1, j & 1 ? 'value' : 'key')]!.data as Float32Array));
+    return { logits: out.logits!.data as Float32Array, cache: new EncoderDecoderCache(next, cache.cross, cache.crossRows) };
   }
 
   selectCache(cache: KVCache, rows: readonly number[]): KVCache {
@@ -152,12 +163,13 @@ class BoundDecoder implements LanguageModel {
     }
     const crossRows = rows.map((r) => c.crossRows[r]!);
     const cross = sameRows(crossRows, c.crossRows) ? c.cross : this.encoded.cross.map((t) => pickRows(t, crossRows));
-    return new EncoderDecoderCache(rows.length, c.length, c.self.map((t) => pickRows(t, rows)), cross, crossRows);
+    return new EncoderDecoderCache(c.self.selectRows(rows), cross, crossRows);
   }
 
   cropCache(cache: KVCache, length: number): KVCache {
     const c = this.cacheOf(cache, cache.batch);
-    return new EncoderDecoderCache(c.batch, length, cropPositions(c.self, c.length, length, `${this.model.architecture}.cropCache`), c.cross, c.crossRows);
+    checkCropLength(c.length, length, `${this.model.architecture}.cropCache`);
+    return new EncoderDecoderCache(c.self.crop(length), c.cross, c.crossRows);
   }
 
   /** The prompt's cache: no self-attention positions, the encoded batch's cross K/V. */
@@ -166,8 +178,8 @@ class BoundDecoder implements LanguageModel {
       throw new Error(`${where}: ${batch} prompt rows for ${this.encoded.batch} encoded inputs; give one prompt per input (beam search expands them itself)`);
     }
     const { layers, kvHeads, headDim } = this.model.decoderDims;
-    const empty = Array.from({ length: 2 * layers }, () => float32(new Float32Array(0), [batch, kvHeads, 0, headDim]));
-    return new EncoderDecoderCache(batch, 0, empty, this.encoded.cross, Array.from({ length: batch }, (_, r) => r));
+    const empty = AppendKvCache.empty(2 * layers, batch, kvHeads * headDim);
+    return new EncoderDecoderCache(empty, this.encoded.cross, Array.from({ length: batch }, (_, r) => r));
   }
 
   private cacheOf(cache: KVCache, batch: number): EncoderDecoderCache {

@@ -17,6 +17,11 @@ export const LOGITS_INDEX = 'logits_index';
 /** Runtime-only input of an 'append' graph: the new tokens' positions in the cache, past … past + steps − 1. */
 export const CACHE_POSITIONS = 'cache_positions';
 
+/** An 'append' graph's past input, (P, B, n_kv, hs), in the models' (B, n_kv, P, hs) layout. */
+export const fromAppendLayout = (past: Tensor): Tensor => F.transpose(past, [1, 2, 0, 3]);
+/** The new positions of a (B, n_kv, S, hs) present, positions first: what an 'append' graph returns. */
+export const appendedPositions = (present: Tensor, cachePositions: Tensor): Tensor => F.transpose(F.gather(present, cachePositions, 2), [2, 0, 1, 3]);
+
 const BATCH = 'batch_size';
 const SEQUENCE = 'sequence_length';
 const PAST = 'past_sequence_length';
@@ -49,12 +54,11 @@ export function inferenceGraph(model: CausalLmModel, opts: InferenceGraphOptions
     });
     const logitsIndex = opts.logits === 'selected' ? g.input(LOGITS_INDEX, ['num_logits'], 'int64') : undefined;
     const cachePositions = append ? g.input(CACHE_POSITIONS, [SEQUENCE], 'int64') : undefined;
-    const toModel = (t: Tensor) => (append ? F.transpose(t, [1, 2, 0, 3]) : t);
+    const toModel = (t: Tensor) => (append ? fromAppendLayout(t) : t);
     const past = pastInputs.map(({ key, value }) => ({ key: toModel(key), value: toModel(value) }));
     const { logits, present } = model.forward({ inputIds, attentionMask, positionIds, past, ...(logitsIndex ? { logitsIndex } : {}) });
     const outputs: EmitOptions['outputs'] = { logits };
-    // The new positions of a (B, n_kv, S, hs) present, positions first.
-    const appended = (t: Tensor) => F.transpose(F.gather(t, cachePositions!, 2), [2, 0, 1, 3]);
+    const appended = (t: Tensor) => appendedPositions(t, cachePositions!);
     present.forEach((kv, i) => {
       if (append) {
         outputs[appendedName(i, 'key')] = appended(kv.key);
