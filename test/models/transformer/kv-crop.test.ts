@@ -1,6 +1,5 @@
 /**
- * Cropping a KV cache: the first positions of every (batch, heads, positions, headDim) tensor,
- * CausalLM.cropCache giving the same next logits as a prefill of the shorter prompt (gpt2-tiny),
+ * Cropping a KV cache: CausalLM.cropCache giving the same next logits as a prefill of the shorter prompt (gpt2-tiny),
  * and the encoder-decoder's crop (vit-gpt2-tiny) keeping its cross K/V, so assisted decoding works there.
  */
 import assert from 'node:assert/strict';
@@ -11,41 +10,8 @@ import { CausalLM } from '../../../src/models/causal-lm.js';
 import { EncoderDecoderSession } from '../../../src/models/encoder-decoder/session.js';
 import { VisionEncoderDecoder } from '../../../src/models/vision-encoder-decoder/model.js';
 import { generate } from '../../../src/text/generate.js';
-import { cropPositions, slicePositions } from '../../../src/models/transformer/kv-crop.js';
-import { float32 } from '../../../src/runtime/session.js';
 import { assertClose, big } from '../../helpers/causal-lm.js';
 import { fixturePath } from '../../helpers/fixtures.js';
-
-describe('cropPositions', () => {
-  test('keeps the first positions of each (row, head) block', () => {
-    // (batch 2, heads 2, 3 positions, headDim 2): value = 100 b + 10 h + position, twice.
-    const data = Float32Array.from({ length: 24 }, (_, i) => 100 * Math.floor(i / 12) + 10 * (Math.floor(i / 6) % 2) + (Math.floor(i / 2) % 3));
-    const [t] = cropPositions([float32(data, [2, 2, 3, 2])], 3, 2, 'test');
-    assert.deepEqual(t!.dims, [2, 2, 2, 2]);
-    assert.deepEqual([...(t!.data as Float32Array)], [0, 0, 1, 1, 10, 10, 11, 11, 100, 100, 101, 101, 110, 110, 111, 111]);
-    const same = float32(data, [2, 2, 3, 2]);
-    assert.equal(cropPositions([same], 3, 3, 'test')[0], same);
-  });
-
-  test('refuses lengths outside [0, cached]', () => {
-    const t = float32(new Float32Array(12), [1, 2, 3, 2]);
-    assert.throws(() => cropPositions([t], 3, 4, 'gpt2.cropCache'), /gpt2\.cropCache: cannot crop a cache of 3 positions to 4/);
-    assert.throws(() => cropPositions([t], 3, -1, 'x'), /to -1/);
-    assert.throws(() => cropPositions([t], 3, 1.5, 'x'), /to 1\.5/);
-  });
-});
-
-describe('slicePositions', () => {
-  // (batch 2, heads 2, 3 positions, headDim 2): value = 100 b + 10 h + position, twice.
-  const data = Float32Array.from({ length: 24 }, (_, i) => 100 * Math.floor(i / 12) + 10 * (Math.floor(i / 6) % 2) + (Math.floor(i / 2) % 3));
-
-  test('keeps positions [start, end) of each (row, head) block', () => {
-    const [t] = slicePositions([float32(data, [2, 2, 3, 2])], 3, 1, 3, 'test');
-    assert.deepEqual(t!.dims, [2, 2, 2, 2]);
-    assert.deepEqual([...(t!.data as Float32Array)], [1, 1, 2, 2, 11, 11, 12, 12, 101, 101, 102, 102, 111, 111, 112, 112]);
-    assert.throws(() => slicePositions([float32(data, [2, 2, 3, 2])], 3, 2, 4, 'x'), /x: cannot keep positions \[2, 4\) of a cache of 3 positions/);
-  });
-});
 
 describe('CausalLM.cropCache (gpt2-tiny)', () => {
   let lm: CausalLM;
