@@ -9,9 +9,20 @@ import { loadF32 } from '../../../src/io/safetensors.js';
 import { CausalLM } from '../../../src/models/causal-lm.js';
 import { EncoderDecoderSession } from '../../../src/models/encoder-decoder/session.js';
 import { VisionEncoderDecoder } from '../../../src/models/vision-encoder-decoder/model.js';
+import { checkCropLength } from '../../../src/models/transformer/kv-crop.js';
 import { generate } from '../../../src/text/generate.js';
 import { assertClose, big } from '../../helpers/causal-lm.js';
 import { fixturePath } from '../../helpers/fixtures.js';
+
+describe('checkCropLength', () => {
+  test('refuses lengths outside [0, cached]', () => {
+    assert.doesNotThrow(() => checkCropLength(3, 0, 'x'));
+    assert.doesNotThrow(() => checkCropLength(3, 3, 'x'));
+    assert.throws(() => checkCropLength(3, 4, 'gpt2.cropCache'), /gpt2\.cropCache: cannot crop a cache of 3 positions to 4/);
+    assert.throws(() => checkCropLength(3, -1, 'x'), /to -1/);
+    assert.throws(() => checkCropLength(3, 1.5, 'x'), /to 1\.5/);
+  });
+});
 
 describe('CausalLM.cropCache (gpt2-tiny)', () => {
   let lm: CausalLM;
