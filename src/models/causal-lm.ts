@@ -6,7 +6,7 @@
  */
 import type ort from 'onnxruntime-node';
 import type { EmitOptions } from '../onnx/emit.js';
-import { CompiledGraph, float32, int64 } from '../runtime/session.js';
+import { CompiledGraph, int64 } from '../runtime/session.js';
 import type { ForwardInput, ForwardOutput, KVCache, LanguageModel } from '../text/language-model.js';
 import { loadCausalLm, type CausalLmLoadOptions } from './quantize/load.js';
 import { AppendKvCache } from './transformer/append-cache.js';
@@ -73,12 +73,11 @@ export class CausalLM implements LanguageModel {
       attention_mask: int64(input.attentionMask, [batch, total]),
       position_ids: int64(input.positionIds, [batch, steps]),
       [LOGITS_INDEX]: int64(input.allLogits ? BigInt64Array.from({ length: steps }, (_, i) => BigInt(i)) : BigInt64Array.of(-1n), [input.allLogits ? steps : 1]),
-      [CACHE_POSITIONS]: int64(BigInt64Array.from({ length: steps }, (_, i) => BigInt(cache.length + i)), [steps]),
     };
     const { layers, kvHeads, headDim } = this.model.dims;
-    const views = cache.views();
-    const next = cache.reserve(steps, this.maxPositions);
-    for (let j = 0; j < 2 * layers; j++) feeds[pastName(j >> 1, j & 1 ? 'value' : 'key')] = float32(views[j]!, [cache.length, batch, kvHeads, headDim]);
+    const { past, positions, next } = cache.beginStep(steps, this.maxPositions, kvHeads, headDim);
+    feeds[CACHE_POSITIONS] = positions;
+    past.forEach((t, j) => (feeds[pastName(j >> 1, j & 1 ? 'value' : 'key')] = t));
     const out = await this.graph.run(feeds);
     next.write(steps, Array.from({ length: 2 * layers }, (_, j) => out[appendedName(j >> 1, j & 1 ? 'value' : 'key')]!.data as Float32Array));
     return { logits: out.logits!.data as Float32Array, cache: next };

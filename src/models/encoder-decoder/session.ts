@@ -139,14 +139,13 @@ class BoundDecoder implements LanguageModel {
       attention_mask: int64(input.attentionMask, [batch, total]),
       position_ids: int64(input.positionIds, [batch, steps]),
       [LOGITS_INDEX]: int64(logitsIndex, [logitsIndex.length]),
-      [CACHE_POSITIONS]: int64(BigInt64Array.from({ length: steps }, (_, i) => BigInt(cache.length + i)), [steps]),
     };
     const { layers, kvHeads, headDim } = this.model.decoderDims;
-    const views = cache.self.views();
-    const next = cache.self.reserve(steps, this.maxPositions);
+    const { past, positions, next } = cache.self.beginStep(steps, this.maxPositions, kvHeads, headDim);
+    feeds[CACHE_POSITIONS] = positions;
     for (let i = 0; i < layers; i++) {
-      feeds[selfPastName(i, 'key')] = float32(views[2 * i]!, [cache.length, batch, kvHeads, headDim]);
-      feeds[selfPastName(i, 'value')] = float32(views[2 * i + 1]!, [cache.length, batch, kvHeads, headDim]);
+      feeds[selfPastName(i, 'key')] = past[2 * i]!;
+      feeds[selfPastName(i, 'value')] = past[2 * i + 1]!;
       feeds[crossName(i, 'key')] = cache.cross[2 * i]!;
       feeds[crossName(i, 'value')] = cache.cross[2 * i + 1]!;
     }

@@ -6,7 +6,19 @@
  * Caches are values. Several may share one store; only the cache at the store's tip appends in
  * place, and any other is copied first (copy-on-write), so an older or cropped cache stays valid.
  */
+import type ort from 'onnxruntime-node';
+import { float32, int64 } from '../../runtime/session.js';
 import type { KVCache } from '../../text/language-model.js';
+
+/** What an 'append' graph step of `steps` new positions is fed from a cache, and the cache its outputs go into. */
+export interface AppendStep {
+  /** Per tensor, the cached positions as a (length, batch, n_kv, hs) view. */
+  past: ort.Tensor[];
+  /** The `cache_positions` input: length … length + steps − 1. */
+  positions: ort.Tensor;
+  /** The grown cache; `write` it the step's appended outputs. */
+  next: AppendKvCache;
+}
 
 class Store {
   constructor(
@@ -49,6 +61,14 @@ export class AppendKvCache implements KVCache {
   views(): Float32Array[] {
     const size = this.length * this.store.positionSize;
     return this.store.buffers.map((b) => b.subarray(0, size));
+  }
+
+  /** The feeds of a step from this cache (views, no copy) and the cache it grows into (`reserve`). */
+  beginStep(steps: number, maxCapacity: number, kvHeads: number, headDim: number): AppendStep {
+    const dims = [this.length, this.batch, kvHeads, headDim];
+    const past = this.views().map((v) => float32(v, dims));
+    const positions = int64(BigInt64Array.from({ length: steps }, (_, i) => BigInt(this.length + i)), [steps]);
+    return { past, positions, next: this.reserve(steps, maxCapacity) };
   }
 
   /**

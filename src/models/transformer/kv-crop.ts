@@ -9,4 +9,3 @@ export function checkCropLength(cached: number, length: number, where: string): 
     throw new Error(`${where}: cannot crop a cache of ${cached} positions to ${length}; the length must be an integer in [0, ${cached}]`);
   }
 }
-
