@@ -11,17 +11,23 @@ import type { ForwardInput, ForwardOutput, KVCache, LanguageModel } from '../tex
 import { loadCausalLm, type CausalLmLoadOptions } from './quantize/load.js';
 import { AppendKvCache } from './transformer/append-cache.js';
 import type { ConfigJson } from './transformer/config.js';
+import { GreedyHeadRunner } from './transformer/greedy-head.js';
 import { appendedName, CACHE_POSITIONS, inferenceGraph, LOGITS_INDEX, pastName } from './transformer/inference-graph.js';
 import { checkCropLength } from './transformer/kv-crop.js';
 import type { CausalLmModel } from './transformer/types.js';
 export class CausalLM implements LanguageModel {
+  readonly greedyInGraph = true;
+  private readonly head: GreedyHeadRunner;
+
   private constructor(
     readonly model: CausalLmModel,
     private readonly graph: CompiledGraph,
     /** Where the checkpoint was read from, when loaded from disk or the hub. */
     readonly dir?: string,
     readonly generationConfig?: ConfigJson,
-  ) {}
+  ) {
+    this.head = new GreedyHeadRunner(graph, model.dims.vocabSize);
+  }
 
   /** Load a Hugging Face checkpoint directory or hub id (a quantized one, or a float one quantized with `loadIn`). */
   static async load(dirOrId: string, opts: CausalLmLoadOptions = {}): Promise<CausalLM> {
@@ -78,9 +84,9 @@ export class CausalLM implements LanguageModel {
     const { past, positions, next } = cache.beginStep(steps, this.maxPositions, kvHeads, headDim);
     feeds[CACHE_POSITIONS] = positions;
     past.forEach((t, j) => (feeds[pastName(j >> 1, j & 1 ? 'value' : 'key')] = t));
-    const out = await this.graph.run(feeds);
+    const out = await this.graph.run(feeds, this.head.prepare(input, feeds, where));
     next.write(steps, Array.from({ length: 2 * layers }, (_, j) => out[appendedName(j >> 1, j & 1 ? 'value' : 'key')]!.data as Float32Array));
-    return { logits: out.logits!.data as Float32Array, cache: next };
+    return { ...this.head.tokens(input, out), cache: next };
   }
 
   selectCache(cache: KVCache, rows: readonly number[]): KVCache {

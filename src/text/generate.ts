@@ -2,7 +2,9 @@
  * Text generation over a LanguageModel with transformers' semantics: greedy, multinomial sampling
  * (seeded) and beam search; logits processors in transformers' order; left-padded batches with
  * attention_mask and position_ids built as transformers builds them; rows that finish early are
- * filled with the pad token. `stream` yields decoded text as it is generated.
+ * filled with the pad token. `stream` yields decoded text as it is generated. Greedy decoding on a
+ * model with `greedyInGraph`, when every processor only bans tokens, passes the bans as a bias and
+ * takes the model's own argmax, so the logits never leave it.
  */
 import { Rng } from '../core/rng.js';
 import { beamSearch, type DecodeInputs, type NextTokenLogits } from './beam-search.js';
@@ -13,7 +15,7 @@ import {
   type GenerationOptions,
   type ResolvedGenerationConfig,
 } from './generation-config.js';
-import type { ForwardInput, KVCache, LanguageModel } from './language-model.js';
+import type { ForwardInput, ForwardOutput, KVCache, LanguageModel } from './language-model.js';
 import { applyLogitsProcessors, buildLogitsProcessors, type LogitsProcessor } from './logits-processors.js';
 import { argmax, sampleCategorical, softmax } from './sampling.js';
 import { anyCriterion, eosCriterion, maxLengthCriterion, stopStringCriterion, type StoppingCriterion } from './stopping.js';
@@ -118,8 +120,11 @@ function positionsOf(mask: readonly number[]): number[] {
 
 const toInt64 = (values: readonly number[]): BigInt64Array => BigInt64Array.from(values, (v) => BigInt(v));
 
+/** What a step gives the decoding loops: logits, or the model's own greedy tokens (ForwardInput.tokenBias). */
+type StepOutput = Pick<ForwardOutput, 'logits' | 'tokens'>;
+
 /** Runs a LanguageModel one token per row at a time, keeping its cache, masks and positions. */
-class ModelStepper implements NextTokenLogits {
+class ModelStepper {
   private cache: KVCache | undefined;
   private masks: number[][];
   private nextPositions: number[];
@@ -133,17 +138,19 @@ class ModelStepper implements NextTokenLogits {
     this.nextPositions = prompts.masks.map((m) => m.reduce((a, b) => a + b, 0));
   }
 
-  async prefill(): Promise<Float32Array> {
+  async prefill(tokenBias?: Float32Array): Promise<StepOutput> {
     const { rows, masks } = this.prompts;
     return this.forward({
       ids: toInt64(rows.flat()),
       batch: rows.length,
       attentionMask: toInt64(masks.flat()),
       positionIds: toInt64(masks.flatMap(positionsOf)),
+      ...(tokenBias && { tokenBias }),
     });
   }
 
-  async advance(sourceRows: readonly number[], tokens: readonly number[]): Promise<Float32Array> {
+  /** Row i continues row `sourceRows[i]` of the previous call with `tokens[i]`. */
+  async advance(sourceRows: readonly number[], tokens: readonly number[], tokenBias?: Float32Array): Promise<StepOutput> {
     const identity = sourceRows.length === this.masks.length && sourceRows.every((s, i) => s === i);
     if (!identity) {
       this.cache = this.model.selectCache(this.cache!, sourceRows);
@@ -159,18 +166,65 @@ class ModelStepper implements NextTokenLogits {
       attentionMask: toInt64(this.masks.flat()),
       positionIds: toInt64(positions),
       cache: this.cache!,
+      ...(tokenBias && { tokenBias }),
     });
   }
 
-  private async forward(input: ForwardInput): Promise<Float32Array> {
+  /** Beam search's view: logits only. */
+  logits(): NextTokenLogits {
+    return { advance: async (sourceRows, tokens) => (await this.advance(sourceRows, tokens)).logits };
+  }
+
+  private async forward(input: ForwardInput): Promise<StepOutput> {
     this.signal?.throwIfAborted();
-    const { logits, cache } = await this.model.forward(input);
-    const expected = input.batch * this.model.vocabSize;
-    if (logits.length !== expected) {
-      throw new Error(`generate: the model returned ${logits.length} logits, expected batch ${input.batch} × vocab ${this.model.vocabSize} = ${expected}`);
+    const { logits, tokens, cache } = await this.model.forward(input);
+    if (input.tokenBias) {
+      if (tokens?.length !== input.batch) throw new Error(`generate: the model returned ${tokens?.length ?? 'no'} greedy tokens for a batch of ${input.batch}`);
+    } else {
+      const expected = input.batch * this.model.vocabSize;
+      if (logits.length !== expected) {
+        throw new Error(`generate: the model returned ${logits.length} logits, expected batch ${input.batch} × vocab ${this.model.vocabSize} = ${expected}`);
+      }
     }
     this.cache = cache;
-    return logits;
+    return { logits, ...(tokens && { tokens }) };
+  }
+}
+
+/**
+ * Greedy decoding with the argmax in the model's graph: the [batch, vocab] bias that bans, per
+ * row, what the processors (all of them `banned`-only) would set to -Infinity.
+ */
+class BanBias {
+  private readonly bias: Float32Array;
+  private readonly set: number[] = [];
+
+  constructor(
+    private readonly processors: readonly LogitsProcessor[],
+    batch: number,
+    private readonly vocabSize: number,
+  ) {
+    this.bias = new Float32Array(batch * vocabSize);
+  }
+
+  static applies(model: LanguageModel, config: ResolvedGenerationConfig, processors: readonly LogitsProcessor[]): boolean {
+    return model.greedyInGraph === true && !config.doSample && processors.every((p) => p.banned);
+  }
+
+  /** The bias for the next token after each row of `sequences`. */
+  after(sequences: readonly (readonly number[])[]): Float32Array {
+    for (const at of this.set) this.bias[at] = 0;
+    this.set.length = 0;
+    sequences.forEach((tokens, row) => {
+      for (const processor of this.processors) {
+        for (const id of processor.banned!(tokens)) {
+          if (id >= this.vocabSize) continue;
+          this.bias[row * this.vocabSize + id] = -Infinity;
+          this.set.push(row * this.vocabSize + id);
+        }
+      }
+    });
+    return this.bias;
   }
 }
 
@@ -216,25 +270,29 @@ class TextEmitter {
   }
 }
 
-interface DecodeLoopInput extends DecodeInputs {
+interface DecodeLoopInput extends Omit<DecodeInputs, 'promptLogits' | 'next'> {
   prompts: PaddedPrompts;
+  stepper: ModelStepper;
+  /** Set when the model picks greedy tokens itself. */
+  banBias: BanBias | undefined;
   rng: Rng;
   emitter: TextEmitter | undefined;
 }
 
 /** Greedy or multinomial decoding, as transformers' `_sample`. */
 async function decodeLoop(input: DecodeLoopInput): Promise<{ sequences: number[][]; newTokens: number[][] }> {
-  const { prompts, next, config, processors, isDone, vocabSize, rng, emitter } = input;
+  const { prompts, stepper, banBias, config, processors, isDone, vocabSize, rng, emitter } = input;
   const sequences = prompts.rows.map((r) => [...r]);
   const newTokens = sequences.map((): number[] => []);
   const running = sequences.map(() => true);
   const identity = sequences.map((_, i) => i);
   const fill = config.padTokenId;
-  let logits = input.promptLogits;
+  let step = await stepper.prefill(banBias?.after(sequences));
   for (;;) {
     const chosen = sequences.map((tokens, r) => {
       if (!running[r] && fill !== undefined) return fill;
-      const scores = applyLogitsProcessors(processors, tokens, rowScores(logits, r, vocabSize));
+      if (step.tokens) return step.tokens[r]!;
+      const scores = applyLogitsProcessors(processors, tokens, rowScores(step.logits, r, vocabSize));
       return config.doSample ? sampleCategorical(softmax(scores), rng) : argmax(scores);
     });
     for (let r = 0; r < sequences.length; r++) {
@@ -245,7 +303,7 @@ async function decodeLoop(input: DecodeLoopInput): Promise<{ sequences: number[]
       await emitter?.push(r, [chosen[r]!]);
     }
     if (!running.includes(true)) break;
-    logits = await next.advance(identity, chosen);
+    step = await stepper.advance(identity, chosen, banBias?.after(sequences));
   }
   return { sequences, newTokens };
 }
@@ -291,20 +349,22 @@ export async function generate(model: LanguageModel, promptIds: number[][], opti
     return { sequences: [out.sequence], newTokens: [out.newTokens], promptLength: prompts.rows[0]!.length, config, assisted: out.stats };
   }
   const stepper = new ModelStepper(model, prompts, options.signal);
-  const promptLogits = await stepper.prefill();
   const emitter =
     options.onText && options.tokenizer
       ? new TextEmitter(prompts, options.tokenizer, options.skip_special_tokens ?? true, options.onText)
       : undefined;
-  const common = { promptLogits, next: stepper, config, isDone, vocabSize: model.vocabSize, rng };
+  const common = { config, isDone, vocabSize: model.vocabSize, rng };
   let result: { sequences: number[][]; newTokens: number[][] };
   if (config.numBeams > 1) {
     // Warping beams keeps at least one non-EOS token (transformers: #eos + 1, or 2 without EOS).
     const processors = buildLogitsProcessors(config, config.eosTokenIds.length > 0 ? config.eosTokenIds.length + 1 : 2, options.logits_processor);
-    result = await beamSearch({ ...common, prompts: prompts.rows, processors });
+    const promptLogits = (await stepper.prefill()).logits;
+    result = await beamSearch({ ...common, promptLogits, next: stepper.logits(), prompts: prompts.rows, processors });
     if (emitter) for (const [row, tokens] of result.newTokens.entries()) await emitter.push(row, tokens);
   } else {
-    result = await decodeLoop({ ...common, prompts, processors: buildLogitsProcessors(config, 1, options.logits_processor), emitter });
+    const processors = buildLogitsProcessors(config, 1, options.logits_processor);
+    const banBias = BanBias.applies(model, config, processors) ? new BanBias(processors, prompts.rows.length, model.vocabSize) : undefined;
+    result = await decodeLoop({ ...common, prompts, stepper, banBias, processors, emitter });
   }
   await emitter?.flush();
   return { ...result, promptLength: prompts.rows[0]!.length, config };

@@ -21,10 +21,19 @@ export interface ForwardInput {
   cache?: KVCache;
   /** Return logits for every step ([batch, steps, vocab]) instead of the last ([batch, vocab]). */
   allLogits?: boolean;
+  /**
+   * Only for a model with `greedyInGraph`: pick each row's next token in the model, the argmax of
+   * its last logits plus this bias ([batch, vocab]; -Infinity bans a token), and return `tokens`
+   * instead of the logits.
+   */
+  tokenBias?: Float32Array;
 }
 
 export interface ForwardOutput {
+  /** Empty when the input had `tokenBias`. */
   logits: Float32Array;
+  /** With `tokenBias`: each row's greedy token. */
+  tokens?: number[];
   cache: KVCache;
 }
 
@@ -32,6 +41,8 @@ export interface LanguageModel {
   readonly vocabSize: number;
   /** Longest sequence (prompt + generated) the model accepts. */
   readonly maxPositions: number;
+  /** forward honours `tokenBias`: greedy decoding never copies the logits out of the model. */
+  readonly greedyInGraph?: boolean;
   forward(input: ForwardInput): Promise<ForwardOutput>;
   /** A cache holding the given rows, in order (beam reordering, dropping rows). */
   selectCache(cache: KVCache, rows: readonly number[]): KVCache;

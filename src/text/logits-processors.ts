@@ -6,7 +6,23 @@
 import type { ResolvedGenerationConfig } from './generation-config.js';
 import { softmax } from './sampling.js';
 
-export type LogitsProcessor = (tokens: readonly number[], scores: Float32Array) => void;
+export type LogitsProcessor = ((tokens: readonly number[], scores: Float32Array) => void) & {
+  /**
+   * Set on processors that only ban tokens, whatever the scores: the ids banned after `tokens`.
+   * Greedy decoding turns these into a bias the model adds in its graph (LanguageModel.greedyInGraph).
+   */
+  readonly banned?: (tokens: readonly number[]) => Iterable<number>;
+};
+
+/** A processor that sets the scores of `banned(tokens)` to -Infinity (ids past the vocabulary are ignored). */
+export function banning(banned: (tokens: readonly number[]) => Iterable<number>): LogitsProcessor {
+  const process = (tokens: readonly number[], scores: Float32Array): void => {
+    for (const id of banned(tokens)) if (id < scores.length) scores[id] = -Infinity;
+  };
+  return Object.assign(process, { banned });
+}
+
+const NONE: readonly number[] = [];
 
 /** Tokens already in the sequence: positive scores are divided by `penalty`, negative ones multiplied. */
 export function repetitionPenalty(penalty: number): LogitsProcessor {
@@ -22,39 +38,33 @@ export function repetitionPenalty(penalty: number): LogitsProcessor {
 /** Bans every token that would repeat an n-gram already in the sequence. */
 export function noRepeatNgram(size: number): LogitsProcessor {
   if (!Number.isInteger(size) || size < 1) throw new Error(`noRepeatNgram: size must be a positive integer, received ${size}`);
-  return (tokens, scores) => {
+  return banning((tokens) => {
     const length = tokens.length;
-    if (length + 1 < size) return;
+    if (length + 1 < size) return NONE;
     const prefixStart = length - (size - 1);
+    const banned: number[] = [];
     for (let start = 0; start + size <= length; start++) {
       let same = true;
       for (let j = 0; j < size - 1 && same; j++) same = tokens[start + j] === tokens[prefixStart + j];
-      if (same) scores[tokens[start + size - 1]!] = -Infinity;
+      if (same) banned.push(tokens[start + size - 1]!);
     }
-  };
+    return banned;
+  });
 }
 
 /** Bans the EOS tokens while the sequence (prompt included) is shorter than `minLength`. */
 export function minLength(length: number, eosTokenIds: readonly number[]): LogitsProcessor {
-  return (tokens, scores) => {
-    if (tokens.length >= length) return;
-    for (const eos of eosTokenIds) if (eos < scores.length) scores[eos] = -Infinity;
-  };
+  return banning((tokens) => (tokens.length < length ? eosTokenIds : NONE));
 }
 
 /** Never pick these tokens (transformers' SuppressTokensLogitsProcessor, `suppress_tokens`). */
 export function suppressTokens(ids: readonly number[]): LogitsProcessor {
-  return (_tokens, scores) => {
-    for (const id of ids) if (id < scores.length) scores[id] = -Infinity;
-  };
+  return banning(() => ids);
 }
 
 /** Not as the first generated token, after a `beginIndex`-token prompt (SuppressTokensAtBeginLogitsProcessor, `begin_suppress_tokens`). */
 export function suppressTokensAtBegin(ids: readonly number[], beginIndex: number): LogitsProcessor {
-  return (tokens, scores) => {
-    if (tokens.length !== beginIndex) return;
-    for (const id of ids) if (id < scores.length) scores[id] = -Infinity;
-  };
+  return banning((tokens) => (tokens.length === beginIndex ? ids : NONE));
 }
 
 export function temperature(value: number): LogitsProcessor {

@@ -76,6 +76,28 @@ describe('suppressTokens / suppressTokensAtBegin', () => {
   });
 });
 
+describe('banned: the ban-only processors name their bans, for greedy decoding in the graph', () => {
+  test('each lists what its scores function sets to -Infinity, given the same tokens', () => {
+    const cases: [string, ReturnType<typeof minLength>, number[]][] = [
+      ['noRepeatNgram(2)', noRepeatNgram(2), [1, 2, 1, 3, 1]],
+      ['minLength', minLength(6, [0, 4]), [1, 2, 3]],
+      ['suppressTokens', suppressTokens([2, 3]), [1]],
+      ['suppressTokensAtBegin', suppressTokensAtBegin([1], 2), [5, 5]],
+    ];
+    for (const [name, processor, tokens] of cases) {
+      const scores = run(processor, [0.5, 0.1, 0.2, 0.3, 0.4], tokens);
+      const fromScores = scores.flatMap((s, i) => (s === -Infinity ? [i] : []));
+      assert.deepEqual([...new Set(processor.banned!(tokens))].sort(), fromScores, name);
+      assert.ok(fromScores.length > 0, `${name} bans something here`);
+    }
+    assert.deepEqual([...minLength(3, [0]).banned!([1, 2, 3])], [], 'minLength stops banning at the minimum');
+  });
+
+  test('processors that rescale scores have none', () => {
+    for (const processor of [repetitionPenalty(1.2), temperature(0.7), topK(2), topP(0.9), minP(0.1)]) assert.equal(processor.banned, undefined);
+  });
+});
+
 describe('warpers', () => {
   test('temperature divides every score', () => {
     assert.deepEqual(run(temperature(2), [2, -4, 1]), [1, -2, 0.5]);

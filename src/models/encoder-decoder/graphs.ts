@@ -7,6 +7,7 @@
 import { trace } from '../../core/graph.js';
 import type { EmitOptions } from '../../onnx/emit.js';
 import { appendedName, appendedPositions, CACHE_POSITIONS, fromAppendLayout, LOGITS_INDEX } from '../transformer/inference-graph.js';
+import { GREEDY_TOKENS, greedyHead } from '../transformer/greedy-head.js';
 import type { KvPair } from '../transformer/types.js';
 import type { EncoderDecoderModel } from './types.js';
 
@@ -33,7 +34,10 @@ export function encodeGraph(model: EncoderDecoderModel): EmitOptions {
   });
 }
 
-/** One decoder pass: logits for the positions in `logits_index`, and the self-attention K/V of the positions in `cache_positions` (the new ones). */
+/**
+ * One decoder pass: logits for the positions in `logits_index` and their greedy tokens, and the
+ * self-attention K/V of the positions in `cache_positions` (the new ones).
+ */
 export function decodeGraph(model: EncoderDecoderModel): EmitOptions {
   const { layers, kvHeads, headDim } = model.decoderDims;
   const { heads: crossHeads, headDim: crossHeadDim } = model.crossDims;
@@ -51,13 +55,14 @@ export function decodeGraph(model: EncoderDecoderModel): EmitOptions {
     const cachePositions = g.input(CACHE_POSITIONS, [SEQUENCE], 'int64');
     const modelPast = past.map((kv) => ({ key: fromAppendLayout(kv.key), value: fromAppendLayout(kv.value) }));
     const { logits, present } = model.decode({ inputIds, attentionMask, positionIds, past: modelPast, cross, logitsIndex });
-    const outputs: EmitOptions['outputs'] = { logits };
+    const head = greedyHead(g, logits, model.decoderDims.vocabSize);
+    const outputs: EmitOptions['outputs'] = { logits, [GREEDY_TOKENS]: head.tokens };
     present.forEach((kv, i) => {
       outputs[appendedName(i, 'key')] = appendedPositions(kv.key, cachePositions);
       outputs[appendedName(i, 'value')] = appendedPositions(kv.value, cachePositions);
     });
     const kvInputs = (pairs: KvPair[]) => pairs.flatMap((kv) => [kv.key, kv.value]);
-    const inputs = [inputIds, attentionMask, positionIds, ...kvInputs(past), ...kvInputs(cross), logitsIndex, cachePositions];
+    const inputs = [inputIds, attentionMask, positionIds, ...kvInputs(past), ...kvInputs(cross), logitsIndex, cachePositions, head.bias];
     return { graph: g, inputs, outputs, variables: 'initializers', name: `${model.architecture}.decode` };
   });
 }

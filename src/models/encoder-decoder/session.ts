@@ -12,6 +12,7 @@ import { formatShape } from '../../core/shape.js';
 import { CompiledGraph, float32, int64 } from '../../runtime/session.js';
 import type { ForwardInput, ForwardOutput, KVCache, LanguageModel } from '../../text/language-model.js';
 import { AppendKvCache } from '../transformer/append-cache.js';
+import { GreedyHeadRunner } from '../transformer/greedy-head.js';
 import { appendedName, CACHE_POSITIONS, LOGITS_INDEX } from '../transformer/inference-graph.js';
 import { checkCropLength } from '../transformer/kv-crop.js';
 import { crossName, decodeGraph, encodeGraph, selfPastName } from './graphs.js';
@@ -65,11 +66,15 @@ function pickRows(t: ort.Tensor, rows: readonly number[]): ort.Tensor {
 }
 
 export class EncoderDecoderSession {
+  private readonly head: GreedyHeadRunner;
+
   private constructor(
     readonly model: EncoderDecoderModel,
     private readonly encoder: CompiledGraph,
     private readonly decoder: CompiledGraph,
-  ) {}
+  ) {
+    this.head = new GreedyHeadRunner(decoder, model.decoderDims.vocabSize);
+  }
 
   static async fromModel(model: EncoderDecoderModel): Promise<EncoderDecoderSession> {
     const encoder = await CompiledGraph.compile(encodeGraph(model));
@@ -95,7 +100,7 @@ export class EncoderDecoderSession {
   /** A LanguageModel whose prompt row r attends to input r of `encoded`. */
   bind(encoded: EncodedBatch): LanguageModel {
     if (encoded.owner !== this) throw new Error(`${this.model.architecture}: the encoded batch comes from another session`);
-    return new BoundDecoder(this.model, this.decoder, encoded);
+    return new BoundDecoder(this.model, this.decoder, this.head, encoded);
   }
 
   async release(): Promise<void> {
@@ -106,9 +111,12 @@ export class EncoderDecoderSession {
 
 /** The decoder over one encoded batch. */
 class BoundDecoder implements LanguageModel {
+  readonly greedyInGraph = true;
+
   constructor(
     private readonly model: EncoderDecoderModel,
     private readonly graph: CompiledGraph,
+    private readonly head: GreedyHeadRunner,
     private readonly encoded: EncodedBatch,
   ) {}
 
@@ -149,9 +157,9 @@ class BoundDecoder implements LanguageModel {
       feeds[crossName(i, 'key')] = cache.cross[2 * i]!;
       feeds[crossName(i, 'value')] = cache.cross[2 * i + 1]!;
     }
-    const out = await this.graph.run(feeds);
+    const out = await this.graph.run(feeds, this.head.prepare(input, feeds, where));
     next.write(steps, Array.from({ length: 2 * layers }, (_, j) => out[appendedName(j >> 1, j & 1 ? 'value' : 'key')]!.data as Float32Array));
-    return { logits: out.logits!.data as Float32Array, cache: new EncoderDecoderCache(next, cache.cross, cache.crossRows) };
+    return { ...this.head.tokens(input, out), cache: new EncoderDecoderCache(next, cache.cross, cache.crossRows) };
   }
 
   selectCache(cache: KVCache, rows: readonly number[]): KVCache {

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import onnxProto from 'onnx-proto';
 import { Rng } from '../../../src/core/rng.js';
 import { Llama, llamaTensors, parseLlamaConfig } from '../../../src/models/llama/model.js';
+import { GREEDY_TOKENS, TOKEN_BIAS } from '../../../src/models/transformer/greedy-head.js';
 import { appendedName, CACHE_POSITIONS, inferenceGraph, LOGITS_INDEX, pastName, presentName } from '../../../src/models/transformer/inference-graph.js';
 import { emitModel } from '../../../src/onnx/emit.js';
 import { CompiledGraph, float32, int64 } from '../../../src/runtime/session.js';
@@ -46,9 +47,10 @@ describe('inferenceGraph', () => {
     assert.deepEqual([pastName(1, 'value'), presentName(0, 'key')], ['past_key_values.1.value', 'present.0.key']);
   });
 
-  test("'selected' adds the logits_index input; a name can be given", () => {
+  test("'selected' adds the logits_index and token_bias inputs and the greedy_tokens output; a name can be given", () => {
     const emitted = emitModel(inferenceGraph(model, { logits: 'selected', name: 'tiny' }));
-    assert.deepEqual(emitted.inputNames.at(-1), LOGITS_INDEX);
+    assert.deepEqual(emitted.inputNames.slice(-2), [LOGITS_INDEX, TOKEN_BIAS]);
+    assert.equal(emitted.outputNames[1], GREEDY_TOKENS);
     assert.equal(emitted.variableInputs.length, 0);
     assert.equal(onnx.ModelProto.decode(emitted.bytes).graph!.name, 'tiny');
   });
@@ -56,9 +58,9 @@ describe('inferenceGraph', () => {
   test("'append' takes past positions first with cache_positions, and returns only the new positions", () => {
     const graph = onnx.ModelProto.decode(emitModel(inferenceGraph(model, { logits: 'selected', cache: 'append' })).bytes).graph!;
     assert.deepEqual(dimsOf(graph.input!.find((i) => i.name === pastName(1, 'value'))!), ['past_sequence_length', 'batch_size', 2, 4]);
-    assert.deepEqual(graph.input!.slice(-2).map((i) => [i.name, dimsOf(i)]), [[LOGITS_INDEX, ['num_logits']], [CACHE_POSITIONS, ['sequence_length']]]);
-    assert.deepEqual(graph.output!.map((o) => o.name), ['logits', ...[0, 1].flatMap((i) => [appendedName(i, 'key'), appendedName(i, 'value')])]);
-    assert.deepEqual(dimsOf(graph.output![1]!).slice(1), ['batch_size', 2, 4]);
+    assert.deepEqual(graph.input!.slice(-3).map((i) => [i.name, dimsOf(i)]), [[LOGITS_INDEX, ['num_logits']], [CACHE_POSITIONS, ['sequence_length']], [TOKEN_BIAS, ['bias_rows', 13]]]);
+    assert.deepEqual(graph.output!.map((o) => o.name), ['logits', GREEDY_TOKENS, ...[0, 1].flatMap((i) => [appendedName(i, 'key'), appendedName(i, 'value')])]);
+    assert.deepEqual(dimsOf(graph.output![2]!).slice(1), ['batch_size', 2, 4]);
   });
 
   describe('running it', () => {
@@ -77,6 +79,7 @@ describe('inferenceGraph', () => {
     const emptyPast = Object.fromEntries([0, 1].flatMap((i) => (['key', 'value'] as const).map((k) => [pastName(i, k), float32(new Float32Array(0), [1, 2, 0, 4])])));
     const prompt = [3, 1, 4, 1, 5, 9];
     const V = 13;
+    const noBias = { [TOKEN_BIAS]: float32(new Float32Array(V), [1, V]) };
 
     test('logits_index picks rows of the full logits (−1 is the last position); present caches every position', async () => {
       const T = prompt.length;
@@ -84,7 +87,7 @@ describe('inferenceGraph', () => {
       const full = await all.run(feeds);
       assert.deepEqual(full.logits!.dims, [1, T, V]);
       assert.deepEqual(full[presentName(1, 'key')]!.dims, [1, 2, T, 4]);
-      const picked = await selected.run({ ...feeds, [LOGITS_INDEX]: int64([-1, 0, 2], [3]) });
+      const picked = await selected.run({ ...feeds, [LOGITS_INDEX]: int64([-1, 0, 2], [3]), ...noBias });
       assert.deepEqual(picked.logits!.dims, [1, 3, V]);
       const rows = full.logits!.data as Float32Array;
       const expected = [T - 1, 0, 2].flatMap((t) => [...rows.subarray(t * V, (t + 1) * V)]);
@@ -97,7 +100,7 @@ describe('inferenceGraph', () => {
       const head = prompt.slice(0, T - 1);
       const prefill = await all.run({ input_ids: int64(head, [1, T - 1]), attention_mask: int64(head.map(() => 1), [1, T - 1]), position_ids: int64(head.map((_, i) => i), [1, T - 1]), ...emptyPast });
       const past = Object.fromEntries([0, 1].flatMap((i) => (['key', 'value'] as const).map((k) => [pastName(i, k), prefill[presentName(i, k)]!])));
-      const step = await selected.run({ input_ids: int64([prompt[T - 1]!], [1, 1]), attention_mask: int64(prompt.map(() => 1), [1, T]), position_ids: int64([T - 1], [1, 1]), ...past, [LOGITS_INDEX]: int64([-1], [1]) });
+      const step = await selected.run({ input_ids: int64([prompt[T - 1]!], [1, 1]), attention_mask: int64(prompt.map(() => 1), [1, T]), position_ids: int64([T - 1], [1, 1]), ...past, [LOGITS_INDEX]: int64([-1], [1]), ...noBias });
       const full = await all.run({ input_ids: int64(prompt, [1, T]), attention_mask: int64(prompt.map(() => 1), [1, T]), position_ids: int64(prompt.map((_, i) => i), [1, T]), ...emptyPast });
       assertClose(step.logits!.data as Float32Array, (full.logits!.data as Float32Array).subarray((T - 1) * V), { atol: 1e-5 }, 'decode step');
     });
@@ -126,6 +129,7 @@ describe('inferenceGraph', () => {
         ...Object.fromEntries([0, 1].flatMap((i) => (['key', 'value'] as const).map((k) => [pastName(i, k), cache(k, i)]))),
         [LOGITS_INDEX]: int64([-1], [1]),
         [CACHE_POSITIONS]: int64([head, head + 1], [2]),
+        ...noBias,
       });
       const last = (full.logits!.data as Float32Array);
       const expected = [0, 1].flatMap((b) => [...last.subarray((b * T + T - 1) * V, (b * T + T) * V)]);
