@@ -56,11 +56,6 @@ interface DecodeRun {
 /** Intervals between consecutive timestamps. */
 const intervals = (stamps: number[]): number[] => stamps.slice(1).map((t, i) => t - stamps[i]!);
 
-function argmax(xs: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < xs.length; i++) if (xs[i]! > xs[best]!) best = i;
-  return best;
-}
 
 export interface Runner {
   decode(prompt: number[], newTokens: number): Promise<DecodeRun>;
@@ -74,6 +69,8 @@ async function forjaGreedy(lm: CausalLM, prompt: number[], newTokens: number): P
   const stamps: number[] = [];
   let cache: KVCache | undefined;
   let ids = prompt;
+  // As generate's greedy decoding does: the argmax in the graph (no bans here, so a zero bias).
+  const tokenBias = new Float32Array(lm.vocabSize);
   for (let step = 0; step < newTokens; step++) {
     const past = cache?.length ?? 0;
     const res = await lm.forward({
@@ -82,9 +79,10 @@ async function forjaGreedy(lm: CausalLM, prompt: number[], newTokens: number): P
       attentionMask: new BigInt64Array(past + ids.length).fill(1n),
       positionIds: BigInt64Array.from(ids, (_, i) => BigInt(past + i)),
       ...(cache ? { cache } : {}),
+      tokenBias,
     });
     cache = res.cache;
-    tokens.push(argmax(res.logits));
+    tokens.push(res.tokens![0]!);
     ids = [tokens.at(-1)!];
     stamps.push(performance.now());
   }
