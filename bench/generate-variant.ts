@@ -70,7 +70,7 @@ async function forjaGreedy(lm: CausalLM, prompt: number[], newTokens: number): P
   let cache: KVCache | undefined;
   let ids = prompt;
   // As generate's greedy decoding does: the argmax in the graph (no bans here, so a zero bias).
-  const tokenBias = new Float32Array(lm.vocabSize);
+  const choice = { bias: new Float32Array(lm.vocabSize) };
   for (let step = 0; step < newTokens; step++) {
     const past = cache?.length ?? 0;
     const res = await lm.forward({
@@ -79,7 +79,7 @@ async function forjaGreedy(lm: CausalLM, prompt: number[], newTokens: number): P
       attentionMask: new BigInt64Array(past + ids.length).fill(1n),
       positionIds: BigInt64Array.from(ids, (_, i) => BigInt(past + i)),
       ...(cache ? { cache } : {}),
-      tokenBias,
+      choice,
     });
     cache = res.cache;
     tokens.push(res.tokens![0]!);

@@ -11,13 +11,13 @@ import type { ForwardInput, ForwardOutput, KVCache, LanguageModel } from '../tex
 import { loadCausalLm, type CausalLmLoadOptions } from './quantize/load.js';
 import { AppendKvCache } from './transformer/append-cache.js';
 import type { ConfigJson } from './transformer/config.js';
-import { GreedyHeadRunner } from './transformer/greedy-head.js';
+import { TokenHeadRunner } from './transformer/token-head.js';
 import { appendedName, CACHE_POSITIONS, inferenceGraph, LOGITS_INDEX, pastName } from './transformer/inference-graph.js';
 import { checkCropLength } from './transformer/kv-crop.js';
 import type { CausalLmModel } from './transformer/types.js';
 export class CausalLM implements LanguageModel {
-  readonly greedyInGraph = true;
-  private readonly head: GreedyHeadRunner;
+  readonly choosesTokens = true;
+  private readonly head: TokenHeadRunner;
 
   private constructor(
     readonly model: CausalLmModel,
@@ -26,7 +26,7 @@ export class CausalLM implements LanguageModel {
     readonly dir?: string,
     readonly generationConfig?: ConfigJson,
   ) {
-    this.head = new GreedyHeadRunner(graph, model.dims.vocabSize);
+    this.head = new TokenHeadRunner(graph, model.dims.vocabSize);
   }
 
   /** Load a Hugging Face checkpoint directory or hub id (a quantized one, or a float one quantized with `loadIn`). */
@@ -86,7 +86,7 @@ export class CausalLM implements LanguageModel {
     past.forEach((t, j) => (feeds[pastName(j >> 1, j & 1 ? 'value' : 'key')] = t));
     const out = await this.graph.run(feeds, this.head.prepare(input, feeds, where));
     next.write(steps, Array.from({ length: 2 * layers }, (_, j) => out[appendedName(j >> 1, j & 1 ? 'value' : 'key')]!.data as Float32Array));
-    return { ...this.head.tokens(input, out), cache: next };
+    return { ...this.head.read(input, out), cache: next };
   }
 
   selectCache(cache: KVCache, rows: readonly number[]): KVCache {

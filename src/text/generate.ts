@@ -3,8 +3,8 @@
  * (seeded) and beam search; logits processors in transformers' order; left-padded batches with
  * attention_mask and position_ids built as transformers builds them; rows that finish early are
  * filled with the pad token. `stream` yields decoded text as it is generated. Greedy decoding on a
- * model with `greedyInGraph`, when every processor only bans tokens, passes the bans as a bias and
- * takes the model's own argmax, so the logits never leave it.
+ * model that `choosesTokens`, when every processor only adds fixed amounts (bans, logit biases),
+ * passes them as a bias and takes the model's own argmax, so the logits never leave it.
  */
 import { Rng } from '../core/rng.js';
 import { beamSearch, type DecodeInputs, type NextTokenLogits } from './beam-search.js';
@@ -15,12 +15,13 @@ import {
   type GenerationOptions,
   type ResolvedGenerationConfig,
 } from './generation-config.js';
-import type { ForwardInput, ForwardOutput, KVCache, LanguageModel } from './language-model.js';
+import type { ForwardInput, ForwardOutput, KVCache, LanguageModel, TokenChoice } from './language-model.js';
 import { applyLogitsProcessors, buildLogitsProcessors, type LogitsProcessor } from './logits-processors.js';
 import { argmax, sampleCategorical, softmax } from './sampling.js';
 import { anyCriterion, eosCriterion, maxLengthCriterion, stopStringCriterion, type StoppingCriterion } from './stopping.js';
 import { assistedDecode, resolveAssisted, type AssistedOptions, type AssistedStats } from './speculative.js';
 import { AsyncChannel, IncrementalDetokenizer } from './streamer.js';
+import { TokenBias } from './token-bias.js';
 import type { TextTokenizer } from './tokenizer.js';
 
 /** The part of a tokenizer generation uses (stop strings, streamed text). */
@@ -120,7 +121,7 @@ function positionsOf(mask: readonly number[]): number[] {
 
 const toInt64 = (values: readonly number[]): BigInt64Array => BigInt64Array.from(values, (v) => BigInt(v));
 
-/** What a step gives the decoding loops: logits, or the model's own greedy tokens (ForwardInput.tokenBias). */
+/** What a step gives the decoding loops: logits, or the model's own greedy tokens (ForwardInput.choice). */
 type StepOutput = Pick<ForwardOutput, 'logits' | 'tokens'>;
 
 /** Runs a LanguageModel one token per row at a time, keeping its cache, masks and positions. */
@@ -138,19 +139,19 @@ class ModelStepper {
     this.nextPositions = prompts.masks.map((m) => m.reduce((a, b) => a + b, 0));
   }
 
-  async prefill(tokenBias?: Float32Array): Promise<StepOutput> {
+  async prefill(choice?: TokenChoice): Promise<StepOutput> {
     const { rows, masks } = this.prompts;
     return this.forward({
       ids: toInt64(rows.flat()),
       batch: rows.length,
       attentionMask: toInt64(masks.flat()),
       positionIds: toInt64(masks.flatMap(positionsOf)),
-      ...(tokenBias && { tokenBias }),
+      ...(choice && { choice }),
     });
   }
 
   /** Row i continues row `sourceRows[i]` of the previous call with `tokens[i]`. */
-  async advance(sourceRows: readonly number[], tokens: readonly number[], tokenBias?: Float32Array): Promise<StepOutput> {
+  async advance(sourceRows: readonly number[], tokens: readonly number[], choice?: TokenChoice): Promise<StepOutput> {
     const identity = sourceRows.length === this.masks.length && sourceRows.every((s, i) => s === i);
     if (!identity) {
       this.cache = this.model.selectCache(this.cache!, sourceRows);
@@ -166,7 +167,7 @@ class ModelStepper {
       attentionMask: toInt64(this.masks.flat()),
       positionIds: toInt64(positions),
       cache: this.cache!,
-      ...(tokenBias && { tokenBias }),
+      ...(choice && { choice }),
     });
   }
 
@@ -178,7 +179,7 @@ class ModelStepper {
   private async forward(input: ForwardInput): Promise<StepOutput> {
     this.signal?.throwIfAborted();
     const { logits, tokens, cache } = await this.model.forward(input);
-    if (input.tokenBias) {
+    if (input.choice) {
       if (tokens?.length !== input.batch) throw new Error(`generate: the model returned ${tokens?.length ?? 'no'} greedy tokens for a batch of ${input.batch}`);
     } else {
       const expected = input.batch * this.model.vocabSize;
@@ -188,43 +189,6 @@ class ModelStepper {
     }
     this.cache = cache;
     return { logits, ...(tokens && { tokens }) };
-  }
-}
-
-/**
- * Greedy decoding with the argmax in the model's graph: the [batch, vocab] bias that bans, per
- * row, what the processors (all of them `banned`-only) would set to -Infinity.
- */
-class BanBias {
-  private readonly bias: Float32Array;
-  private readonly set: number[] = [];
-
-  constructor(
-    private readonly processors: readonly LogitsProcessor[],
-    batch: number,
-    private readonly vocabSize: number,
-  ) {
-    this.bias = new Float32Array(batch * vocabSize);
-  }
-
-  static applies(model: LanguageModel, config: ResolvedGenerationConfig, processors: readonly LogitsProcessor[]): boolean {
-    return model.greedyInGraph === true && !config.doSample && processors.every((p) => p.banned);
-  }
-
-  /** The bias for the next token after each row of `sequences`. */
-  after(sequences: readonly (readonly number[])[]): Float32Array {
-    for (const at of this.set) this.bias[at] = 0;
-    this.set.length = 0;
-    sequences.forEach((tokens, row) => {
-      for (const processor of this.processors) {
-        for (const id of processor.banned!(tokens)) {
-          if (id >= this.vocabSize) continue;
-          this.bias[row * this.vocabSize + id] = -Infinity;
-          this.set.push(row * this.vocabSize + id);
-        }
-      }
-    });
-    return this.bias;
   }
 }
 
@@ -273,21 +237,27 @@ class TextEmitter {
 interface DecodeLoopInput extends Omit<DecodeInputs, 'promptLogits' | 'next'> {
   prompts: PaddedPrompts;
   stepper: ModelStepper;
-  /** Set when the model picks greedy tokens itself. */
-  banBias: BanBias | undefined;
+  /** Set when the model picks greedy tokens itself, from the processors' offsets as a bias. */
+  bias: TokenBias | undefined;
   rng: Rng;
   emitter: TextEmitter | undefined;
 }
 
 /** Greedy or multinomial decoding, as transformers' `_sample`. */
 async function decodeLoop(input: DecodeLoopInput): Promise<{ sequences: number[][]; newTokens: number[][] }> {
-  const { prompts, stepper, banBias, config, processors, isDone, vocabSize, rng, emitter } = input;
+  const { prompts, stepper, bias, config, processors, isDone, vocabSize, rng, emitter } = input;
+  const choiceAfter = (sequences: readonly (readonly number[])[]): TokenChoice | undefined => {
+    if (!bias) return undefined;
+    const rows = bias.begin(sequences.length);
+    sequences.forEach((tokens, row) => bias.addProcessors(row, processors, tokens));
+    return { bias: rows };
+  };
   const sequences = prompts.rows.map((r) => [...r]);
   const newTokens = sequences.map((): number[] => []);
   const running = sequences.map(() => true);
   const identity = sequences.map((_, i) => i);
   const fill = config.padTokenId;
-  let step = await stepper.prefill(banBias?.after(sequences));
+  let step = await stepper.prefill(choiceAfter(sequences));
   for (;;) {
     const chosen = sequences.map((tokens, r) => {
       if (!running[r] && fill !== undefined) return fill;
@@ -303,7 +273,7 @@ async function decodeLoop(input: DecodeLoopInput): Promise<{ sequences: number[]
       await emitter?.push(r, [chosen[r]!]);
     }
     if (!running.includes(true)) break;
-    step = await stepper.advance(identity, chosen, banBias?.after(sequences));
+    step = await stepper.advance(identity, chosen, choiceAfter(sequences));
   }
   return { sequences, newTokens };
 }
@@ -363,8 +333,8 @@ export async function generate(model: LanguageModel, promptIds: number[][], opti
     if (emitter) for (const [row, tokens] of result.newTokens.entries()) await emitter.push(row, tokens);
   } else {
     const processors = buildLogitsProcessors(config, 1, options.logits_processor);
-    const banBias = BanBias.applies(model, config, processors) ? new BanBias(processors, prompts.rows.length, model.vocabSize) : undefined;
-    result = await decodeLoop({ ...common, prompts, stepper, banBias, processors, emitter });
+    const inModel = model.choosesTokens === true && !config.doSample && TokenBias.covers(processors);
+    result = await decodeLoop({ ...common, prompts, stepper, bias: inModel ? new TokenBias(model.vocabSize) : undefined, processors, emitter });
   }
   await emitter?.flush();
   return { ...result, promptLength: prompts.rows[0]!.length, config };

@@ -21,18 +21,33 @@ export interface ForwardInput {
   cache?: KVCache;
   /** Return logits for every step ([batch, steps, vocab]) instead of the last ([batch, vocab]). */
   allLogits?: boolean;
-  /**
-   * Only for a model with `greedyInGraph`: pick each row's next token in the model, the argmax of
-   * its last logits plus this bias ([batch, vocab]; -Infinity bans a token), and return `tokens`
-   * instead of the logits.
-   */
-  tokenBias?: Float32Array;
+  /** Only for a model with `choosesTokens`: pick each row's next token inside the model. */
+  choice?: TokenChoice;
+}
+
+/**
+ * Token choice inside the model, from the last position's logits plus `bias`: the argmax, or for the
+ * rows in `sample` one draw from softmax((logits + bias) / temperature) by inverse CDF at `uniform`
+ * (the caller's random number, so its seeds keep working).
+ */
+export interface TokenChoice {
+  /** [batch, vocab], added to the logits first; -Infinity bans a token. */
+  bias: Float32Array;
+  sample?: {
+    rows: readonly number[];
+    /** Per sampled row, > 0. */
+    temperatures: ArrayLike<number>;
+    /** Per sampled row, in [0, 1). */
+    uniforms: ArrayLike<number>;
+  };
+  /** Return the logits too (rows whose choice needs them in JavaScript); by default they stay in the model. */
+  logits?: boolean;
 }
 
 export interface ForwardOutput {
-  /** Empty when the input had `tokenBias`. */
+  /** Empty when the input had a `choice` without `logits`. */
   logits: Float32Array;
-  /** With `tokenBias`: each row's greedy token. */
+  /** With a `choice`: each row's token. */
   tokens?: number[];
   cache: KVCache;
 }
@@ -41,8 +56,8 @@ export interface LanguageModel {
   readonly vocabSize: number;
   /** Longest sequence (prompt + generated) the model accepts. */
   readonly maxPositions: number;
-  /** forward honours `tokenBias`: greedy decoding never copies the logits out of the model. */
-  readonly greedyInGraph?: boolean;
+  /** forward honours `choice`: greedy decoding and plain sampling need not copy the logits out of the model. */
+  readonly choosesTokens?: boolean;
   forward(input: ForwardInput): Promise<ForwardOutput>;
   /** A cache holding the given rows, in order (beam reordering, dropping rows). */
   selectCache(cache: KVCache, rows: readonly number[]): KVCache;

@@ -8,10 +8,11 @@ import { softmax } from './sampling.js';
 
 export type LogitsProcessor = ((tokens: readonly number[], scores: Float32Array) => void) & {
   /**
-   * Set on processors that only ban tokens, whatever the scores: the ids banned after `tokens`.
-   * Greedy decoding turns these into a bias the model adds in its graph (LanguageModel.greedyInGraph).
+   * Set on processors that only add fixed amounts to some scores, whatever the scores are (a ban
+   * adds -Infinity): the [token, amount] pairs after `tokens`. Greedy decoding and plain sampling
+   * then add them as a bias inside the model (LanguageModel.choosesTokens), and the logits stay there.
    */
-  readonly banned?: (tokens: readonly number[]) => Iterable<number>;
+  readonly offsets?: (tokens: readonly number[]) => Iterable<readonly [number, number]>;
 };
 
 /** A processor that sets the scores of `banned(tokens)` to -Infinity (ids past the vocabulary are ignored). */
@@ -19,7 +20,16 @@ export function banning(banned: (tokens: readonly number[]) => Iterable<number>)
   const process = (tokens: readonly number[], scores: Float32Array): void => {
     for (const id of banned(tokens)) if (id < scores.length) scores[id] = -Infinity;
   };
-  return Object.assign(process, { banned });
+  return Object.assign(process, { offsets: (tokens: readonly number[]) => Array.from(banned(tokens), (id) => [id, -Infinity] as const) });
+}
+
+/** A processor that adds fixed amounts to some tokens' scores (OpenAI's `logit_bias`). */
+export function offsetting(amounts: ReadonlyMap<number, number>): LogitsProcessor {
+  const pairs = [...amounts];
+  const process = (_tokens: readonly number[], scores: Float32Array): void => {
+    for (const [id, amount] of pairs) if (id < scores.length) scores[id]! += amount;
+  };
+  return Object.assign(process, { offsets: () => pairs });
 }
 
 const NONE: readonly number[] = [];

@@ -8,6 +8,7 @@ import {
   minLength,
   minP,
   noRepeatNgram,
+  offsetting,
   repetitionPenalty,
   suppressTokens,
   suppressTokensAtBegin,
@@ -76,8 +77,8 @@ describe('suppressTokens / suppressTokensAtBegin', () => {
   });
 });
 
-describe('banned: the ban-only processors name their bans, for greedy decoding in the graph', () => {
-  test('each lists what its scores function sets to -Infinity, given the same tokens', () => {
+describe('offsets: the processors that only add fixed amounts name them, for token choice in the model', () => {
+  test('the ban-only ones list what their scores function sets to -Infinity, given the same tokens', () => {
     const cases: [string, ReturnType<typeof minLength>, number[]][] = [
       ['noRepeatNgram(2)', noRepeatNgram(2), [1, 2, 1, 3, 1]],
       ['minLength', minLength(6, [0, 4]), [1, 2, 3]],
@@ -87,14 +88,22 @@ describe('banned: the ban-only processors name their bans, for greedy decoding i
     for (const [name, processor, tokens] of cases) {
       const scores = run(processor, [0.5, 0.1, 0.2, 0.3, 0.4], tokens);
       const fromScores = scores.flatMap((s, i) => (s === -Infinity ? [i] : []));
-      assert.deepEqual([...new Set(processor.banned!(tokens))].sort(), fromScores, name);
+      const offsets = [...processor.offsets!(tokens)];
+      assert.ok(offsets.every(([, amount]) => amount === -Infinity), name);
+      assert.deepEqual([...new Set(offsets.map(([id]) => id))].sort(), fromScores, name);
       assert.ok(fromScores.length > 0, `${name} bans something here`);
     }
-    assert.deepEqual([...minLength(3, [0]).banned!([1, 2, 3])], [], 'minLength stops banning at the minimum');
+    assert.deepEqual([...minLength(3, [0]).offsets!([1, 2, 3])], [], 'minLength stops banning at the minimum');
+  });
+
+  test('offsetting adds its amounts, and says so', () => {
+    const processor = offsetting(new Map([[1, 2.5], [3, -100], [9, 1]]));
+    assert.deepEqual(run(processor, [0, 0, 0, 0]), [0, 2.5, 0, -100], 'ids past the vocabulary are ignored');
+    assert.deepEqual([...processor.offsets!([])], [[1, 2.5], [3, -100], [9, 1]]);
   });
 
   test('processors that rescale scores have none', () => {
-    for (const processor of [repetitionPenalty(1.2), temperature(0.7), topK(2), topP(0.9), minP(0.1)]) assert.equal(processor.banned, undefined);
+    for (const processor of [repetitionPenalty(1.2), temperature(0.7), topK(2), topP(0.9), minP(0.1)]) assert.equal(processor.offsets, undefined);
   });
 });
 

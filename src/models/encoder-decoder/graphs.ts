@@ -7,7 +7,7 @@
 import { trace } from '../../core/graph.js';
 import type { EmitOptions } from '../../onnx/emit.js';
 import { appendedName, appendedPositions, CACHE_POSITIONS, fromAppendLayout, LOGITS_INDEX } from '../transformer/inference-graph.js';
-import { GREEDY_TOKENS, greedyHead } from '../transformer/greedy-head.js';
+import { tokenHead } from '../transformer/token-head.js';
 import type { KvPair } from '../transformer/types.js';
 import type { EncoderDecoderModel } from './types.js';
 
@@ -35,7 +35,7 @@ export function encodeGraph(model: EncoderDecoderModel): EmitOptions {
 }
 
 /**
- * One decoder pass: logits for the positions in `logits_index` and their greedy tokens, and the
+ * One decoder pass: logits for the positions in `logits_index` and the token head's choice, and the
  * self-attention K/V of the positions in `cache_positions` (the new ones).
  */
 export function decodeGraph(model: EncoderDecoderModel): EmitOptions {
@@ -55,14 +55,14 @@ export function decodeGraph(model: EncoderDecoderModel): EmitOptions {
     const cachePositions = g.input(CACHE_POSITIONS, [SEQUENCE], 'int64');
     const modelPast = past.map((kv) => ({ key: fromAppendLayout(kv.key), value: fromAppendLayout(kv.value) }));
     const { logits, present } = model.decode({ inputIds, attentionMask, positionIds, past: modelPast, cross, logitsIndex });
-    const head = greedyHead(g, logits, model.decoderDims.vocabSize);
-    const outputs: EmitOptions['outputs'] = { logits, [GREEDY_TOKENS]: head.tokens };
+    const head = tokenHead(g, logits, model.decoderDims.vocabSize);
+    const outputs: EmitOptions['outputs'] = { logits, ...head.outputs };
     present.forEach((kv, i) => {
       outputs[appendedName(i, 'key')] = appendedPositions(kv.key, cachePositions);
       outputs[appendedName(i, 'value')] = appendedPositions(kv.value, cachePositions);
     });
     const kvInputs = (pairs: KvPair[]) => pairs.flatMap((kv) => [kv.key, kv.value]);
-    const inputs = [inputIds, attentionMask, positionIds, ...kvInputs(past), ...kvInputs(cross), logitsIndex, cachePositions, head.bias];
+    const inputs = [inputIds, attentionMask, positionIds, ...kvInputs(past), ...kvInputs(cross), logitsIndex, cachePositions, ...head.inputs];
     return { graph: g, inputs, outputs, variables: 'initializers', name: `${model.architecture}.decode` };
   });
 }

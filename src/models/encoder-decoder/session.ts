@@ -12,7 +12,7 @@ import { formatShape } from '../../core/shape.js';
 import { CompiledGraph, float32, int64 } from '../../runtime/session.js';
 import type { ForwardInput, ForwardOutput, KVCache, LanguageModel } from '../../text/language-model.js';
 import { AppendKvCache } from '../transformer/append-cache.js';
-import { GreedyHeadRunner } from '../transformer/greedy-head.js';
+import { TokenHeadRunner } from '../transformer/token-head.js';
 import { appendedName, CACHE_POSITIONS, LOGITS_INDEX } from '../transformer/inference-graph.js';
 import { checkCropLength } from '../transformer/kv-crop.js';
 import { crossName, decodeGraph, encodeGraph, selfPastName } from './graphs.js';
@@ -66,14 +66,14 @@ function pickRows(t: ort.Tensor, rows: readonly number[]): ort.Tensor {
 }
 
 export class EncoderDecoderSession {
-  private readonly head: GreedyHeadRunner;
+  private readonly head: TokenHeadRunner;
 
   private constructor(
     readonly model: EncoderDecoderModel,
     private readonly encoder: CompiledGraph,
     private readonly decoder: CompiledGraph,
   ) {
-    this.head = new GreedyHeadRunner(decoder, model.decoderDims.vocabSize);
+    this.head = new TokenHeadRunner(decoder, model.decoderDims.vocabSize);
   }
 
   static async fromModel(model: EncoderDecoderModel): Promise<EncoderDecoderSession> {
@@ -111,12 +111,12 @@ export class EncoderDecoderSession {
 
 /** The decoder over one encoded batch. */
 class BoundDecoder implements LanguageModel {
-  readonly greedyInGraph = true;
+  readonly choosesTokens = true;
 
   constructor(
     private readonly model: EncoderDecoderModel,
     private readonly graph: CompiledGraph,
-    private readonly head: GreedyHeadRunner,
+    private readonly head: TokenHeadRunner,
     private readonly encoded: EncodedBatch,
   ) {}
 
@@ -159,7 +159,7 @@ class BoundDecoder implements LanguageModel {
     }
     const out = await this.graph.run(feeds, this.head.prepare(input, feeds, where));
     next.write(steps, Array.from({ length: 2 * layers }, (_, j) => out[appendedName(j >> 1, j & 1 ? 'value' : 'key')]!.data as Float32Array));
-    return { ...this.head.tokens(input, out), cache: new EncoderDecoderCache(next, cache.cross, cache.crossRows) };
+    return { ...this.head.read(input, out), cache: new EncoderDecoderCache(next, cache.cross, cache.crossRows) };
   }
 
   selectCache(cache: KVCache, rows: readonly number[]): KVCache {

@@ -6,7 +6,7 @@
 import { trace, type Tensor } from '../../core/graph.js';
 import * as F from '../../core/ops/index.js';
 import type { EmitOptions } from '../../onnx/emit.js';
-import { GREEDY_TOKENS, greedyHead } from './greedy-head.js';
+import { tokenHead } from './token-head.js';
 import type { CausalLmModel, KvPair } from './types.js';
 
 export const pastName = (layer: number, kind: 'key' | 'value'): string => `past_key_values.${layer}.${kind}`;
@@ -31,7 +31,7 @@ const TOTAL = 'total_sequence_length';
 export interface InferenceGraphOptions {
   /**
    * 'all': logits [B, T, V] (the export); 'selected': logits for the positions in `logits_index`
-   * [B, K, V], and their greedy tokens (greedy-head.ts).
+   * [B, K, V], and the token head's choice (token-head.ts).
    */
   logits: 'all' | 'selected';
   /**
@@ -62,8 +62,8 @@ export function inferenceGraph(model: CausalLmModel, opts: InferenceGraphOptions
     const past = pastInputs.map(({ key, value }) => ({ key: toModel(key), value: toModel(value) }));
     const { logits, present } = model.forward({ inputIds, attentionMask, positionIds, past, ...(logitsIndex ? { logitsIndex } : {}) });
     const outputs: EmitOptions['outputs'] = { logits };
-    const head = logitsIndex ? greedyHead(g, logits, model.dims.vocabSize) : undefined;
-    if (head) outputs[GREEDY_TOKENS] = head.tokens;
+    const head = logitsIndex ? tokenHead(g, logits, model.dims.vocabSize) : undefined;
+    if (head) Object.assign(outputs, head.outputs);
     const appended = (t: Tensor) => appendedPositions(t, cachePositions!);
     present.forEach((kv, i) => {
       if (append) {
@@ -74,7 +74,7 @@ export function inferenceGraph(model: CausalLmModel, opts: InferenceGraphOptions
         outputs[presentName(i, 'value')] = kv.value;
       }
     });
-    const runtimeInputs = [...(logitsIndex ? [logitsIndex] : []), ...(cachePositions ? [cachePositions] : []), ...(head ? [head.bias] : [])];
+    const runtimeInputs = [...(logitsIndex ? [logitsIndex] : []), ...(cachePositions ? [cachePositions] : []), ...(head?.inputs ?? [])];
     const inputs = [inputIds, attentionMask, positionIds, ...pastInputs.flatMap((kv) => [kv.key, kv.value]), ...runtimeInputs];
     return { graph: g, inputs, outputs, variables: 'initializers', name: opts.name ?? model.architecture };
   });

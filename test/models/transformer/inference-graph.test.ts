@@ -3,10 +3,10 @@ import { after, before, describe, test } from 'node:test';
 import onnxProto from 'onnx-proto';
 import { Rng } from '../../../src/core/rng.js';
 import { Llama, llamaTensors, parseLlamaConfig } from '../../../src/models/llama/model.js';
-import { GREEDY_TOKENS, TOKEN_BIAS } from '../../../src/models/transformer/greedy-head.js';
+import { GREEDY_TOKENS, SAMPLE_ROWS, SAMPLE_TEMPERATURES, SAMPLE_UNIFORMS, SAMPLED_TOKENS, TOKEN_BIAS } from '../../../src/models/transformer/token-head.js';
 import { appendedName, CACHE_POSITIONS, inferenceGraph, LOGITS_INDEX, pastName, presentName } from '../../../src/models/transformer/inference-graph.js';
 import { emitModel } from '../../../src/onnx/emit.js';
-import { CompiledGraph, float32, int64 } from '../../../src/runtime/session.js';
+import { CompiledGraph, float32, int64, viewTensor } from '../../../src/runtime/session.js';
 import { assertClose } from '../../helpers/gradcheck.js';
 
 const { onnx } = onnxProto;
@@ -47,10 +47,10 @@ describe('inferenceGraph', () => {
     assert.deepEqual([pastName(1, 'value'), presentName(0, 'key')], ['past_key_values.1.value', 'present.0.key']);
   });
 
-  test("'selected' adds the logits_index and token_bias inputs and the greedy_tokens output; a name can be given", () => {
+  test("'selected' adds the logits_index input and the token head's inputs and outputs; a name can be given", () => {
     const emitted = emitModel(inferenceGraph(model, { logits: 'selected', name: 'tiny' }));
-    assert.deepEqual(emitted.inputNames.slice(-2), [LOGITS_INDEX, TOKEN_BIAS]);
-    assert.equal(emitted.outputNames[1], GREEDY_TOKENS);
+    assert.deepEqual(emitted.inputNames.slice(-5), [LOGITS_INDEX, TOKEN_BIAS, SAMPLE_ROWS, SAMPLE_TEMPERATURES, SAMPLE_UNIFORMS]);
+    assert.deepEqual(emitted.outputNames.slice(1, 3), [GREEDY_TOKENS, SAMPLED_TOKENS]);
     assert.equal(emitted.variableInputs.length, 0);
     assert.equal(onnx.ModelProto.decode(emitted.bytes).graph!.name, 'tiny');
   });
@@ -58,9 +58,9 @@ describe('inferenceGraph', () => {
   test("'append' takes past positions first with cache_positions, and returns only the new positions", () => {
     const graph = onnx.ModelProto.decode(emitModel(inferenceGraph(model, { logits: 'selected', cache: 'append' })).bytes).graph!;
     assert.deepEqual(dimsOf(graph.input!.find((i) => i.name === pastName(1, 'value'))!), ['past_sequence_length', 'batch_size', 2, 4]);
-    assert.deepEqual(graph.input!.slice(-3).map((i) => [i.name, dimsOf(i)]), [[LOGITS_INDEX, ['num_logits']], [CACHE_POSITIONS, ['sequence_length']], [TOKEN_BIAS, ['bias_rows', 13]]]);
-    assert.deepEqual(graph.output!.map((o) => o.name), ['logits', GREEDY_TOKENS, ...[0, 1].flatMap((i) => [appendedName(i, 'key'), appendedName(i, 'value')])]);
-    assert.deepEqual(dimsOf(graph.output![2]!).slice(1), ['batch_size', 2, 4]);
+    assert.deepEqual(graph.input!.slice(-6, -3).map((i) => [i.name, dimsOf(i)]), [[LOGITS_INDEX, ['num_logits']], [CACHE_POSITIONS, ['sequence_length']], [TOKEN_BIAS, ['bias_rows', 13]]]);
+    assert.deepEqual(graph.output!.map((o) => o.name), ['logits', GREEDY_TOKENS, SAMPLED_TOKENS, ...[0, 1].flatMap((i) => [appendedName(i, 'key'), appendedName(i, 'value')])]);
+    assert.deepEqual(dimsOf(graph.output![3]!).slice(1), ['batch_size', 2, 4]);
   });
 
   describe('running it', () => {
@@ -79,7 +79,12 @@ describe('inferenceGraph', () => {
     const emptyPast = Object.fromEntries([0, 1].flatMap((i) => (['key', 'value'] as const).map((k) => [pastName(i, k), float32(new Float32Array(0), [1, 2, 0, 4])])));
     const prompt = [3, 1, 4, 1, 5, 9];
     const V = 13;
-    const noBias = { [TOKEN_BIAS]: float32(new Float32Array(V), [1, V]) };
+    const noBias = {
+      [TOKEN_BIAS]: float32(new Float32Array(V), [1, V]),
+      [SAMPLE_ROWS]: int64([], [0]),
+      [SAMPLE_TEMPERATURES]: float32(new Float32Array(0), [0]),
+      [SAMPLE_UNIFORMS]: viewTensor(new Float64Array(0), [0]),
+    };
 
     test('logits_index picks rows of the full logits (−1 is the last position); present caches every position', async () => {
       const T = prompt.length;
