@@ -6,7 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FinishReason, SequenceHandle, SequenceRequest, SequenceResult } from '../../text/batching/types.js';
-import type { LogitsProcessor } from '../../text/logits-processors.js';
+import { offsetting, type LogitsProcessor } from '../../text/logits-processors.js';
 import type { ServerContext } from './app.js';
 import { ApiError, badRequest } from './errors.js';
 import { stopTokenIds, type ServedTextModel } from './models.js';
@@ -67,9 +67,7 @@ function logitBias(bias: Record<string, number>, vocabSize: number): LogitsProce
     if (token >= vocabSize) throw badRequest(`Invalid key in 'logit_bias': token id ${token} is outside the vocabulary (${vocabSize} tokens)`, 'logit_bias');
     return [token, b] as const;
   });
-  return (_tokens, scores) => {
-    for (const [token, b] of entries) scores[token]! += b;
-  };
+  return offsetting(new Map(entries));
 }
 
 export interface Submission {

@@ -5,8 +5,15 @@
  * all rows; each row's leading `pad` columns are masked, so its attention mask is `pad` zeros
  * then ones, and its next position is its count of real tokens.
  */
-import type { KVCache, LanguageModel } from '../language-model.js';
+import type { ForwardOutput, KVCache, LanguageModel, TokenChoice } from '../language-model.js';
+import { TokenBias } from '../token-bias.js';
 import type { Sequence } from './sequence.js';
+
+/** A step's token choices: what the model picks (`choice`), and which rows it picks for. */
+interface ChoicePlan {
+  choice?: TokenChoice;
+  inModel: boolean[];
+}
 
 export class ModelBatch {
   /** Submitted, not yet running. */
@@ -17,11 +24,14 @@ export class ModelBatch {
   private pads: number[] = [];
   private cache: KVCache | undefined;
   private length = 0;
+  private readonly bias: TokenBias;
 
   constructor(
     readonly name: string,
     readonly lm: LanguageModel,
-  ) {}
+  ) {
+    this.bias = new TokenBias(lm.vocabSize);
+  }
 
   get hasWork(): boolean {
     return this.rows.length > 0 || this.queue.length > 0;
@@ -73,20 +83,20 @@ export class ModelBatch {
       }
       mask.fill(1n, r * width + pad, (r + 1) * width);
     });
+    const plan = this.planChoices(joiners);
     let out;
     try {
-      out = await this.lm.forward({ ids, batch: n, attentionMask: mask, positionIds: positions });
+      out = await this.lm.forward({ ids, batch: n, attentionMask: mask, positionIds: positions, ...(plan.choice && { choice: plan.choice }) });
     } catch (error) {
       // The running rows' cache is untouched: only the joiners fail.
       for (const s of joiners) s.fail(error);
       return;
     }
-    this.checkLogits(out.logits, n);
-    const vocab = this.lm.vocabSize;
+    this.checkOutput(out, plan, n);
     const alive: number[] = [];
     joiners.forEach((s, r) => {
       if (s.cancelRequested) s.finish('cancelled');
-      else if (!stepRow(s, out.logits.subarray(r * vocab, (r + 1) * vocab))) alive.push(r);
+      else if (!stepRow(s, this.pick(out, plan, r))) alive.push(r);
     });
     if (alive.length === 0) return;
     const cache = alive.length === n ? out.cache : this.lm.selectCache(out.cache, alive);
@@ -117,14 +127,14 @@ export class ModelBatch {
       mask.fill(0n, r * total, r * total + this.pads[r]!);
       positions[r] = BigInt(this.length - this.pads[r]!);
     }
-    const out = await this.lm.forward({ ids, batch: n, attentionMask: mask, positionIds: positions, cache: this.cache! });
-    this.checkLogits(out.logits, n);
+    const plan = this.planChoices(this.rows);
+    const out = await this.lm.forward({ ids, batch: n, attentionMask: mask, positionIds: positions, cache: this.cache!, ...(plan.choice && { choice: plan.choice }) });
+    this.checkOutput(out, plan, n);
     this.cache = out.cache;
     this.length = total;
-    const vocab = this.lm.vocabSize;
     const ended = new Set<Sequence>();
     this.rows.forEach((s, r) => {
-      if (stepRow(s, out.logits.subarray(r * vocab, (r + 1) * vocab))) ended.add(s);
+      if (stepRow(s, this.pick(out, plan, r))) ended.add(s);
     });
     if (ended.size > 0) this.drop((s) => ended.has(s), () => undefined);
   }
@@ -150,10 +160,36 @@ export class ModelBatch {
     }
   }
 
-  private checkLogits(logits: Float32Array, rows: number): void {
+  /** Which rows the model picks for this step: those whose requests allow it, when the model chooses tokens. */
+  private planChoices(rows: readonly Sequence[]): ChoicePlan {
+    if (!this.lm.choosesTokens) return { inModel: rows.map(() => false) };
+    const bias = this.bias.begin(rows.length);
+    const sample = { rows: [] as number[], temperatures: [] as number[], uniforms: [] as number[] };
+    const inModel = rows.map((s, r) => {
+      const how = s.planInModel(this.bias, r);
+      if (how?.kind === 'sample') {
+        sample.rows.push(r);
+        sample.temperatures.push(how.temperature);
+        sample.uniforms.push(how.uniform);
+      }
+      return how !== undefined;
+    });
+    if (!inModel.includes(true)) return { inModel };
+    return { choice: { bias, sample, logits: inModel.includes(false) }, inModel };
+  }
+
+  private pick(out: ForwardOutput, plan: ChoicePlan, row: number): { token: number } | { logits: Float32Array } {
+    const vocab = this.lm.vocabSize;
+    return plan.inModel[row] ? { token: out.tokens![row]! } : { logits: out.logits.subarray(row * vocab, (row + 1) * vocab) };
+  }
+
+  private checkOutput(out: ForwardOutput, plan: ChoicePlan, rows: number): void {
+    if (plan.choice && out.tokens?.length !== rows) {
+      throw new Error(`batch engine (${this.name}): the model returned ${out.tokens?.length ?? 'no'} tokens for ${rows} rows`);
+    }
     const expected = rows * this.lm.vocabSize;
-    if (logits.length !== expected) {
-      throw new Error(`batch engine (${this.name}): the model returned ${logits.length} logits, expected ${rows} rows × vocab ${this.lm.vocabSize} = ${expected}`);
+    if ((!plan.choice || plan.choice.logits) && out.logits.length !== expected) {
+      throw new Error(`batch engine (${this.name}): the model returned ${out.logits.length} logits, expected ${rows} rows × vocab ${this.lm.vocabSize} = ${expected}`);
     }
   }
 }
@@ -172,9 +208,9 @@ function joinCount(queue: readonly Sequence[], free: number, budget: number): nu
 }
 
 /** A row's token choice; a failure (a logits processor throwing) ends only that row. */
-function stepRow(s: Sequence, row: Float32Array): boolean {
+function stepRow(s: Sequence, pick: Parameters<Sequence['step']>[0]): boolean {
   try {
-    return s.step(row);
+    return s.step(pick);
   } catch (error) {
     s.fail(error);
     return true;

@@ -1,12 +1,19 @@
 /**
- * Picking one row's next token from the batch's logits with that request's own settings. The hot
- * path (greedy, no penalties or processors) is an argmax over the row in place; the row is copied
- * only when logprobs need the raw scores after the processors rewrote them.
+ * Picking one row's next token with that request's own settings. When the model chooses tokens
+ * itself (LanguageModel.choosesTokens) and the request needs neither logprobs nor top-p, and its
+ * processors only add fixed amounts, the penalties and processors become the row's bias and the
+ * model takes the argmax or the draw (`planInModel`, then `accept`). Otherwise the row's logits come
+ * back: the hot path (greedy, no penalties or processors) is an argmax over the row in place, and
+ * the row is copied only when logprobs need the raw scores after the processors rewrote them.
  */
 import { Rng } from '../../core/rng.js';
 import type { LogitsProcessor } from '../logits-processors.js';
 import { argmax } from '../sampling.js';
+import { TokenBias } from '../token-bias.js';
 import type { SamplingParams } from './types.js';
+
+/** How the model picks a row's token: its argmax, or a draw at this temperature and uniform number. */
+export type InModelChoice = { kind: 'greedy' } | { kind: 'sample'; temperature: number; uniform: number };
 
 export interface Choice {
   token: number;
@@ -25,6 +32,7 @@ export class TokenChooser {
   /** Generated tokens' counts, for the OpenAI penalties. */
   private readonly counts = new Map<number, number>();
   private readonly plain: boolean;
+  private readonly modelCanChoose: boolean;
 
   constructor(
     sampling: SamplingParams,
@@ -37,6 +45,25 @@ export class TokenChooser {
     this.frequency = sampling.frequency_penalty ?? 0;
     this.rng = new Rng(sampling.seed ?? Math.floor(Math.random() * 2 ** 32));
     this.plain = this.temperature === 0 && this.presence === 0 && this.frequency === 0 && processors.length === 0;
+    this.modelCanChoose = topLogprobs === undefined && this.topP >= 1 && TokenBias.covers(processors);
+  }
+
+  /**
+   * When the model can make this row's choice: adds the penalties and processors to `row` of `bias`
+   * and says how to pick (a draw takes this request's next random number). Undefined: the row needs
+   * its logits (`choose`).
+   */
+  planInModel(tokens: readonly number[], bias: TokenBias, row: number): InModelChoice | undefined {
+    if (!this.modelCanChoose) return undefined;
+    if (this.presence !== 0 || this.frequency !== 0) for (const [token, count] of this.counts) bias.add(row, token, -(this.presence + this.frequency * count));
+    bias.addProcessors(row, this.processors, tokens);
+    return this.temperature === 0 ? { kind: 'greedy' } : { kind: 'sample', temperature: this.temperature, uniform: this.rng.next() };
+  }
+
+  /** Records the token the model picked after `planInModel`. */
+  accept(token: number): Choice {
+    this.counts.set(token, (this.counts.get(token) ?? 0) + 1);
+    return { token, logprob: NaN, top: undefined };
   }
 
   /** `row` is this sequence's slice of the logits (rewritten in place); `tokens` its prompt and generated tokens. */

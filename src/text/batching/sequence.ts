@@ -3,7 +3,8 @@
  * buffer (the engine pushes and never waits for the reader) and its result.
  */
 import { AsyncChannel } from '../streamer.js';
-import { TokenChooser } from './choose.js';
+import type { TokenBias } from '../token-bias.js';
+import { TokenChooser, type InModelChoice } from './choose.js';
 import { StreamedText } from './stop-text.js';
 import type { EngineModel, FinishReason, SequenceHandle, SequenceRequest, SequenceResult, TokenEvent } from './types.js';
 
@@ -64,9 +65,14 @@ export class Sequence implements SequenceHandle {
     this.onCancel(this);
   }
 
-  /** Choose this sequence's next token from its row of logits and emit it; true when the sequence ended. */
-  step(row: Float32Array): boolean {
-    const { token, logprob, top } = this.chooser.choose(row, this.tokens);
+  /** How the model can pick this sequence's next token (its bias goes into `row` of `bias`); undefined: step it with its logits. */
+  planInModel(bias: TokenBias, row: number): InModelChoice | undefined {
+    return this.chooser.planInModel(this.tokens, bias, row);
+  }
+
+  /** Choose this sequence's next token from its row of logits, or take the model's pick, and emit it; true when the sequence ended. */
+  step(pick: { logits: Float32Array } | { token: number }): boolean {
+    const { token, logprob, top } = 'token' in pick ? this.chooser.accept(pick.token) : this.chooser.choose(pick.logits, this.tokens);
     const now = performance.now();
     if (this.generated.length === 0) this.timeToFirstTokenMs = now - this.submittedAt;
     else this.interTokenMs.push(now - this.lastTokenAt);

@@ -21,6 +21,7 @@ import {
   type TokenEvent,
 } from '../../../src/text/batching/index.js';
 import { generate } from '../../../src/text/generate.js';
+import { offsetting } from '../../../src/text/logits-processors.js';
 import type { LanguageModel } from '../../../src/text/language-model.js';
 import { logSoftmax } from '../../../src/text/sampling.js';
 import { Tokenizer } from '../../../src/text/tokenizer.js';
@@ -106,6 +107,47 @@ for (const fixture of ['gpt2-tiny', 'llama-tiny']) {
       const reference = await generate(model.lm, [prompt], { max_new_tokens: 20, do_sample: true, temperature: 0.8, top_p: 0.9, top_k: 0, seed: 1234 });
       assert.deepEqual(alone.tokens, reference.newTokens[0]);
       await engine.close();
+    });
+
+    test('a seeded request without top-p is drawn inside the model: the same alone and in a busy batch, each draw the float64 inverse CDF at its uniform', async () => {
+      const rng = new Rng(8);
+      const vocab = model.lm.vocabSize;
+      const prompt = randomPrompt(rng, 5, vocab);
+      // logit_bias as the server builds it: a ban and a boost, both folded into the model's bias.
+      const bias = new Map([[prompt[0]!, -Infinity], [7, 1.5]]);
+      const request: SequenceRequest = { promptIds: prompt, maxNewTokens: 16, sampling: { temperature: 0.9, seed: 77 }, logitsProcessors: [offsetting(bias)] };
+      const engine = createBatchEngine({ m: model });
+      const alone = await engine.submit(request).result;
+      const others = [3, 9].map((n, i) => engine.submit({ promptIds: randomPrompt(rng, n, vocab), maxNewTokens: 12, sampling: { temperature: 1, seed: 10 + i } }));
+      const logprobRow = engine.submit({ promptIds: randomPrompt(rng, 4, vocab), maxNewTokens: 12, sampling: { temperature: 1, seed: 3 }, topLogprobs: 2 });
+      const [inBatch] = await Promise.all([engine.submit(request).result, logprobRow.result, ...others.map((h) => h.result)]);
+      assert.deepEqual(inBatch.tokens, alone.tokens);
+      await engine.close();
+      const draws = new Rng(77);
+      const tokens = [...prompt];
+      let compared = 0;
+      for (const token of alone.tokens) {
+        const scores = Array.from(await lastLogits(model.lm, tokens), (x, id) => (x + (bias.get(id) ?? 0)) / 0.9);
+        const max = Math.max(...scores);
+        const weights = scores.map((x) => Math.exp(x - max));
+        const total = weights.reduce((a, b) => a + b, 0);
+        const target = draws.next() * total;
+        let acc = 0;
+        let expected = -1;
+        let margin = 0;
+        for (let i = 0; i < weights.length && expected < 0; i++) {
+          if (target < acc + weights[i]!) [expected, margin] = [i, Math.min(target - acc, acc + weights[i]! - target) / total];
+          acc += weights[i]!;
+        }
+        assert.notEqual(token, prompt[0], 'the banned token is never drawn');
+        // The float32 softmax in the model moves a boundary by ~1e-7 of the total; draws that close are not compared.
+        if (margin > 1e-6) {
+          assert.equal(token, expected, `draw ${compared}`);
+          compared++;
+        }
+        tokens.push(token);
+      }
+      assert.ok(compared >= 12, `compared ${compared} of 16 draws`);
     });
 
     test('presence and frequency penalties follow OpenAI: logits minus presence once and frequency per count of generated tokens', async () => {
