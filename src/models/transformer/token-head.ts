@@ -35,15 +35,33 @@ export function tokenHead(g: Graph, logits: Tensor, vocabSize: number): TokenHea
   const biased = F.add(logits, F.unsqueeze(bias, [1])); // (B, K, V)
   const last = F.gather(biased, F.scalar(-1, 'int64'), 1); // (B, V)
   const scaled = F.div(F.gather(last, rows, 0), F.unsqueeze(temperatures, [1])); // (S, V)
-  // Summed in float64: a float32 running sum drops each increment under half an ulp of the sum so
-  // far (~3e-8 at 0.5), so the long tail of a 50k vocabulary would lose its mass.
-  const cdf = F.cumsum(F.cast(F.softmax(scaled), 'float64'), 1);
-  // The first token whose cumulative probability passes u · total; zero-probability tokens never
-  // pass (their cdf equals the one before), and u < 1 keeps the target below the total.
-  const target = F.unsqueeze(F.mul(uniforms, F.max(cdf, [1])), [1]);
-  const passed = F.sum(F.cast(F.lessOrEqual(cdf, target), 'float32'), [1]);
-  const sampled = F.cast(F.minimum(passed, vocabSize - 1), 'int64');
+  const sampled = inverseCdf(F.cast(F.softmax(scaled), 'float64'), uniforms, vocabSize);
   return { inputs: [bias, rows, temperatures, uniforms], outputs: { [GREEDY_TOKENS]: F.argmax(biased, -1), [SAMPLED_TOKENS]: sampled } };
+}
+
+/** Tokens per block of the two-level inverse CDF. */
+const BLOCK = 256;
+
+/**
+ * Per row of `probs` (S, V), float64: the first token whose running sum passes u · total. In two
+ * levels, blocks of BLOCK tokens then the tokens of the chosen block, because ORT's CumSum over the
+ * whole vocabulary costs ~3 ms for 16 rows of 50k. In float64, since a float32 running sum drops
+ * every increment under half an ulp of the sum so far (~3e-8 at 0.5): the long tail would lose its
+ * mass. A zero-probability token is not picked (its running sum equals the one before; only float64
+ * rounding at a block's edge could), and u < 1 keeps the target below the total.
+ */
+function inverseCdf(probs: Tensor, uniforms: Tensor, vocabSize: number): Tensor {
+  const blocks = Math.ceil(vocabSize / BLOCK);
+  const grid = F.reshape(F.pad(probs, [0, 0, 0, blocks * BLOCK - vocabSize]), [probs.shape[0]!, blocks, BLOCK]); // (S, NB, BLOCK)
+  const blockMass = F.sum(grid, [2]); // (S, NB)
+  const blockCdf = F.cumsum(blockMass, 1);
+  const target = F.unsqueeze(F.mul(uniforms, F.max(blockCdf, [1])), [1]); // (S, 1)
+  const passedBefore = (cdf: Tensor, at: Tensor, last: number): Tensor => F.cast(F.minimum(F.sum(F.cast(F.lessOrEqual(cdf, at), 'float64'), [1], true), last), 'int64');
+  const block = passedBefore(blockCdf, target, blocks - 1); // (S, 1)
+  const rest = F.sub(target, F.sub(F.gatherElements(blockCdf, block, 1), F.gatherElements(blockMass, block, 1)));
+  const inBlock = F.add(F.unsqueeze(block, [2]), F.reshape(F.mul(F.range(0, BLOCK), 0), [1, 1, BLOCK])); // (S, 1, BLOCK): the block's index, repeated
+  const within = passedBefore(F.cumsum(F.squeeze(F.gatherElements(grid, inBlock, 1), [1]), 1), rest, BLOCK - 1); // (S, 1)
+  return F.squeeze(F.minimum(F.add(F.mul(block, BLOCK), within), vocabSize - 1), [1]);
 }
 
 /** Feeds and fetches of a graph with a token head, for ForwardInput.choice. */

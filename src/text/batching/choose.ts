@@ -2,7 +2,9 @@
  * Picking one row's next token with that request's own settings. When the model chooses tokens
  * itself (LanguageModel.choosesTokens) and the request needs neither logprobs nor top-p, and its
  * processors only add fixed amounts, the penalties and processors become the row's bias and the
- * model takes the argmax or the draw (`planInModel`, then `accept`). Otherwise the row's logits come
+ * model takes the argmax or the draw (`planInModel`, then `accept`): the same random number as the
+ * JavaScript draw, on a float32 softmax, so only a draw within ~1e-7 of a boundary can differ from
+ * generate's for the same seed. Otherwise the row's logits come
  * back: the hot path (greedy, no penalties or processors) is an argmax over the row in place, and
  * the row is copied only when logprobs need the raw scores after the processors rewrote them.
  */
