@@ -12,7 +12,7 @@ import { loadCausalLm, type CausalLmLoadOptions } from './quantize/load.js';
 import { AppendKvCache } from './transformer/append-cache.js';
 import type { ConfigJson } from './transformer/config.js';
 import { TokenHeadRunner } from './transformer/token-head.js';
-import { appendedName, CACHE_POSITIONS, inferenceGraph, LOGITS_INDEX, pastName } from './transformer/inference-graph.js';
+import { appendedName, inferenceGraph, LOGITS_INDEX, pastName } from './transformer/inference-graph.js';
 import { checkCropLength } from './transformer/kv-crop.js';
 import type { CausalLmModel } from './transformer/types.js';
 export class CausalLM implements LanguageModel {
@@ -56,7 +56,7 @@ export class CausalLM implements LanguageModel {
   /** A cache with no positions, for a prefill of `batch` rows. */
   emptyCache(batch: number): KVCache {
     const { layers, kvHeads, headDim } = this.model.dims;
-    return AppendKvCache.empty(2 * layers, batch, kvHeads * headDim);
+    return AppendKvCache.empty(2 * layers, batch, kvHeads, headDim);
   }
 
   async forward(input: ForwardInput): Promise<ForwardOutput> {
@@ -76,13 +76,12 @@ export class CausalLM implements LanguageModel {
 
     const feeds: Record<string, ort.Tensor> = {
       input_ids: int64(input.ids, [batch, steps]),
-      attention_mask: int64(input.attentionMask, [batch, total]),
       position_ids: int64(input.positionIds, [batch, steps]),
       [LOGITS_INDEX]: int64(input.allLogits ? BigInt64Array.from({ length: steps }, (_, i) => BigInt(i)) : BigInt64Array.of(-1n), [input.allLogits ? steps : 1]),
     };
-    const { layers, kvHeads, headDim } = this.model.dims;
-    const { past, positions, next } = cache.beginStep(steps, this.maxPositions, kvHeads, headDim);
-    feeds[CACHE_POSITIONS] = positions;
+    const { layers } = this.model.dims;
+    const { past, attentionMask, next } = cache.beginStep(steps, this.maxPositions, input.attentionMask);
+    feeds.attention_mask = attentionMask;
     past.forEach((t, j) => (feeds[pastName(j >> 1, j & 1 ? 'value' : 'key')] = t));
     const out = await this.graph.run(feeds, this.head.prepare(input, feeds, where));
     next.write(steps, Array.from({ length: 2 * layers }, (_, j) => out[appendedName(j >> 1, j & 1 ? 'value' : 'key')]!.data as Float32Array));

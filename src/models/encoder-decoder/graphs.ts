@@ -6,7 +6,7 @@
  */
 import { trace } from '../../core/graph.js';
 import type { EmitOptions } from '../../onnx/emit.js';
-import { appendedName, appendedPositions, CACHE_POSITIONS, fromAppendLayout, LOGITS_INDEX } from '../transformer/inference-graph.js';
+import { appendedName, LOGITS_INDEX } from '../transformer/inference-graph.js';
 import { tokenHead } from '../transformer/token-head.js';
 import type { KvPair } from '../transformer/types.js';
 import type { EncoderDecoderModel } from './types.js';
@@ -36,7 +36,8 @@ export function encodeGraph(model: EncoderDecoderModel): EmitOptions {
 
 /**
  * One decoder pass: logits for the positions in `logits_index` and the token head's choice, and the
- * self-attention K/V of the positions in `cache_positions` (the new ones).
+ * new positions' self-attention K/V; the past comes in at its capacity, the spare positions masked
+ * (inference-graph.ts's 'append' layout).
  */
 export function decodeGraph(model: EncoderDecoderModel): EmitOptions {
   const { layers, kvHeads, headDim } = model.decoderDims;
@@ -49,20 +50,18 @@ export function decodeGraph(model: EncoderDecoderModel): EmitOptions {
       key: g.input(name(i, 'key'), shape),
       value: g.input(name(i, 'value'), shape),
     });
-    const past = Array.from({ length: layers }, (_, i) => pair(selfPastName, i, [PAST, BATCH, kvHeads, headDim]));
+    const past = Array.from({ length: layers }, (_, i) => pair(selfPastName, i, [BATCH, kvHeads, PAST, headDim]));
     const cross = Array.from({ length: layers }, (_, i) => pair(crossName, i, [BATCH, crossHeads, ENCODER_SEQUENCE, crossHeadDim]));
     const logitsIndex = g.input(LOGITS_INDEX, ['num_logits'], 'int64');
-    const cachePositions = g.input(CACHE_POSITIONS, [SEQUENCE], 'int64');
-    const modelPast = past.map((kv) => ({ key: fromAppendLayout(kv.key), value: fromAppendLayout(kv.value) }));
-    const { logits, present } = model.decode({ inputIds, attentionMask, positionIds, past: modelPast, cross, logitsIndex });
+    const { logits, present } = model.decode({ inputIds, attentionMask, positionIds, past, cross, logitsIndex, cacheOutput: 'new' });
     const head = tokenHead(g, logits, model.decoderDims.vocabSize);
     const outputs: EmitOptions['outputs'] = { logits, ...head.outputs };
     present.forEach((kv, i) => {
-      outputs[appendedName(i, 'key')] = appendedPositions(kv.key, cachePositions);
-      outputs[appendedName(i, 'value')] = appendedPositions(kv.value, cachePositions);
+      outputs[appendedName(i, 'key')] = kv.key;
+      outputs[appendedName(i, 'value')] = kv.value;
     });
     const kvInputs = (pairs: KvPair[]) => pairs.flatMap((kv) => [kv.key, kv.value]);
-    const inputs = [inputIds, attentionMask, positionIds, ...kvInputs(past), ...kvInputs(cross), logitsIndex, cachePositions, ...head.inputs];
+    const inputs = [inputIds, attentionMask, positionIds, ...kvInputs(past), ...kvInputs(cross), logitsIndex, ...head.inputs];
     return { graph: g, inputs, outputs, variables: 'initializers', name: `${model.architecture}.decode` };
   });
 }

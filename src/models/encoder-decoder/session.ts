@@ -13,7 +13,7 @@ import { CompiledGraph, float32, int64 } from '../../runtime/session.js';
 import type { ForwardInput, ForwardOutput, KVCache, LanguageModel } from '../../text/language-model.js';
 import { AppendKvCache } from '../transformer/append-cache.js';
 import { TokenHeadRunner } from '../transformer/token-head.js';
-import { appendedName, CACHE_POSITIONS, LOGITS_INDEX } from '../transformer/inference-graph.js';
+import { appendedName, LOGITS_INDEX } from '../transformer/inference-graph.js';
 import { checkCropLength } from '../transformer/kv-crop.js';
 import { crossName, decodeGraph, encodeGraph, selfPastName } from './graphs.js';
 import type { EncoderDecoderModel } from './types.js';
@@ -144,13 +144,12 @@ class BoundDecoder implements LanguageModel {
     const logitsIndex = input.allLogits ? BigInt64Array.from({ length: steps }, (_, i) => BigInt(i)) : BigInt64Array.of(-1n);
     const feeds: Record<string, ort.Tensor> = {
       input_ids: int64(input.ids, [batch, steps]),
-      attention_mask: int64(input.attentionMask, [batch, total]),
       position_ids: int64(input.positionIds, [batch, steps]),
       [LOGITS_INDEX]: int64(logitsIndex, [logitsIndex.length]),
     };
-    const { layers, kvHeads, headDim } = this.model.decoderDims;
-    const { past, positions, next } = cache.self.beginStep(steps, this.maxPositions, kvHeads, headDim);
-    feeds[CACHE_POSITIONS] = positions;
+    const { layers } = this.model.decoderDims;
+    const { past, attentionMask, next } = cache.self.beginStep(steps, this.maxPositions, input.attentionMask);
+    feeds.attention_mask = attentionMask;
     for (let i = 0; i < layers; i++) {
       feeds[selfPastName(i, 'key')] = past[2 * i]!;
       feeds[selfPastName(i, 'value')] = past[2 * i + 1]!;
@@ -185,7 +184,7 @@ class BoundDecoder implements LanguageModel {
       throw new Error(`${where}: ${batch} prompt rows for ${this.encoded.batch} encoded inputs; give one prompt per input (beam search expands them itself)`);
     }
     const { layers, kvHeads, headDim } = this.model.decoderDims;
-    const empty = AppendKvCache.empty(2 * layers, batch, kvHeads * headDim);
+    const empty = AppendKvCache.empty(2 * layers, batch, kvHeads, headDim);
     return new EncoderDecoderCache(empty, this.encoded.cross, Array.from({ length: batch }, (_, r) => r));
   }
 

@@ -244,7 +244,7 @@ export class Gpt2 implements CausalLmModel {
     const scale = (scaleAttnWeights ? 1 / Math.sqrt(hs) : 1) / (scaleAttnByInverseLayerIdx ? layer + 1 : 1);
     const { out, present } = cachedAttention(
       { heads: nHead, kvHeads: nHead, headDim: hs },
-      { q, k, v, past: ctx.past[layer], bias: ctx.bias, scale, ...(inputs.dropout ? { dropout: inputs.dropout } : {}) },
+      { q, k, v, past: ctx.past[layer], bias: ctx.bias, scale, newPositionsOnly: ctx.newPositionsOnly, ...(inputs.dropout ? { dropout: inputs.dropout } : {}) },
     );
     return { out: linear(out, this.linear(`${h}attn.c_proj`, inputs)), present };
   }

@@ -258,7 +258,7 @@ export class Llama implements CausalLmModel {
     const v = project('v_proj', c.numKvHeads);
     const { out, present } = cachedAttention(
       { heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim },
-      { q, k, v, past: ctx.past[layer], bias: ctx.bias, scale: 1 / Math.sqrt(c.headDim), ...(inputs.dropout ? { dropout: inputs.dropout } : {}) },
+      { q, k, v, past: ctx.past[layer], bias: ctx.bias, scale: 1 / Math.sqrt(c.headDim), newPositionsOnly: ctx.newPositionsOnly, ...(inputs.dropout ? { dropout: inputs.dropout } : {}) },
     );
     return { out: linear(out, this.linear(`${l}self_attn.o_proj`, c.outputBias, inputs)), present };
   }

@@ -1,7 +1,8 @@
 /**
  * The KV cache an 'append' inference graph (inference-graph.ts) runs on: per layer key then value,
- * each positions first, (capacity, batch, n_kv, hs), with spare capacity. A step feeds prefix views
- * and writes back only its new positions, so its cost does not grow with the cache.
+ * each (batch, n_kv, capacity, hs), with spare capacity. A step feeds the buffers whole, as they lie
+ * in memory, with an attention mask that hides the spare positions, and writes back only its new
+ * positions, so its cost does not grow with the cache.
  *
  * Caches are values. Several may share one store; only the cache at the store's tip appends in
  * place, and any other is copied first (copy-on-write), so an older or cropped cache stays valid.
@@ -12,10 +13,10 @@ import type { KVCache } from '../../text/language-model.js';
 
 /** What an 'append' graph step of `steps` new positions is fed from a cache, and the cache its outputs go into. */
 export interface AppendStep {
-  /** Per tensor, the cached positions as a (length, batch, n_kv, hs) view. */
+  /** Per tensor, the whole store (batch, n_kv, capacity, hs). */
   past: ort.Tensor[];
-  /** The `cache_positions` input: length … length + steps − 1. */
-  positions: ort.Tensor;
+  /** The attention mask over capacity + steps: the caller's mask with zeros at the spare positions. */
+  attentionMask: ort.Tensor;
   /** The grown cache; `write` it the step's appended outputs. */
   next: AppendKvCache;
 }
@@ -23,22 +24,39 @@ export interface AppendStep {
 class Store {
   constructor(
     readonly batch: number,
-    /** Floats of one row at one position: n_kv · hs. */
-    readonly rowSize: number,
+    readonly heads: number,
+    readonly headDim: number,
     readonly capacity: number,
-    /** Per layer key then value, each capacity × batch × rowSize. */
+    /** Per layer key then value, each batch × heads × capacity × headDim. */
     readonly buffers: readonly Float32Array[],
     /** Positions claimed so far; [0, length) never changes again. */
     public length: number,
   ) {}
 
-  get positionSize(): number {
-    return this.batch * this.rowSize;
+  /** Floats from one (row, head) to the next. */
+  get stride(): number {
+    return this.capacity * this.headDim;
   }
 
-  static allocate(tensors: number, batch: number, rowSize: number, capacity: number): Store {
-    const buffers = Array.from({ length: tensors }, () => new Float32Array(capacity * batch * rowSize));
-    return new Store(batch, rowSize, capacity, buffers, 0);
+  static allocate(like: { batch: number; heads: number; headDim: number }, tensors: number, capacity: number, batch = like.batch): Store {
+    const buffers = Array.from({ length: tensors }, () => new Float32Array(batch * like.heads * capacity * like.headDim));
+    return new Store(batch, like.heads, like.headDim, capacity, buffers, 0);
+  }
+
+  /**
+   * Copies `count` positions of every head of row `row`, from position `from` of `src`, to row `toRow`
+   * at position `to` of this store.
+   */
+  copyPositions(src: Store, row: number, from: number, count: number, toRow: number, to: number): void {
+    const n = count * this.headDim;
+    if (n === 0) return;
+    src.buffers.forEach((b, j) => {
+      const dst = this.buffers[j]!;
+      for (let h = 0; h < this.heads; h++) {
+        const at = (row * src.heads + h) * src.stride + from * src.headDim;
+        dst.set(b.subarray(at, at + n), (toRow * this.heads + h) * this.stride + to * this.headDim);
+      }
+    });
   }
 }
 
@@ -53,22 +71,39 @@ export class AppendKvCache implements KVCache {
   }
 
   /** A cache with no positions. */
-  static empty(tensors: number, batch: number, rowSize: number): AppendKvCache {
-    return new AppendKvCache(Store.allocate(tensors, batch, rowSize, 0), 0);
+  static empty(tensors: number, batch: number, kvHeads: number, headDim: number): AppendKvCache {
+    return new AppendKvCache(Store.allocate({ batch, heads: kvHeads, headDim }, tensors, 0), 0);
   }
 
-  /** Each tensor's positions [0, length), as views of (length, batch, n_kv, hs). */
-  views(): Float32Array[] {
-    const size = this.length * this.store.positionSize;
-    return this.store.buffers.map((b) => b.subarray(0, size));
+  /** Each tensor's positions [0, length), copied out as (batch, n_kv, length, hs). */
+  positions(): Float32Array[] {
+    const out = Store.allocate(this.store, this.store.buffers.length, this.length);
+    for (let r = 0; r < this.batch; r++) out.copyPositions(this.store, r, 0, this.length, r, 0);
+    return [...out.buffers];
   }
 
-  /** The feeds of a step from this cache (views, no copy) and the cache it grows into (`reserve`). */
-  beginStep(steps: number, maxCapacity: number, kvHeads: number, headDim: number): AppendStep {
-    const dims = [this.length, this.batch, kvHeads, headDim];
-    const past = this.views().map((v) => float32(v, dims));
-    const positions = int64(BigInt64Array.from({ length: steps }, (_, i) => BigInt(this.length + i)), [steps]);
-    return { past, positions, next: this.reserve(steps, maxCapacity) };
+  /** The whole stores, as fed to a step (tests check what is shared). */
+  buffers(): readonly Float32Array[] {
+    return this.store.buffers;
+  }
+
+  /**
+   * The feeds of a step from this cache (the stores as they are, no copy), and the cache it grows
+   * into (`reserve`). `attentionMask` is the caller's [batch, length + steps].
+   */
+  beginStep(steps: number, maxCapacity: number, attentionMask: BigInt64Array): AppendStep {
+    const { store, length } = this;
+    const total = length + steps;
+    if (attentionMask.length !== this.batch * total) throw new Error(`AppendKvCache.beginStep: the attention mask has ${attentionMask.length} entries, expected batch ${this.batch} × (cache ${length} + steps ${steps})`);
+    const dims = [this.batch, store.heads, store.capacity, store.headDim];
+    const past = store.buffers.map((b) => float32(b, dims));
+    const width = store.capacity + steps;
+    const mask = new BigInt64Array(this.batch * width);
+    for (let r = 0; r < this.batch; r++) {
+      mask.set(attentionMask.subarray(r * total, r * total + length), r * width);
+      mask.set(attentionMask.subarray(r * total + length, (r + 1) * total), r * width + store.capacity);
+    }
+    return { past, attentionMask: int64(mask, [this.batch, width]), next: this.reserve(steps, maxCapacity) };
   }
 
   /**
@@ -81,21 +116,23 @@ export class AppendKvCache implements KVCache {
     let store = this.store;
     if (store.length !== this.length || total > store.capacity) {
       const capacity = Math.max(total, Math.min(maxCapacity, Math.max(2 * store.capacity, total + 32)));
-      store = Store.allocate(store.buffers.length, store.batch, store.rowSize, capacity);
-      const size = this.length * store.positionSize;
-      this.store.buffers.forEach((b, j) => store.buffers[j]!.set(b.subarray(0, size)));
+      store = Store.allocate(this.store, this.store.buffers.length, capacity);
+      for (let r = 0; r < this.batch; r++) store.copyPositions(this.store, r, 0, this.length, r, 0);
     }
     store.length = total; // claimed now, so a second step from this cache copies instead of overwriting
     return new AppendKvCache(store, total);
   }
 
-  /** Writes the claimed last `steps` positions: one (steps, batch, n_kv, hs) array per tensor. */
+  /** Writes the claimed last `steps` positions: one (batch, n_kv, steps, hs) array per tensor. */
   write(steps: number, added: readonly Float32Array[]): void {
     const { store } = this;
-    const at = (this.length - steps) * store.positionSize;
+    const perHead = steps * store.headDim;
     added.forEach((a, j) => {
-      if (a.length !== steps * store.positionSize) throw new Error(`AppendKvCache.write: tensor ${j} has ${a.length} floats, expected ${steps} positions × ${store.positionSize}`);
-      store.buffers[j]!.set(a, at);
+      if (a.length !== store.batch * store.heads * perHead) {
+        throw new Error(`AppendKvCache.write: tensor ${j} has ${a.length} floats, expected batch ${store.batch} × ${store.heads} heads × ${steps} positions × ${store.headDim}`);
+      }
+      const dst = store.buffers[j]!;
+      for (let bh = 0; bh < store.batch * store.heads; bh++) dst.set(a.subarray(bh * perHead, (bh + 1) * perHead), bh * store.stride + (this.length - steps) * store.headDim);
     });
   }
 
@@ -106,28 +143,17 @@ export class AppendKvCache implements KVCache {
 
   /** Positions [start, length) of every row. */
   dropFirst(start: number): AppendKvCache {
-    const { store } = this;
-    const size = store.positionSize;
     const length = this.length - start;
-    const out = Store.allocate(store.buffers.length, store.batch, store.rowSize, length);
-    store.buffers.forEach((b, j) => out.buffers[j]!.set(b.subarray(start * size, this.length * size)));
+    const out = Store.allocate(this.store, this.store.buffers.length, length);
+    for (let r = 0; r < this.batch; r++) out.copyPositions(this.store, r, start, length, r, 0);
     out.length = length;
     return new AppendKvCache(out, length);
   }
 
   /** The given rows, in order. */
   selectRows(rows: readonly number[]): AppendKvCache {
-    const { store } = this;
-    const out = Store.allocate(store.buffers.length, rows.length, store.rowSize, this.length);
-    const r = store.rowSize;
-    store.buffers.forEach((b, j) => {
-      const dst = out.buffers[j]!;
-      for (let p = 0; p < this.length; p++) {
-        const from = p * store.positionSize;
-        const to = p * out.positionSize;
-        rows.forEach((row, i) => dst.set(b.subarray(from + row * r, from + (row + 1) * r), to + i * r));
-      }
-    });
+    const out = Store.allocate(this.store, this.store.buffers.length, this.length, rows.length);
+    rows.forEach((row, i) => out.copyPositions(this.store, row, 0, this.length, i, 0));
     out.length = this.length;
     return new AppendKvCache(out, this.length);
   }
@@ -137,23 +163,19 @@ export class AppendKvCache implements KVCache {
     if (caches.length === 0) throw new Error(`${where}: give at least one cache`);
     const first = caches[0]!.store;
     for (const [i, c] of caches.entries()) {
-      if (c.store.rowSize !== first.rowSize || c.store.buffers.length !== first.buffers.length) {
-        throw new Error(`${where}: cache ${i} holds ${c.store.buffers.length} tensors of ${c.store.rowSize} floats per row, expected ${first.buffers.length} of ${first.rowSize}`);
+      const s = c.store;
+      if (s.heads !== first.heads || s.headDim !== first.headDim || s.buffers.length !== first.buffers.length) {
+        throw new Error(`${where}: cache ${i} holds ${s.buffers.length} tensors of ${s.heads} heads × ${s.headDim}, expected ${first.buffers.length} of ${first.heads} × ${first.headDim}`);
       }
     }
     const length = Math.max(...caches.map((c) => c.length));
     const batch = caches.reduce((n, c) => n + c.batch, 0);
-    const out = Store.allocate(first.buffers.length, batch, first.rowSize, length);
-    out.buffers.forEach((dst, j) => {
-      let row = 0;
-      for (const c of caches) {
-        const size = c.store.positionSize;
-        const src = c.store.buffers[j]!;
-        const pad = length - c.length;
-        for (let p = 0; p < c.length; p++) dst.set(src.subarray(p * size, (p + 1) * size), (pad + p) * out.positionSize + row * first.rowSize);
-        row += c.batch;
-      }
-    });
+    const out = Store.allocate(first, first.buffers.length, length, batch);
+    let row = 0;
+    for (const c of caches) {
+      for (let r = 0; r < c.batch; r++) out.copyPositions(c.store, r, 0, c.length, row + r, length - c.length);
+      row += c.batch;
+    }
     out.length = length;
     return new AppendKvCache(out, length);
   }

@@ -11,6 +11,8 @@ export interface DecoderContext {
   /** (B or 1, 1, T, S) additive attention mask */
   bias: Tensor;
   past: (KvPair | undefined)[];
+  /** `present` holds only the new positions (CausalLmInputs.cacheOutput 'new'). */
+  newPositionsOnly: boolean;
 }
 
 export function decoderContext(where: string, dims: CausalLmDims, inputs: CausalLmInputs, slidingWindow?: number): DecoderContext {
@@ -26,7 +28,7 @@ export function decoderContext(where: string, dims: CausalLmDims, inputs: Causal
   else if (pastKey) totalLength = F.add(dimOf(pastKey, 2), queryLength);
   const positionIds = inputs.positionIds ?? F.unsqueeze(F.range(F.sub(totalLength, queryLength), totalLength), [0]);
   const bias = attentionBias({ queryLength, totalLength, ...(attentionMask ? { attentionMask } : {}), ...(slidingWindow ? { slidingWindow } : {}) });
-  return { positionIds, bias, past: Array.from({ length: dims.layers }, (_, i) => past?.[i]) };
+  return { positionIds, bias, past: Array.from({ length: dims.layers }, (_, i) => past?.[i]), newPositionsOnly: inputs.cacheOutput === 'new' };
 }
 
 /** Hidden states at `index` along the sequence axis (all of them without one). */

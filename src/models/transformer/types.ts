@@ -21,6 +21,12 @@ export interface CausalLmInputs {
   attentionMask?: Tensor;
   /** One pair per layer; default: no cache. */
   past?: readonly KvPair[];
+  /**
+   * 'present' (default): each layer's `present` is past and new positions together (the export's
+   * layout). 'new': only the new positions, and attention reads past and new apart, so the step never
+   * copies the cache (the runtime graphs, whose past may hold masked spare positions).
+   */
+  cacheOutput?: 'present' | 'new';
   /** [K] int64 positions (negative counts from the end) whose logits to compute; default all T. */
   logitsIndex?: Tensor;
   /** Training only: applied at each HF dropout site. */

@@ -111,7 +111,7 @@ export class Whisper implements EncoderDecoderModel {
         let h = this.layerNorm(`${p}.self_attn_layer_norm`, x);
         const [q, k, v] = (['q_proj', 'k_proj', 'v_proj'] as const).map((n) => splitHeads(linear(h, this.linear(`${p}.self_attn.${n}`, n !== 'k_proj')), heads, hs)) as [Tensor, Tensor, Tensor];
         const past = ctx.past[i];
-        const self = cachedAttention({ heads, kvHeads: heads, headDim: hs }, { q, k, v, ...(past ? { past } : {}), bias: ctx.bias, scale: 1 / Math.sqrt(hs) });
+        const self = cachedAttention({ heads, kvHeads: heads, headDim: hs }, { q, k, v, ...(past ? { past } : {}), bias: ctx.bias, scale: 1 / Math.sqrt(hs), newPositionsOnly: ctx.newPositionsOnly });
         present.push(self.present);
         x = F.add(x, linear(self.out, this.linear(`${p}.self_attn.out_proj`)));
         h = this.layerNorm(`${p}.encoder_attn_layer_norm`, x);

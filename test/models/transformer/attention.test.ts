@@ -117,12 +117,13 @@ function feedsOf(c: Case): Record<string, Feed> {
   };
 }
 
-const attend = (shape: AttentionShape, scale: number, dropout?: (x: Tensor, site: DropoutSite) => Tensor) => (ins: Record<string, Tensor>) => {
+const attend = (shape: AttentionShape, scale: number, dropout?: (x: Tensor, site: DropoutSite) => Tensor, newPositionsOnly = false) => (ins: Record<string, Tensor>) => {
   const { out, present } = cachedAttention(shape, {
     q: ins.q!, k: ins.k!, v: ins.v!,
     past: { key: ins.pastKey!, value: ins.pastValue! },
     bias: ins.bias!, scale,
     ...(dropout ? { dropout } : {}),
+    newPositionsOnly,
   });
   return { out, key: present.key, value: present.value };
 };
@@ -149,6 +150,19 @@ describe('cachedAttention', () => {
       assert.deepEqual(out.key!.dims, [2, shape.kvHeads, 5, shape.headDim], 'the cache grows by T');
       assertClose(out.key!.data, ref.key, { atol: 0 }, 'present key = past then new keys');
       assertClose(out.value!.data, ref.value, { atol: 0 }, 'present value');
+      assertClose(out.out!.data, ref.out, TOL, 'attended values');
+    });
+
+    test(`newPositionsOnly: the same values, past and new attended apart, only the new K/V back: ${shape.heads} / ${shape.kvHeads} heads`, async () => {
+      const c = randomCase(shape.heads + shape.kvHeads, 2, 3, 2, shape, [1, 0]);
+      const ins = attentionInputs(c.B, shape);
+      const feeds = feedsOf(c);
+      const out = await runGraph(Object.fromEntries(Object.entries(ins).map(([k, decl]) => [k, { ...decl, ...feeds[k]! }])), attend(shape, c.scale, undefined, true));
+      const ref = reference(c);
+      assert.deepEqual(out.key!.dims, [2, shape.kvHeads, 3, shape.headDim], 'only the T new positions');
+      const newOf = (cache: number[]) => cache.filter((_, i) => Math.floor(i / shape.headDim) % 5 >= 2);
+      assertClose(out.key!.data, newOf(ref.key), { atol: 0 }, 'new keys');
+      assertClose(out.value!.data, newOf(ref.value), { atol: 0 }, 'new values');
       assertClose(out.out!.data, ref.out, TOL, 'attended values');
     });
   }

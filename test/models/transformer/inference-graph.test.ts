@@ -4,7 +4,7 @@ import onnxProto from 'onnx-proto';
 import { Rng } from '../../../src/core/rng.js';
 import { Llama, llamaTensors, parseLlamaConfig } from '../../../src/models/llama/model.js';
 import { GREEDY_TOKENS, SAMPLE_ROWS, SAMPLE_TEMPERATURES, SAMPLE_UNIFORMS, SAMPLED_TOKENS, TOKEN_BIAS } from '../../../src/models/transformer/token-head.js';
-import { appendedName, CACHE_POSITIONS, inferenceGraph, LOGITS_INDEX, pastName, presentName } from '../../../src/models/transformer/inference-graph.js';
+import { appendedName, inferenceGraph, LOGITS_INDEX, pastName, presentName } from '../../../src/models/transformer/inference-graph.js';
 import { emitModel } from '../../../src/onnx/emit.js';
 import { CompiledGraph, float32, int64, viewTensor } from '../../../src/runtime/session.js';
 import { assertClose } from '../../helpers/gradcheck.js';
@@ -55,12 +55,12 @@ describe('inferenceGraph', () => {
     assert.equal(onnx.ModelProto.decode(emitted.bytes).graph!.name, 'tiny');
   });
 
-  test("'append' takes past positions first with cache_positions, and returns only the new positions", () => {
+  test("'append' takes the past in the models' layout and returns only the new positions", () => {
     const graph = onnx.ModelProto.decode(emitModel(inferenceGraph(model, { logits: 'selected', cache: 'append' })).bytes).graph!;
-    assert.deepEqual(dimsOf(graph.input!.find((i) => i.name === pastName(1, 'value'))!), ['past_sequence_length', 'batch_size', 2, 4]);
-    assert.deepEqual(graph.input!.slice(-6, -3).map((i) => [i.name, dimsOf(i)]), [[LOGITS_INDEX, ['num_logits']], [CACHE_POSITIONS, ['sequence_length']], [TOKEN_BIAS, ['bias_rows', 13]]]);
+    assert.deepEqual(dimsOf(graph.input!.find((i) => i.name === pastName(1, 'value'))!), ['batch_size', 2, 'past_sequence_length', 4]);
+    assert.equal(graph.input!.find((i) => i.name === LOGITS_INDEX) !== undefined, true);
     assert.deepEqual(graph.output!.map((o) => o.name), ['logits', GREEDY_TOKENS, SAMPLED_TOKENS, ...[0, 1].flatMap((i) => [appendedName(i, 'key'), appendedName(i, 'value')])]);
-    assert.deepEqual(dimsOf(graph.output![3]!).slice(1), ['batch_size', 2, 4]);
+    assert.deepEqual(dimsOf(graph.output![3]!), ['batch_size', 2, 'sequence_length', 4]);
   });
 
   describe('running it', () => {
@@ -110,39 +110,45 @@ describe('inferenceGraph', () => {
       assertClose(step.logits!.data as Float32Array, (full.logits!.data as Float32Array).subarray((T - 1) * V), { atol: 1e-5 }, 'decode step');
     });
 
-    test("'append' steps: the same logits as the full graph, and the new positions of its present, positions first", async () => {
+    test("'append' steps: the same logits as the full graph with spare, masked past positions; the new positions out", async () => {
       // Two rows (batch 2) so a mix-up of the batch and position axes shows.
       const rows = [prompt, [2, 7, 1, 8, 2, 8]];
       const T = prompt.length;
-      const feedsOf = (ids: number[][], past: number, steps: number) => ({
+      const inputsOf = (ids: number[][], past: number, steps: number) => ({
         input_ids: int64(ids.flatMap((r) => r.slice(past, past + steps)), [2, steps]),
-        attention_mask: int64(new Array<number>(2 * (past + steps)).fill(1), [2, past + steps]),
         position_ids: int64(ids.flatMap(() => Array.from({ length: steps }, (_, i) => past + i)), [2, steps]),
       });
-      const full = await all.run({ ...feedsOf(rows, 0, T), ...Object.fromEntries(Object.entries(emptyPast).map(([k, t]) => [k, float32(new Float32Array(0), [2, 2, 0, 4])])) });
-      // (B, n_kv, S, hs) → positions [from, to) as (P, B, n_kv, hs).
-      const positionsFirst = (t: { data: unknown }, from: number, to: number) => {
+      const ones = (width: number) => int64(new Array<number>(2 * width).fill(1), [2, width]);
+      const full = await all.run({ ...inputsOf(rows, 0, T), attention_mask: ones(T), ...Object.fromEntries(Object.entries(emptyPast).map(([k]) => [k, float32(new Float32Array(0), [2, 2, 0, 4])])) });
+      // The first `head` positions of the full present, then `spare` positions of garbage: (2, 2, head + spare, 4).
+      const head = T - 2;
+      const spare = 3;
+      const withSpare = (t: { data: unknown }) => {
         const d = t.data as Float32Array;
         const out: number[] = [];
-        for (let p = from; p < to; p++) for (let b = 0; b < 2; b++) for (let h = 0; h < 2; h++) out.push(...d.subarray(((b * 2 + h) * T + p) * 4, ((b * 2 + h) * T + p + 1) * 4));
-        return Float32Array.from(out);
+        for (let bh = 0; bh < 4; bh++) {
+          out.push(...d.subarray(bh * T * 4, (bh * T + head) * 4));
+          for (let p = 0; p < spare * 4; p++) out.push(9 + p);
+        }
+        return float32(Float32Array.from(out), [2, 2, head + spare, 4]);
       };
-      const head = T - 2;
-      const cache = (kind: 'key' | 'value', i: number) => float32(positionsFirst(full[presentName(i, kind)]!, 0, head), [head, 2, 2, 4]);
+      const mask = int64([0, 1].flatMap(() => [...new Array<number>(head).fill(1), ...new Array<number>(spare).fill(0), 1, 1]), [2, head + spare + 2]);
       const step = await append.run({
-        ...feedsOf(rows, head, 2),
-        ...Object.fromEntries([0, 1].flatMap((i) => (['key', 'value'] as const).map((k) => [pastName(i, k), cache(k, i)]))),
+        ...inputsOf(rows, head, 2),
+        attention_mask: mask,
+        ...Object.fromEntries([0, 1].flatMap((i) => (['key', 'value'] as const).map((k) => [pastName(i, k), withSpare(full[presentName(i, k)]!)]))),
         [LOGITS_INDEX]: int64([-1], [1]),
-        [CACHE_POSITIONS]: int64([head, head + 1], [2]),
         ...noBias,
       });
-      const last = (full.logits!.data as Float32Array);
+      const last = full.logits!.data as Float32Array;
       const expected = [0, 1].flatMap((b) => [...last.subarray((b * T + T - 1) * V, (b * T + T) * V)]);
       assertClose(step.logits!.data as Float32Array, expected, { atol: 1e-5 }, 'logits');
       for (const i of [0, 1]) {
         for (const k of ['key', 'value'] as const) {
           assert.deepEqual(step[appendedName(i, k)]!.dims, [2, 2, 2, 4]);
-          assertClose(step[appendedName(i, k)]!.data as Float32Array, positionsFirst(full[presentName(i, k)]!, head, T), { atol: 1e-5 }, `${appendedName(i, k)}`);
+          const present = full[presentName(i, k)]!.data as Float32Array;
+          const newPositions = [0, 1, 2, 3].flatMap((bh) => [...present.subarray((bh * T + head) * 4, (bh * T + T) * 4)]);
+          assertClose(step[appendedName(i, k)]!.data as Float32Array, newPositions, { atol: 1e-5 }, `${appendedName(i, k)}`);
         }
       }
     });
