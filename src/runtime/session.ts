@@ -9,7 +9,7 @@ import { createCachedSession } from './model-cache.js';
 
 export type OrtTensor = ort.Tensor;
 
-const runtimeOptions: { threads?: number; profilePrefix?: string } = {};
+const runtimeOptions: { threads?: number; profilePrefix?: string; spinning?: boolean } = {};
 
 /** Intra-op threads for sessions created from now on (default: ORT's choice). */
 export function setThreads(threads: number | undefined): void {
@@ -21,6 +21,15 @@ export function setThreads(threads: number | undefined): void {
 
 export function getThreads(): number | undefined {
   return runtimeOptions.threads;
+}
+
+/**
+ * Whether idle intra-op threads spin, for every session created from now on, over each session's
+ * own choice (SessionOptions.spinning); undefined restores those. A server sets false: its event
+ * loop and clients share the cores with ORT's threads, and spinning ones take their time.
+ */
+export function setSpinning(spinning: boolean | undefined): void {
+  runtimeOptions.spinning = spinning;
 }
 
 /**
@@ -54,7 +63,7 @@ export function sessionOptions(opts: SessionOptions = {}): ort.InferenceSession.
     executionMode: 'sequential',
     ...(runtimeOptions.threads ? { intraOpNumThreads: runtimeOptions.threads, interOpNumThreads: 1 } : {}),
     ...(runtimeOptions.profilePrefix !== undefined && { enableProfiling: true, profileFilePrefix: runtimeOptions.profilePrefix }),
-    extra: { session: { intra_op: { allow_spinning: opts.spinning === false ? '0' : '1' } } },
+    extra: { session: { intra_op: { allow_spinning: (runtimeOptions.spinning ?? opts.spinning) === false ? '0' : '1' } } },
   };
 }
 

@@ -7,7 +7,7 @@ import { nonDifferentiable, trace } from '../../src/core/graph.js';
 import { Variable } from '../../src/core/variable.js';
 import * as F from '../../src/core/ops/index.js';
 import { grad } from '../../src/autodiff/grad.js';
-import { CompiledGraph, float32, getThreads, int64, CompileCache, setProfiling, setThreads } from '../../src/runtime/session.js';
+import { CompiledGraph, float32, getThreads, int64, CompileCache, sessionOptions, setProfiling, setSpinning, setThreads } from '../../src/runtime/session.js';
 
 function doublerGraph() {
   return trace((g) => {
@@ -159,5 +159,22 @@ describe('setProfiling', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('sessionOptions', () => {
+  const spin = (opts: Parameters<typeof sessionOptions>[0]) => (sessionOptions(opts).extra as { session: { intra_op: { allow_spinning: string } } }).session.intra_op.allow_spinning;
+
+  test("spinning follows each session's choice (on by default), and setSpinning overrides it for every session until cleared", () => {
+    assert.deepEqual([spin({}), spin({ spinning: true }), spin({ spinning: false })], ['1', '1', '0']);
+    try {
+      setSpinning(false);
+      assert.deepEqual([spin({}), spin({ spinning: true })], ['0', '0']);
+      setSpinning(true);
+      assert.equal(spin({ spinning: false }), '1');
+    } finally {
+      setSpinning(undefined);
+    }
+    assert.equal(spin({ spinning: false }), '0');
   });
 });

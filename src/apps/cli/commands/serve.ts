@@ -11,6 +11,7 @@ import { MediaModels, mediaRoutes } from '../../server/media-models.js';
 import { engineModels, loadTextModels, parseModelSpec, releaseTextModels, type ServedTextModel, type TextModelSpec } from '../../server/models.js';
 import { runsRoutes } from '../../server/runs.js';
 import { studioRoutes } from '../../server/studio.js';
+import { setSpinning } from '../../../runtime/session.js';
 import { createBatchEngine } from '../../../text/batching/index.js';
 import type { BatchEngine } from '../../../text/batching/types.js';
 import { CliError, cliErrorFrom, EXIT } from '../errors.js';
@@ -84,6 +85,8 @@ async function run(flags: ServeFlags): Promise<void> {
   let text: ServedTextModel[] = [];
   let media: MediaModels | undefined;
   let engine: BatchEngine | undefined;
+  // bench:serve, 16 streams on GPT-2 small, 2 cores: 180 → 234 tokens/s and TTFT 1135 → 833 ms without spinning (a lone stream 57 → 53).
+  setSpinning(false);
   try {
     try {
       text = await loadTextModels(specs, flags.loadIn ? { loadIn: flags.loadIn } : {});
