@@ -75,14 +75,14 @@ export class AppendKvCache implements KVCache {
     return new AppendKvCache(Store.allocate({ batch, heads: kvHeads, headDim }, tensors, 0), 0);
   }
 
-  /** Each tensor's positions [0, length), copied out as (batch, n_kv, length, hs). */
+  /** Each tensor's positions [0, length), copied out as (batch, n_kv, length, hs): for inspection, a step never needs it. */
   positions(): Float32Array[] {
     const out = Store.allocate(this.store, this.store.buffers.length, this.length);
     for (let r = 0; r < this.batch; r++) out.copyPositions(this.store, r, 0, this.length, r, 0);
     return [...out.buffers];
   }
 
-  /** The whole stores, as fed to a step (tests check what is shared). */
+  /** The whole stores, as a step is fed them (for inspection: which caches share one). */
   buffers(): readonly Float32Array[] {
     return this.store.buffers;
   }
