@@ -12,7 +12,7 @@ import { loadCausalLm, type CausalLmLoadOptions } from './quantize/load.js';
 import { AppendKvCache } from './transformer/append-cache.js';
 import type { ConfigJson } from './transformer/config.js';
 import { TokenHeadRunner } from './transformer/token-head.js';
-import { appendedName, inferenceGraph, LOGITS_INDEX, pastName } from './transformer/inference-graph.js';
+import { appendedOutputs, inferenceGraph, LOGITS_INDEX, pastName } from './transformer/inference-graph.js';
 import { checkCropLength } from './transformer/kv-crop.js';
 import type { CausalLmModel } from './transformer/types.js';
 export class CausalLM implements LanguageModel {
@@ -84,7 +84,7 @@ export class CausalLM implements LanguageModel {
     feeds.attention_mask = attentionMask;
     past.forEach((t, j) => (feeds[pastName(j >> 1, j & 1 ? 'value' : 'key')] = t));
     const out = await this.graph.run(feeds, this.head.prepare(input, feeds, where));
-    next.write(steps, Array.from({ length: 2 * layers }, (_, j) => out[appendedName(j >> 1, j & 1 ? 'value' : 'key')]!.data as Float32Array));
+    next.write(steps, appendedOutputs(out, layers));
     return { ...this.head.read(input, out), cache: next };
   }
 

@@ -13,7 +13,7 @@ import { CompiledGraph, float32, int64 } from '../../runtime/session.js';
 import type { ForwardInput, ForwardOutput, KVCache, LanguageModel } from '../../text/language-model.js';
 import { AppendKvCache } from '../transformer/append-cache.js';
 import { TokenHeadRunner } from '../transformer/token-head.js';
-import { appendedName, LOGITS_INDEX } from '../transformer/inference-graph.js';
+import { appendedOutputs, LOGITS_INDEX } from '../transformer/inference-graph.js';
 import { checkCropLength } from '../transformer/kv-crop.js';
 import { crossName, decodeGraph, encodeGraph, selfPastName } from './graphs.js';
 import type { EncoderDecoderModel } from './types.js';
@@ -157,7 +157,7 @@ class BoundDecoder implements LanguageModel {
       feeds[crossName(i, 'value')] = cache.cross[2 * i + 1]!;
     }
     const out = await this.graph.run(feeds, this.head.prepare(input, feeds, where));
-    next.write(steps, Array.from({ length: 2 * layers }, (_, j) => out[appendedName(j >> 1, j & 1 ? 'value' : 'key')]!.data as Float32Array));
+    next.write(steps, appendedOutputs(out, layers));
     return { ...this.head.read(input, out), cache: new EncoderDecoderCache(next, cache.cross, cache.crossRows) };
   }
 

@@ -12,6 +12,9 @@ export const pastName = (layer: number, kind: 'key' | 'value'): string => `past_
 export const presentName = (layer: number, kind: 'key' | 'value'): string => `present.${layer}.${kind}`;
 /** The new positions' keys and values, the outputs of an 'append' graph. */
 export const appendedName = (layer: number, kind: 'key' | 'value'): string => `appended.${layer}.${kind}`;
+/** An 'append' step's new positions from its outputs, per layer key then value (AppendKvCache.write's order). */
+export const appendedOutputs = (out: Readonly<Record<string, { data: unknown }>>, layers: number): Float32Array[] =>
+  Array.from({ length: 2 * layers }, (_, j) => out[appendedName(j >> 1, j & 1 ? 'value' : 'key')]!.data as Float32Array);
 /** Runtime-only input: which positions get logits (transformers.js exports omit it). */
 export const LOGITS_INDEX = 'logits_index';
 
