@@ -10,3 +10,4 @@ export * from './nn.js';
 export * from './random.js';
 export * from './image.js';
 export * from './quantized.js';
+export * from './fused.js';

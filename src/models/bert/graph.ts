@@ -26,7 +26,7 @@ export interface EmbeddingHead {
 
 export interface BertGraphOptions {
   /**
-   * Attention and the residual LayerNorms as ONNX Runtime's com.microsoft kernels (./fused.ts), which
+   * Attention and the residual LayerNorms as ONNX Runtime's com.microsoft kernels (core/ops/fused.ts), which
    * other runtimes do not have. Default false: standard ONNX ops only.
    */
   fused?: boolean;

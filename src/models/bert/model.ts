@@ -17,7 +17,6 @@ import { dimOf } from '../transformer/mask.js';
 import type { DropoutSite } from '../transformer/types.js';
 import { bindWeights, weightOf, type CheckpointTensor, type CheckpointWeights, type ExpectedTensor } from '../transformer/weights.js';
 import { parseBertConfig, type BertConfig } from './config.js';
-import { fusedSelfAttention, skipLayerNorm } from './fused.js';
 
 /** float32 min, as HF fills masked scores; finite so softmax over padding stays NaN-free. */
 const MASKED = -3.4028234663852886e38;
@@ -107,7 +106,7 @@ export interface BertInputs {
   tokenTypeIds?: Tensor;
   /** Training only: applied at each HF dropout site. */
   dropout?: (x: Tensor, site: DropoutSite) => Tensor;
-  /** Inference graphs for ONNX Runtime only: attention and residual LayerNorms as its fused kernels (./fused.ts). */
+  /** Inference graphs for ONNX Runtime only: attention and residual LayerNorms as its fused kernels (core/ops/fused.ts). */
   fused?: boolean;
 }
 
@@ -166,7 +165,7 @@ export class Bert {
     const act = ACTIVATIONS[c.hiddenAct]!;
     const mask = F.cast(attentionMask, 'int32');
     const norm = (name: string, y: Tensor, skip: Tensor, bias: Tensor) =>
-      skipLayerNorm(y, skip, this.param(`${name}.weight`), this.param(`${name}.bias`), bias, c.layerNormEps);
+      F.skipLayerNorm(y, skip, this.param(`${name}.weight`), this.param(`${name}.bias`), bias, c.layerNormEps);
     for (let i = 0; i < c.numHiddenLayers; i++) {
       currentGraph().scope(`layer.${i}`, () => {
         const l = `encoder.layer.${i}.`;
@@ -174,7 +173,7 @@ export class Bert {
         // Concats of initializers, folded into one constant when ORT loads the graph.
         const weight = F.concat(qkv.map((p) => p.weight as Tensor), 1);
         const bias = F.concat(qkv.map((p) => p.bias!), 0);
-        const attended = fusedSelfAttention(x, weight, bias, mask, c.numAttentionHeads);
+        const attended = F.fusedSelfAttention(x, weight, bias, mask, c.numAttentionHeads);
         const out = this.linear(`${l}attention.output.dense`);
         x = norm(`${l}attention.output.LayerNorm`, F.matmul(attended, out.weight as Tensor), x, out.bias!);
         const hidden = act(linear(x, this.linear(`${l}intermediate.dense`)));

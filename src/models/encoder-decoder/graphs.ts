@@ -24,7 +24,7 @@ export const selfPastName = (layer: number, kind: 'key' | 'value'): string => `p
 export function encodeGraph(model: EncoderDecoderModel): EmitOptions {
   return trace((g) => {
     const input = g.input(model.encoderInput.name, [BATCH, ...model.encoderInput.dims]);
-    const cross = model.crossKeyValues(model.encode(input));
+    const cross = model.crossKeyValues(model.encode(input, { fused: true }));
     const outputs: EmitOptions['outputs'] = {};
     cross.forEach((kv, i) => {
       outputs[crossName(i, 'key')] = kv.key;

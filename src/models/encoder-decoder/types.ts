@@ -23,6 +23,14 @@ export interface CrossAttentionDims {
   headDim: number;
 }
 
+export interface EncodeOptions {
+  /**
+   * Use ONNX Runtime's fused kernels (core/ops/fused.ts) where the architecture has them: for the
+   * runtime's own inference graph. Exports for other runtimes, and training, leave it off.
+   */
+  fused?: boolean;
+}
+
 export interface EncoderDecoderModel {
   /** HF architecture name, e.g. "VisionEncoderDecoderModel". */
   readonly architecture: string;
@@ -35,7 +43,7 @@ export interface EncoderDecoderModel {
   /** Throw an error naming the expected shape when an input batch has other dims ([batch, ...encoderInput.dims]). */
   checkEncoderInput(dims: readonly number[], where: string): void;
   /** Trace the encoder: input (B, ...dims) → encoder_hidden_states (B, S, C_enc), what transformers.js's encoder_model returns as last_hidden_state. */
-  encode(input: Tensor): Tensor;
+  encode(input: Tensor, options?: EncodeOptions): Tensor;
   /** Each decoder layer's cross-attention K/V (B, heads, S, headDim) from `encode`'s output, including any encoder→decoder projection. */
   crossKeyValues(encoderHidden: Tensor): KvPair[];
   /** Trace one decoder pass: self-attention over `inputs.past` (the usual causal-LM inputs), cross-attention over `inputs.cross`. */

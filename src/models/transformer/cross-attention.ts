@@ -21,6 +21,17 @@ export interface UnmaskedAttentionOptions {
   bias?: Tensor;
 }
 
+/**
+ * An encoder's self-attention: q, k and v (B, T, nh·hs) each → (B, T, nh·hs), every position seeing
+ * every other. `fused` runs it as ORT's MultiHeadAttention (core/ops/fused.ts), for inference graphs
+ * only ORT runs.
+ */
+export function encoderSelfAttention(q: Tensor, k: Tensor, v: Tensor, heads: number, { scale, fused = false }: { scale: number; fused?: boolean }): Tensor {
+  if (fused) return F.fusedAttention(q, k, v, heads, scale);
+  const headDim = (q.shape[2] as number) / heads;
+  return unmaskedAttention(F.reshape(q, [q.shape[0]!, q.shape[1]!, heads, headDim]), keyValueHeads(k, v, heads, headDim), { scale });
+}
+
 /** q (B, T, nh, hs) over `kv` (B, nh, S, hs) → (B, T, nh·hs). Every query sees every key. */
 export function unmaskedAttention(q: Tensor, kv: KvPair, { scale, bias }: UnmaskedAttentionOptions): Tensor {
   const [batch, steps, heads, headDim] = q.shape;

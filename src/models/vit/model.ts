@@ -8,7 +8,7 @@ import { currentGraph, type Tensor } from '../../core/graph.js';
 import * as F from '../../core/ops/index.js';
 import { formatShape } from '../../core/shape.js';
 import type { Variable } from '../../core/variable.js';
-import { keyValueHeads, unmaskedAttention } from '../transformer/cross-attention.js';
+import { encoderSelfAttention } from '../transformer/cross-attention.js';
 import { linear, mlp, type Linear } from '../transformer/layers.js';
 import { weightOf, type ExpectedTensor } from '../transformer/weights.js';
 import { VIT_ACTIVATIONS } from './activations.js';
@@ -161,9 +161,8 @@ export class VitEncoder {
   private attention(l: VitLayerNames, x: Tensor): Tensor {
     const { heads, hiddenSize } = this.config;
     const hs = hiddenSize / heads;
-    const q = F.reshape(linear(x, this.linear(l.query, this.config.qkvBias)), [x.shape[0]!, x.shape[1]!, heads, hs]); // (B, T, nh, hs)
-    const kv = keyValueHeads(linear(x, this.linear(l.key, this.config.qkvBias)), linear(x, this.linear(l.value, this.config.qkvBias)), heads, hs);
-    return unmaskedAttention(q, kv, { scale: 1 / Math.sqrt(hs) }); // (B, T, C)
+    const project = (name: string) => linear(x, this.linear(name, this.config.qkvBias));
+    return encoderSelfAttention(project(l.query), project(l.key), project(l.value), heads, { scale: 1 / Math.sqrt(hs) }); // (B, T, C)
   }
 
   private param(name: string): Tensor {

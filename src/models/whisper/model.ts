@@ -10,11 +10,11 @@ import type { Rng } from '../../core/rng.js';
 import type { Variable } from '../../core/variable.js';
 import { cachedAttention, splitHeads } from '../transformer/attention.js';
 import type { ConfigJson } from '../transformer/config.js';
-import { keyValueHeads, unmaskedAttention } from '../transformer/cross-attention.js';
+import { encoderSelfAttention, keyValueHeads, unmaskedAttention } from '../transformer/cross-attention.js';
 import { ACTIVATIONS, linear, mlp, type Linear } from '../transformer/layers.js';
 import { decoderContext } from '../transformer/decoder.js';
 import type { CausalLmDims, CausalLmInputs, CausalLmOutputs, KvPair } from '../transformer/types.js';
-import type { CrossAttentionDims, EncoderDecoderModel, EncoderInputSpec } from '../encoder-decoder/types.js';
+import type { CrossAttentionDims, EncodeOptions, EncoderDecoderModel, EncoderInputSpec } from '../encoder-decoder/types.js';
 import { bindWeights, weightOf, type CheckpointWeights } from '../transformer/weights.js';
 import { ignoredWhisperTensors, parseWhisperConfig, WHISPER_ARCHITECTURE, whisperInitialWeights, whisperTensors, type WhisperConfig } from './config.js';
 
@@ -60,7 +60,7 @@ export class Whisper implements EncoderDecoderModel {
   }
 
   /** input_features (B, mels, 2·1500) → encoder states (B, 1500, d). */
-  encode(features: Tensor): Tensor {
+  encode(features: Tensor, options: EncodeOptions = {}): Tensor {
     const c = this.config;
     const act = ACTIVATIONS[c.activation]!;
     const [batch, mels, frames] = features.shape;
@@ -77,9 +77,9 @@ export class Whisper implements EncoderDecoderModel {
       currentGraph().scope(`encoder.layers.${i}`, () => {
         const p = `model.encoder.layers.${i}`;
         const h = this.layerNorm(`${p}.self_attn_layer_norm`, x);
-        const q = splitHeads(linear(h, this.linear(`${p}.self_attn.q_proj`)), heads, hs);
-        const kv = keyValueHeads(linear(h, this.linear(`${p}.self_attn.k_proj`, false)), linear(h, this.linear(`${p}.self_attn.v_proj`)), heads, hs);
-        x = F.add(x, linear(unmaskedAttention(q, kv, { scale: 1 / Math.sqrt(hs) }), this.linear(`${p}.self_attn.out_proj`)));
+        const [q, k, v] = (['q', 'k', 'v'] as const).map((n) => linear(h, this.linear(`${p}.self_attn.${n}_proj`, n !== 'k'))) as [Tensor, Tensor, Tensor];
+        const attended = encoderSelfAttention(q, k, v, heads, { scale: 1 / Math.sqrt(hs), fused: options.fused ?? false });
+        x = F.add(x, linear(attended, this.linear(`${p}.self_attn.out_proj`)));
         x = F.add(x, mlp(this.layerNorm(`${p}.final_layer_norm`, x), this.linear(`${p}.fc1`), this.linear(`${p}.fc2`), act));
       });
     }

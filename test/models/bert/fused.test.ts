@@ -11,7 +11,7 @@ import * as F from '../../../src/core/ops/index.js';
 import { Rng } from '../../../src/core/rng.js';
 import { loadF32 } from '../../../src/io/safetensors.js';
 import { loadSentenceEmbedder } from '../../../src/models/bert/embedder.js';
-import { fusedSelfAttention, skipLayerNorm } from '../../../src/models/bert/fused.js';
+import { fusedSelfAttention, skipLayerNorm } from '../../../src/core/ops/fused.js';
 import { embeddingGraph } from '../../../src/models/bert/graph.js';
 import { bertConfigJson } from '../../../src/models/bert/config.js';
 import { Bert } from '../../../src/models/bert/model.js';

@@ -5,6 +5,9 @@ import { loadHfCheckpoint } from '../../../src/io/hf-checkpoint.js';
 import { parseWhisperConfig, whisperInitialWeights, whisperTensors } from '../../../src/models/whisper/config.js';
 import { Whisper } from '../../../src/models/whisper/model.js';
 import { fixturePath } from '../../helpers/fixtures.js';
+import type { EmitOptions } from '../../../src/onnx/emit.js';
+import { encodeGraph } from '../../../src/models/encoder-decoder/graphs.js';
+import { encoderModelGraph } from '../../../src/models/encoder-decoder/export.js';
 
 const DIR = fixturePath('whisper-tiny-random');
 
@@ -48,5 +51,17 @@ describe('models/whisper/model', () => {
     let max = 0;
     for (let i = 0; i < stored.length; i++) max = Math.max(max, Math.abs(fresh[i]! - stored[i]!));
     assert.ok(max < 1e-5, `sinusoids differ by ${max}`);
+  });
+
+  it("the runtime's encoder attends through ORT's fused MultiHeadAttention; the export's encoder keeps standard ops", async () => {
+    const { config } = await loadHfCheckpoint(DIR, { weights: false } as never);
+    const model = Whisper.init(parseWhisperConfig(config), new Rng(2));
+    const ops = (emit: EmitOptions) => emit.graph.nodes.map((n) => n.op.name);
+    const runtime = ops(encodeGraph(model));
+    assert.equal(runtime.filter((op) => op === 'MultiHeadAttention').length, model.config.encoderLayers);
+    assert.ok(!runtime.includes('Softmax'));
+    const exported = ops(encoderModelGraph(model));
+    assert.ok(!exported.includes('MultiHeadAttention'));
+    assert.equal(exported.filter((op) => op === 'Softmax').length, model.config.encoderLayers);
   });
 });

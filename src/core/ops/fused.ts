@@ -1,12 +1,11 @@
 /**
- * ONNX Runtime's com.microsoft kernels for BERT inference graphs, which only ORT runs. ORT fuses Forja's
- * Add + Gelu into BiasGelu by itself, but not its attention (Q/K/V projections, head split, scaled
- * scores, the padding mask, softmax, context) nor the bias and residual Adds before each LayerNorm:
- * those become one `Attention` and one `SkipLayerNormalization` node. Inference only: no gradients.
+ * ONNX Runtime's com.microsoft fused kernels for inference graphs: one node where standard ONNX
+ * needs several, and kernels standard ops cannot reach (flash attention). Only ORT runs them and
+ * they have no gradient, so training graphs, and exports for other runtimes, keep standard ops.
  */
-import { currentGraph, nonDifferentiable, type OpDef, type Tensor } from '../../core/graph.js';
-import { formatShape, ShapeError } from '../../core/shape.js';
-import { sameAsInput } from '../../core/ops/util.js';
+import { currentGraph, nonDifferentiable, type OpDef, type Tensor } from '../graph.js';
+import { formatShape, ShapeError } from '../shape.js';
+import { sameAsInput } from './util.js';
 
 const MICROSOFT = 'com.microsoft';
 
@@ -53,4 +52,29 @@ const SkipLayerNorm: OpDef<{ epsilon: number }, readonly [Tensor, Tensor, Tensor
 /** LayerNorm(x + skip + bias)·gamma + beta over the last axis, in one kernel. */
 export function skipLayerNorm(x: Tensor, skip: Tensor, gamma: Tensor, beta: Tensor, bias: Tensor, epsilon: number): Tensor {
   return currentGraph().apply(SkipLayerNorm, [x, skip, gamma, beta, bias], { epsilon })[0];
+}
+
+const MultiHeadAttention: OpDef<{ num_heads: number; scale: number }, readonly [Tensor, Tensor, Tensor]> = {
+  name: 'MultiHeadAttention',
+  domain: MICROSOFT,
+  attrTypes: { num_heads: 'int', scale: 'float' },
+  infer: ([q, k, v], { num_heads: heads }, where) => {
+    const width = q.shape[2];
+    const sameWidth = k.shape[2] === width && v.shape[2] === width;
+    if (q.rank !== 3 || k.rank !== 3 || v.rank !== 3 || typeof width !== 'number' || !sameWidth || k.shape[1] !== v.shape[1]) {
+      throw new ShapeError(`${where}: expected query (B, T, H) and key and value (B, S, H), got ${formatShape(q.shape)}, ${formatShape(k.shape)} and ${formatShape(v.shape)}`);
+    }
+    if (width % heads !== 0) throw new ShapeError(`${where}: ${heads} heads do not divide the width ${width}`);
+    return [{ shape: [...q.shape], dtype: 'float32' }];
+  },
+  vjp: nonDifferentiable,
+};
+
+/**
+ * softmax(q·kᵀ·scale)·v in `heads` heads, q (B, T, H) over k and v (B, S, H), unmasked: (B, T, H).
+ * ORT's CPU kernel tiles it as flash attention, so the (T, S) scores are never written out whole:
+ * on Whisper's 1500 encoder positions it takes 4 layers from 131 to 121 ms of kernel time.
+ */
+export function fusedAttention(q: Tensor, k: Tensor, v: Tensor, heads: number, scale: number): Tensor {
+  return currentGraph().apply(MultiHeadAttention, [q, k, v], { num_heads: heads, scale })[0];
 }
