@@ -90,15 +90,16 @@ export class ImageProcessor {
   /** The 8-bit image after resize and crop: what the model sees, before rescale and normalise. */
   prepare(image: RgbImage): RgbImage {
     checkRgbImage(image, this.where);
-    let out = image;
     const r = this.config.resize;
-    if (r) {
-      const size = resizedSize(r.rule, image.height, image.width);
-      out = resize(out, size.width, size.height, r.resample);
-    }
     const crop = this.config.centerCrop;
-    if (crop && (crop.height !== out.height || crop.width !== out.width)) out = centerCrop(out, crop.height, crop.width);
-    return out;
+    const size = r ? resizedSize(r.rule, image.height, image.width) : image;
+    if (r && crop && crop.height <= size.height && crop.width <= size.width) {
+      // The crop lies inside the resized image: resample only the pixels it keeps (centerCrop's offsets).
+      const window = { left: Math.floor((size.width - crop.width) / 2), top: Math.floor((size.height - crop.height) / 2), ...crop };
+      return resize(image, size.width, size.height, r.resample, window);
+    }
+    const out = r ? resize(image, size.width, size.height, r.resample) : image;
+    return crop && (crop.height !== out.height || crop.width !== out.width) ? centerCrop(out, crop.height, crop.width) : out;
   }
 
   /** (3, H, W) float32 of one prepared image, written into `out` at `offset` (planar, channel first). */

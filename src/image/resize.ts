@@ -91,31 +91,60 @@ function coefficients(inSize: number, outSize: number, filter: Filter): Coeffici
   return { ksize, start, count, weights };
 }
 
-/** One 8-bit result from a fixed-point sum (clip8 of Resample.c). */
+/** One 8-bit result from a fixed-point sum (clip8 of Resample.c); the sums stay below 2³¹, so int32 shifts are exact. */
 const clip8 = (ss: number): number => {
-  const v = Math.floor(ss / ONE);
+  const v = ss >> PRECISION_BITS;
   return v < 0 ? 0 : v > 255 ? 255 : v;
 };
 
-/** Resize to width × height with a Pillow filter. */
-export function resize(image: RgbImage, width: number, height: number, resample: Resample): RgbImage {
+/** A rectangle of an image: columns left … left + width − 1, rows top … top + height − 1. */
+export interface Window {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Resize to width × height with a Pillow filter. With `window`, only that rectangle of the resized
+ * image is computed and returned (a center crop costs no resampling of what it drops); each pixel
+ * is the one the whole resize would give.
+ */
+export function resize(image: RgbImage, width: number, height: number, resample: Resample, window?: Window): RgbImage {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new RangeError(`resize: the size must be positive integers, received ${width}×${height}`);
   }
-  if (width === image.width && height === image.height) return { width, height, data: image.data.slice() };
-  if (resample === 'nearest') return nearest(image, width, height);
+  const w = window ?? { left: 0, top: 0, width, height };
+  const inside = [w.left, w.top, w.width, w.height].every(Number.isInteger) && w.left >= 0 && w.top >= 0 && w.width >= 1 && w.height >= 1;
+  if (!inside || w.left + w.width > width || w.top + w.height > height) {
+    throw new RangeError(`resize: the window ${w.width}×${w.height} at (${w.left}, ${w.top}) is not inside the ${width}×${height} result`);
+  }
+  if (resample === 'nearest') return nearest(image, width, height, w);
   const filter = FILTERS[resample];
   if (!filter) throw new RangeError(`resize: unknown resample "${String(resample)}" (known: nearest, ${Object.keys(FILTERS).join(', ')})`);
-  let src = image;
-  const vertical = coefficients(image.height, height, filter);
-  if (width !== image.width) {
-    // Only the rows the vertical pass reads.
-    const first = vertical.start[0]!;
-    const last = vertical.start[height - 1]! + vertical.count[height - 1]!;
-    src = horizontalPass(image, first, last, coefficients(image.width, width, filter));
-    for (let i = 0; i < height; i++) vertical.start[i]! -= first;
+  const columns = width === image.width ? undefined : within(coefficients(image.width, width, filter), w.left, w.width);
+  const rows = height === image.height ? undefined : within(coefficients(image.height, height, filter), w.top, w.height);
+  // Only the input rows the vertical pass reads (or the window's own rows when there is none).
+  const first = rows ? rows.start[0]! : w.top;
+  const last = rows ? rows.start[w.height - 1]! + rows.count[w.height - 1]! : w.top + w.height;
+  let src = columns ? horizontalPass(image, first, last, columns) : cropped(image, first, last, w.left, w.width);
+  if (rows) {
+    for (let i = 0; i < w.height; i++) rows.start[i]! -= first;
+    src = verticalPass(src, rows);
   }
-  return height !== image.height ? verticalPass(src, vertical) : src;
+  return src;
+}
+
+/** The coefficients of outputs from … from + count − 1 only. */
+function within(c: Coefficients, from: number, count: number): Coefficients {
+  return { ksize: c.ksize, start: c.start.slice(from, from + count), count: c.count.slice(from, from + count), weights: c.weights.slice(from * c.ksize, (from + count) * c.ksize) };
+}
+
+/** Rows first … last − 1, columns left … left + width − 1, copied. */
+function cropped(image: RgbImage, first: number, last: number, left: number, width: number): RgbImage {
+  const data = new Uint8Array((last - first) * width * 3);
+  for (let y = first; y < last; y++) data.set(image.data.subarray((y * image.width + left) * 3, (y * image.width + left + width) * 3), (y - first) * width * 3);
+  return { width, height: last - first, data };
 }
 
 function horizontalPass(image: RgbImage, firstRow: number, lastRow: number, c: Coefficients): RgbImage {
@@ -123,22 +152,23 @@ function horizontalPass(image: RgbImage, firstRow: number, lastRow: number, c: C
   const rows = lastRow - firstRow;
   const data = new Uint8Array(out * rows * 3);
   const { data: inp, width: inW } = image;
+  const { ksize, start, count, weights } = c;
   for (let y = 0; y < rows; y++) {
     const rowIn = (y + firstRow) * inW * 3;
-    for (let xx = 0; xx < out; xx++) {
-      const k0 = xx * c.ksize;
-      const n = c.count[xx]!;
-      let p = rowIn + c.start[xx]! * 3;
+    let o = y * out * 3;
+    for (let xx = 0; xx < out; xx++, o += 3) {
+      const k0 = xx * ksize;
+      const n = count[xx]!;
+      let p = rowIn + start[xx]! * 3;
       let s0 = ONE / 2;
       let s1 = ONE / 2;
       let s2 = ONE / 2;
       for (let x = 0; x < n; x++, p += 3) {
-        const w = c.weights[k0 + x]!;
-        s0 += inp[p]! * w;
-        s1 += inp[p + 1]! * w;
-        s2 += inp[p + 2]! * w;
+        const wt = weights[k0 + x]!;
+        s0 = (s0 + inp[p]! * wt) | 0;
+        s1 = (s1 + inp[p + 1]! * wt) | 0;
+        s2 = (s2 + inp[p + 2]! * wt) | 0;
       }
-      const o = (y * out + xx) * 3;
       data[o] = clip8(s0);
       data[o + 1] = clip8(s1);
       data[o + 2] = clip8(s2);
@@ -153,15 +183,15 @@ function verticalPass(image: RgbImage, c: Coefficients): RgbImage {
   const stride = width * 3;
   const data = new Uint8Array(width * out * 3);
   // Whole rows at a time, so the taps stream through memory; each sum still adds its taps in order.
-  const acc = new Float64Array(stride);
+  const acc = new Int32Array(stride);
   for (let yy = 0; yy < out; yy++) {
     const k0 = yy * c.ksize;
     const n = c.count[yy]!;
     acc.fill(ONE / 2);
     for (let y = 0; y < n; y++) {
-      const w = c.weights[k0 + y]!;
+      const wt = c.weights[k0 + y]!;
       const row = (c.start[yy]! + y) * stride;
-      for (let i = 0; i < stride; i++) acc[i]! += inp[row + i]! * w;
+      for (let i = 0; i < stride; i++) acc[i] = (acc[i]! + inp[row + i]! * wt) | 0;
     }
     const o = yy * stride;
     for (let i = 0; i < stride; i++) data[o + i] = clip8(acc[i]!);
@@ -170,7 +200,7 @@ function verticalPass(image: RgbImage, c: Coefficients): RgbImage {
 }
 
 /** Geometry.c's ImagingScaleAffine: source x of output pixel x is ⌊(x + ½)·in/out⌋, the position accumulated in double. */
-function nearest(image: RgbImage, width: number, height: number): RgbImage {
+function nearest(image: RgbImage, width: number, height: number, w: Window): RgbImage {
   const indexAlong = (inSize: number, outSize: number): Int32Array => {
     const step = inSize / outSize;
     const idx = new Int32Array(outSize);
@@ -178,17 +208,17 @@ function nearest(image: RgbImage, width: number, height: number): RgbImage {
     for (let i = 0; i < outSize; i++, pos += step) idx[i] = Math.min(Math.trunc(pos), inSize - 1);
     return idx;
   };
-  const xs = indexAlong(image.width, width);
-  const ys = indexAlong(image.height, height);
-  const data = new Uint8Array(width * height * 3);
-  for (let y = 0, o = 0; y < height; y++) {
+  const xs = indexAlong(image.width, width).subarray(w.left, w.left + w.width);
+  const ys = indexAlong(image.height, height).subarray(w.top, w.top + w.height);
+  const data = new Uint8Array(w.width * w.height * 3);
+  for (let y = 0, o = 0; y < w.height; y++) {
     const row = ys[y]! * image.width;
-    for (let x = 0; x < width; x++, o += 3) {
+    for (let x = 0; x < w.width; x++, o += 3) {
       const s = (row + xs[x]!) * 3;
       data[o] = image.data[s]!;
       data[o + 1] = image.data[s + 1]!;
       data[o + 2] = image.data[s + 2]!;
     }
   }
-  return { width, height, data };
+  return { width: w.width, height: w.height, data };
 }

@@ -16,6 +16,33 @@ test(`every filter matches Pillow ${PILLOW_VERSION} exactly, down, up and mixed`
   }
 });
 
+test("a window of the result is Pillow's result cropped there, for every filter and size", () => {
+  const crop = (data: Uint8Array, width: number, w: { left: number; top: number; width: number; height: number }) => {
+    const out = new Uint8Array(w.width * w.height * 3);
+    for (let y = 0; y < w.height; y++) out.set(data.subarray(((w.top + y) * width + w.left) * 3, ((w.top + y) * width + w.left + w.width) * 3), y * w.width * 3);
+    return out;
+  };
+  let windows = 0;
+  for (const c of resizeCases) {
+    // Corners, the centre, single rows and columns, and the whole image.
+    const { width: W, height: H } = c;
+    const candidates = [
+      { left: 0, top: 0, width: W, height: H },
+      { left: Math.floor(W / 4), top: Math.floor(H / 3), width: Math.ceil(W / 2), height: Math.ceil(H / 2) },
+      { left: W - 1, top: 0, width: 1, height: H },
+      { left: 0, top: H - 1, width: W, height: 1 },
+    ];
+    for (const w of candidates) {
+      const out = resize(resizeSource, W, H, c.filter as Resample, w);
+      assert.deepEqual([out.width, out.height], [w.width, w.height]);
+      assert.equal(byteDiff(out.data, crop(c.expected, W, w)).max, 0, `${c.filter} 13×9 → ${W}×${H}, window ${JSON.stringify(w)}`);
+      windows++;
+    }
+  }
+  assert.equal(windows, 144);
+  assert.throws(() => resize(resizeSource, 6, 4, 'bicubic', { left: 3, top: 0, width: 4, height: 4 }), /the window 4×4 at \(3, 0\) is not inside the 6×4 result/);
+});
+
 test('bilinear 4 → 2 antialiases over three taps of 3/7, 3/7, 1/7 (worked out by hand)', () => {
   // Output 0 is centred on input 1 with support 2 (the filter widens ×2): weights 0.75, 0.75, 0.25 on
   // inputs 0, 1, 2, normalised to 3/7, 3/7, 1/7. (0·3 + 100·3 + 200)/7 = 71.4 → 71; (100 + 200·3 + 40·3)/7 = 117.1 → 117.
