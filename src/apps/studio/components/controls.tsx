@@ -2,9 +2,14 @@
 import { useEffect, useState } from 'preact/hooks';
 import { errorText, KEY_CHANGED, listModels, modelsOfKind, type ModelCard } from '../api';
 
-/** The served models of the given kinds; `error` says why the list is empty when it could not be read. */
-export function useModels(kinds: readonly string[]): { models: ModelCard[]; error: string | null } {
+/**
+ * The served models of the given kinds, and the one chosen: the user's pick while it is served, else
+ * the first. Derived in the same render as the list, so no request ever goes out with a stale or empty
+ * model. `error` says why the list is empty when it could not be read.
+ */
+export function useModels(kinds: readonly string[]): { models: ModelCard[]; error: string | null; model: string; setModel(id: string): void } {
   const [state, setState] = useState<{ models: ModelCard[]; error: string | null }>({ models: [], error: null });
+  const [picked, setModel] = useState('');
   useEffect(() => {
     let live = true;
     const load = (): void =>
@@ -19,7 +24,8 @@ export function useModels(kinds: readonly string[]): { models: ModelCard[]; erro
       removeEventListener(KEY_CHANGED, load);
     };
   }, [kinds.join(',')]);
-  return state;
+  const model = state.models.some((m) => m.id === picked) ? picked : (state.models[0]?.id ?? '');
+  return { ...state, model, setModel };
 }
 
 interface PickerProps {
@@ -31,9 +37,6 @@ interface PickerProps {
 
 /** Base models and their adapters (`base:adapter`), grouped under the base. */
 export function ModelPicker({ models, value, onChange, label = 'Model' }: PickerProps) {
-  useEffect(() => {
-    if (models.length > 0 && !models.some((m) => m.id === value)) onChange(models[0]!.id);
-  }, [models, value]);
   return (
     <label class="field">
       {label}

@@ -16,8 +16,7 @@ interface Chunk {
 const TEXT_KINDS = ['text', 'rag'];
 
 export function ChatPage() {
-  const { models, error: modelsError } = useModels(TEXT_KINDS);
-  const [model, setModel] = useState('');
+  const { models, error: modelsError, model, setModel } = useModels(TEXT_KINDS);
   const [system, setSystem] = useState('');
   const [messages, setMessages] = useState<Message[]>([]);
   const [input, setInput] = useState('');

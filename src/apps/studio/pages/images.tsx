@@ -16,8 +16,7 @@ const IMAGE_KINDS = ['image'];
 const CONDITIONAL = /^'(digit|guidance|steps|sampler|eta)' needs a class-conditional model/;
 
 export function ImagesPage() {
-  const { models, error: modelsError } = useModels(IMAGE_KINDS);
-  const [model, setModel] = useState('');
+  const { models, error: modelsError, model, setModel } = useModels(IMAGE_KINDS);
   // Models the server said draw from noise: the digit controls are hidden for them.
   const [unconditional, setUnconditional] = useState<ReadonlySet<string>>(new Set());
   const [prompt, setPrompt] = useState('');

@@ -46,8 +46,7 @@ function Token({ text, logprob, top }: { text: string; logprob: number | null; t
 }
 
 export function PlaygroundPage() {
-  const { models, error: modelsError } = useModels(TEXT_KINDS);
-  const [model, setModel] = useState('');
+  const { models, error: modelsError, model, setModel } = useModels(TEXT_KINDS);
   const [prompt, setPrompt] = useState('Once upon a time');
   const [maxTokens, setMaxTokens] = useState<number | ''>(32);
   const [temperature, setTemperature] = useState(0.7);

@@ -34,8 +34,7 @@ const MODES = ['', 'hybrid', 'bm25', 'dense'] as const;
 const documentOf = (s: Source): string => s.title ?? s.path;
 
 export function RagPage() {
-  const { models, error: modelsError } = useModels(TEXT_KINDS);
-  const [model, setModel] = useState('');
+  const { models, error: modelsError, model, setModel } = useModels(TEXT_KINDS);
   const [question, setQuestion] = useState('');
   const [topK, setTopK] = useState<number | ''>(5);
   const [mode, setMode] = useState<(typeof MODES)[number]>('');
