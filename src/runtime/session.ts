@@ -2,6 +2,7 @@
  * onnxruntime-node sessions: compile emitted graphs, feed variables, and
  * cache compiled sessions by a caller-chosen signature (e.g. batch size).
  */
+import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
 import { dtypeOfData, type TensorData } from '../core/dtype.js';
 import { emitModel, type EmitOptions, type EmittedModel } from '../onnx/emit.js';
@@ -11,7 +12,12 @@ export type OrtTensor = ort.Tensor;
 
 const runtimeOptions: { threads?: number; profilePrefix?: string; spinning?: boolean } = {};
 
-/** Intra-op threads for sessions created from now on (default: ORT's choice). */
+/**
+ * Intra-op threads for sessions created from now on; undefined: one per core (availableParallelism).
+ * Always explicit, because left to ORT the count comes with threads pinned to cores, and on a 2-core
+ * machine GPT-2 small decoded at 54–57 tokens/s that way against 88–103 with 2 explicit threads (the
+ * batch engine's 16-row step: 44–56 ms against 31–32).
+ */
 export function setThreads(threads: number | undefined): void {
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
     throw new Error(`setThreads: threads must be a positive integer, got ${threads}`);
@@ -61,7 +67,8 @@ export function sessionOptions(opts: SessionOptions = {}): ort.InferenceSession.
   return {
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
-    ...(runtimeOptions.threads ? { intraOpNumThreads: runtimeOptions.threads, interOpNumThreads: 1 } : {}),
+    intraOpNumThreads: runtimeOptions.threads ?? availableParallelism(),
+    interOpNumThreads: 1,
     ...(runtimeOptions.profilePrefix !== undefined && { enableProfiling: true, profileFilePrefix: runtimeOptions.profilePrefix }),
     extra: { session: { intra_op: { allow_spinning: (runtimeOptions.spinning ?? opts.spinning) === false ? '0' : '1' } } },
   };

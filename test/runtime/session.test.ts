@@ -1,6 +1,6 @@
 import { describe, test, after } from 'node:test';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { nonDifferentiable, trace } from '../../src/core/graph.js';
@@ -163,6 +163,18 @@ describe('setProfiling', () => {
 });
 
 describe('sessionOptions', () => {
+  test('the intra-op thread count is always explicit: one per core unless setThreads chose one', () => {
+    assert.deepEqual([sessionOptions().intraOpNumThreads, sessionOptions().interOpNumThreads], [availableParallelism(), 1]);
+    const before = getThreads();
+    try {
+      setThreads(3);
+      assert.equal(sessionOptions().intraOpNumThreads, 3);
+    } finally {
+      setThreads(before);
+    }
+    assert.equal(sessionOptions().intraOpNumThreads, before ?? availableParallelism());
+  });
+
   const spin = (opts: Parameters<typeof sessionOptions>[0]) => (sessionOptions(opts).extra as { session: { intra_op: { allow_spinning: string } } }).session.intra_op.allow_spinning;
 
   test("spinning follows each session's choice (on by default), and setSpinning overrides it for every session until cleared", () => {

@@ -5,14 +5,13 @@
  * after SIGTERM) cancels them.
  */
 import { statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { buildServer, DEFAULT_BODY_LIMIT, type RouteModule } from '../../server/app.js';
 import { MediaModels, mediaRoutes } from '../../server/media-models.js';
 import { engineModels, loadTextModels, parseModelSpec, releaseTextModels, type ServedTextModel, type TextModelSpec } from '../../server/models.js';
 import { runsRoutes } from '../../server/runs.js';
 import { studioRoutes } from '../../server/studio.js';
-import { setSpinning, setThreads } from '../../../runtime/session.js';
+import { setSpinning } from '../../../runtime/session.js';
 import { createBatchEngine } from '../../../text/batching/index.js';
 import type { BatchEngine } from '../../../text/batching/types.js';
 import { CliError, cliErrorFrom, EXIT } from '../errors.js';
@@ -88,8 +87,6 @@ async function run(flags: ServeFlags): Promise<void> {
   let engine: BatchEngine | undefined;
   // bench:serve, 16 streams on GPT-2 small, 2 cores: 180 → 234 tokens/s and TTFT 1135 → 833 ms without spinning (a lone stream 57 → 53).
   setSpinning(false);
-  // An explicit count: left to ORT, it pins one thread per core, and the engine's 16-row step took 44–56 ms instead of 31–32.
-  setThreads(availableParallelism());
   try {
     try {
       text = await loadTextModels(specs, flags.loadIn ? { loadIn: flags.loadIn } : {});
