@@ -15,7 +15,7 @@ import {
   type GenerationOptions,
   type ResolvedGenerationConfig,
 } from './generation-config.js';
-import type { ForwardInput, ForwardOutput, KVCache, LanguageModel, TokenChoice } from './language-model.js';
+import { checkForwardOutput, type ForwardInput, type ForwardOutput, type KVCache, type LanguageModel, type TokenChoice } from './language-model.js';
 import { applyLogitsProcessors, buildLogitsProcessors, type LogitsProcessor } from './logits-processors.js';
 import { argmax, sampleCategorical, softmax } from './sampling.js';
 import { anyCriterion, eosCriterion, maxLengthCriterion, stopStringCriterion, type StoppingCriterion } from './stopping.js';
@@ -178,15 +178,9 @@ class ModelStepper {
 
   private async forward(input: ForwardInput): Promise<StepOutput> {
     this.signal?.throwIfAborted();
-    const { logits, tokens, cache } = await this.model.forward(input);
-    if (input.choice) {
-      if (tokens?.length !== input.batch) throw new Error(`generate: the model returned ${tokens?.length ?? 'no'} greedy tokens for a batch of ${input.batch}`);
-    } else {
-      const expected = input.batch * this.model.vocabSize;
-      if (logits.length !== expected) {
-        throw new Error(`generate: the model returned ${logits.length} logits, expected batch ${input.batch} × vocab ${this.model.vocabSize} = ${expected}`);
-      }
-    }
+    const out = await this.model.forward(input);
+    checkForwardOutput(out, input, this.model.vocabSize, 'generate');
+    const { logits, tokens, cache } = out;
     this.cache = cache;
     return { logits, ...(tokens && { tokens }) };
   }

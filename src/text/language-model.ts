@@ -52,6 +52,19 @@ export interface ForwardOutput {
   cache: KVCache;
 }
 
+/**
+ * Throw, naming `who`, when a forward's output is not what the input asked for: one token per row with
+ * a `choice`, and the last position's logits for every row unless the choice kept them in the model.
+ */
+export function checkForwardOutput(out: ForwardOutput, input: Pick<ForwardInput, 'batch' | 'choice'>, vocabSize: number, who: string): void {
+  const { batch, choice } = input;
+  if (choice && out.tokens?.length !== batch) throw new Error(`${who}: the model returned ${out.tokens?.length ?? 'no'} tokens for a batch of ${batch}`);
+  const expected = batch * vocabSize;
+  if ((!choice || choice.logits) && out.logits.length !== expected) {
+    throw new Error(`${who}: the model returned ${out.logits.length} logits, expected batch ${batch} × vocab ${vocabSize} = ${expected}`);
+  }
+}
+
 export interface LanguageModel {
   readonly vocabSize: number;
   /** Longest sequence (prompt + generated) the model accepts. */

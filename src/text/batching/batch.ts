@@ -5,7 +5,7 @@
  * all rows; each row's leading `pad` columns are masked, so its attention mask is `pad` zeros
  * then ones, and its next position is its count of real tokens.
  */
-import type { ForwardOutput, KVCache, LanguageModel, TokenChoice } from '../language-model.js';
+import { checkForwardOutput, type ForwardOutput, type KVCache, type LanguageModel, type TokenChoice } from '../language-model.js';
 import { TokenBias } from '../token-bias.js';
 import type { Sequence } from './sequence.js';
 
@@ -92,7 +92,7 @@ export class ModelBatch {
       for (const s of joiners) s.fail(error);
       return;
     }
-    this.checkOutput(out, plan, n);
+    checkForwardOutput(out, { batch: n, choice: plan.choice }, this.lm.vocabSize, `batch engine (${this.name})`);
     const alive: number[] = [];
     joiners.forEach((s, r) => {
       if (s.cancelRequested) s.finish('cancelled');
@@ -129,7 +129,7 @@ export class ModelBatch {
     }
     const plan = this.planChoices(this.rows);
     const out = await this.lm.forward({ ids, batch: n, attentionMask: mask, positionIds: positions, cache: this.cache!, ...(plan.choice && { choice: plan.choice }) });
-    this.checkOutput(out, plan, n);
+    checkForwardOutput(out, { batch: n, choice: plan.choice }, this.lm.vocabSize, `batch engine (${this.name})`);
     this.cache = out.cache;
     this.length = total;
     const ended = new Set<Sequence>();
@@ -181,16 +181,6 @@ export class ModelBatch {
   private pick(out: ForwardOutput, plan: ChoicePlan, row: number): { token: number } | { logits: Float32Array } {
     const vocab = this.lm.vocabSize;
     return plan.inModel[row] ? { token: out.tokens![row]! } : { logits: out.logits.subarray(row * vocab, (row + 1) * vocab) };
-  }
-
-  private checkOutput(out: ForwardOutput, plan: ChoicePlan, rows: number): void {
-    if (plan.choice && out.tokens?.length !== rows) {
-      throw new Error(`batch engine (${this.name}): the model returned ${out.tokens?.length ?? 'no'} tokens for ${rows} rows`);
-    }
-    const expected = rows * this.lm.vocabSize;
-    if ((!plan.choice || plan.choice.logits) && out.logits.length !== expected) {
-      throw new Error(`batch engine (${this.name}): the model returned ${out.logits.length} logits, expected ${rows} rows × vocab ${this.lm.vocabSize} = ${expected}`);
-    }
   }
 }
 
