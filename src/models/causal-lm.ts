@@ -7,7 +7,7 @@
 import type ort from 'onnxruntime-node';
 import type { EmitOptions } from '../onnx/emit.js';
 import { CompiledGraph, int64 } from '../runtime/session.js';
-import type { ForwardInput, ForwardOutput, KVCache, LanguageModel } from '../text/language-model.js';
+import { checkForwardInput, type ForwardInput, type ForwardOutput, type KVCache, type LanguageModel } from '../text/language-model.js';
 import { loadCausalLm, type CausalLmLoadOptions } from './quantize/load.js';
 import { AppendKvCache } from './transformer/append-cache.js';
 import type { ConfigJson } from './transformer/config.js';
@@ -62,17 +62,8 @@ export class CausalLM implements LanguageModel {
   async forward(input: ForwardInput): Promise<ForwardOutput> {
     const { batch } = input;
     const cache = this.cacheOf(input.cache ?? this.emptyCache(batch), batch);
-    const steps = input.ids.length / batch;
-    const total = cache.length + steps;
     const where = `${this.model.architecture}.forward`;
-    if (!Number.isInteger(steps) || steps < 1) throw new Error(`${where}: ${input.ids.length} ids do not split into ${batch} rows of at least one token`);
-    if (input.attentionMask.length !== batch * total) {
-      throw new Error(`${where}: attentionMask has ${input.attentionMask.length} entries, expected batch ${batch} × (cache ${cache.length} + steps ${steps}) = ${batch * total}`);
-    }
-    if (input.positionIds.length !== batch * steps) {
-      throw new Error(`${where}: positionIds has ${input.positionIds.length} entries, expected batch ${batch} × steps ${steps}`);
-    }
-    if (total > this.maxPositions) throw new Error(`${where}: ${total} positions exceed the model's maximum of ${this.maxPositions}`);
+    const { steps } = checkForwardInput(input, cache.length, this.maxPositions, where);
 
     const feeds: Record<string, ort.Tensor> = {
       input_ids: int64(input.ids, [batch, steps]),

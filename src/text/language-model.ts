@@ -53,6 +53,24 @@ export interface ForwardOutput {
 }
 
 /**
+ * Check a forward's input against a cache of `cacheLength` positions, naming `where` in errors: at
+ * least one new token per row, mask and positions of the right sizes, and no more positions than the
+ * `what` (e.g. "model", "decoder") takes. Returns the new tokens per row and the total length.
+ */
+export function checkForwardInput(input: ForwardInput, cacheLength: number, maxPositions: number, where: string, what = 'model'): { steps: number; total: number } {
+  const { batch } = input;
+  const steps = input.ids.length / batch;
+  const total = cacheLength + steps;
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`${where}: ${input.ids.length} ids do not split into ${batch} rows of at least one token`);
+  if (input.attentionMask.length !== batch * total) {
+    throw new Error(`${where}: attentionMask has ${input.attentionMask.length} entries, expected batch ${batch} × (cache ${cacheLength} + steps ${steps}) = ${batch * total}`);
+  }
+  if (input.positionIds.length !== batch * steps) throw new Error(`${where}: positionIds has ${input.positionIds.length} entries, expected batch ${batch} × steps ${steps}`);
+  if (total > maxPositions) throw new Error(`${where}: ${total} positions exceed the ${what}'s maximum of ${maxPositions}`);
+  return { steps, total };
+}
+
+/**
  * Throw, naming `who`, when a forward's output is not what the input asked for: one token per row with
  * a `choice`, and the last position's logits for every row unless the choice kept them in the model.
  */

@@ -10,7 +10,7 @@
 import type ort from 'onnxruntime-node';
 import { formatShape } from '../../core/shape.js';
 import { CompiledGraph, float32, int64 } from '../../runtime/session.js';
-import type { ForwardInput, ForwardOutput, KVCache, LanguageModel } from '../../text/language-model.js';
+import { checkForwardInput, type ForwardInput, type ForwardOutput, type KVCache, type LanguageModel } from '../../text/language-model.js';
 import { AppendKvCache } from '../transformer/append-cache.js';
 import { TokenHeadRunner } from '../transformer/token-head.js';
 import { appendedOutputs, LOGITS_INDEX } from '../transformer/inference-graph.js';
@@ -132,14 +132,7 @@ class BoundDecoder implements LanguageModel {
     const { batch } = input;
     const where = `${this.model.architecture}.forward`;
     const cache = input.cache ? this.cacheOf(input.cache, batch) : this.firstCache(batch, where);
-    const steps = input.ids.length / batch;
-    const total = cache.length + steps;
-    if (!Number.isInteger(steps) || steps < 1) throw new Error(`${where}: ${input.ids.length} ids do not split into ${batch} rows of at least one token`);
-    if (input.attentionMask.length !== batch * total) {
-      throw new Error(`${where}: attentionMask has ${input.attentionMask.length} entries, expected batch ${batch} × (cache ${cache.length} + steps ${steps}) = ${batch * total}`);
-    }
-    if (input.positionIds.length !== batch * steps) throw new Error(`${where}: positionIds has ${input.positionIds.length} entries, expected batch ${batch} × steps ${steps}`);
-    if (total > this.maxPositions) throw new Error(`${where}: ${total} positions exceed the decoder's maximum of ${this.maxPositions}`);
+    const { steps } = checkForwardInput(input, cache.length, this.maxPositions, where, 'decoder');
 
     const logitsIndex = input.allLogits ? BigInt64Array.from({ length: steps }, (_, i) => BigInt(i)) : BigInt64Array.of(-1n);
     const feeds: Record<string, ort.Tensor> = {
