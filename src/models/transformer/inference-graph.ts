@@ -58,14 +58,10 @@ export function inferenceGraph(model: CausalLmModel, opts: InferenceGraphOptions
     const outputs: EmitOptions['outputs'] = { logits };
     const head = logitsIndex ? tokenHead(g, logits, model.dims.vocabSize) : undefined;
     if (head) Object.assign(outputs, head.outputs);
+    const outputName = append ? appendedName : presentName;
     present.forEach((kv, i) => {
-      if (append) {
-        outputs[appendedName(i, 'key')] = kv.key;
-        outputs[appendedName(i, 'value')] = kv.value;
-      } else {
-        outputs[presentName(i, 'key')] = kv.key;
-        outputs[presentName(i, 'value')] = kv.value;
-      }
+      outputs[outputName(i, 'key')] = kv.key;
+      outputs[outputName(i, 'value')] = kv.value;
     });
     const runtimeInputs = [...(logitsIndex ? [logitsIndex] : []), ...(head?.inputs ?? [])];
     const inputs = [inputIds, attentionMask, positionIds, ...past.flatMap((kv) => [kv.key, kv.value]), ...runtimeInputs];
