@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { loadImage, type ImageInput, type LoadImageOptions } from './decode.js';
 import { ImageProcessorConfigError } from './errors.js';
 import { parseImageProcessorConfig, type ImageProcessorConfig, type SizeRule } from './processor-config.js';
-import { resize } from './resize.js';
+import { resize, type Window } from './resize.js';
 import { checkRgbImage, type RgbImage } from './types.js';
 
 export const PREPROCESSOR_CONFIG = 'preprocessor_config.json';
@@ -36,13 +36,17 @@ export function resizedSize(rule: SizeRule, height: number, width: number): { he
   return { height: s, width: Math.trunc((s * width) / height) };
 }
 
+/** The `crop`-sized rectangle centred in an image of `size`, as transformers' center_crop places it (offsets negative when the crop is larger). */
+function centerWindow(size: { height: number; width: number }, crop: { height: number; width: number }): Window {
+  return { top: Math.floor((size.height - crop.height) / 2), left: Math.floor((size.width - crop.width) / 2), height: crop.height, width: crop.width };
+}
+
 /**
  * transformers' center_crop: output pixel (x, y) is input (x + ⌊(in_w − out_w)/2⌋, y + ⌊(in_h − out_h)/2⌋);
  * where the image is smaller that lands outside it, which is its zero padding (⌈·/2⌉ before).
  */
 export function centerCrop(image: RgbImage, height: number, width: number): RgbImage {
-  const top = Math.floor((image.height - height) / 2);
-  const left = Math.floor((image.width - width) / 2);
+  const { top, left } = centerWindow(image, { height, width });
   const data = new Uint8Array(width * height * 3);
   const x0 = Math.max(0, -left);
   const x1 = Math.min(width, image.width - left);
@@ -94,9 +98,8 @@ export class ImageProcessor {
     const crop = this.config.centerCrop;
     const size = r ? resizedSize(r.rule, image.height, image.width) : image;
     if (r && crop && crop.height <= size.height && crop.width <= size.width) {
-      // The crop lies inside the resized image: resample only the pixels it keeps (centerCrop's offsets).
-      const window = { left: Math.floor((size.width - crop.width) / 2), top: Math.floor((size.height - crop.height) / 2), ...crop };
-      return resize(image, size.width, size.height, r.resample, window);
+      // The crop lies inside the resized image: resample only the pixels it keeps.
+      return resize(image, size.width, size.height, r.resample, centerWindow(size, crop));
     }
     const out = r ? resize(image, size.width, size.height, r.resample) : image;
     return crop && (crop.height !== out.height || crop.width !== out.width) ? centerCrop(out, crop.height, crop.width) : out;
