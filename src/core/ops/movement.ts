@@ -298,7 +298,12 @@ const Gather: OpDef<{ axis: number }, [Tensor, Tensor]> = {
   ],
   vjp: ([g], { inputs: [data, idx], attrs }) => {
     if (attrs.axis !== 0) throw new ShapeError(`gather gradient: only axis 0 is supported, got ${attrs.axis}`);
-    return [scatterAdd(zerosLike(data), unsqueeze(idx, [-1]), g), null];
+    // Rows summed by ScatterElements, whose add is serial: ORT's ScatterND add splits rows across threads
+    // unsynchronised, so repeated ids (every batch of tokens) lost updates and made training irreproducible.
+    const rest = data.shape.slice(1);
+    const rows = reshape(g, [-1, ...rest]); // (n, ...rest)
+    const spread = expandTo(reshape(idx, [-1, ...rest.map(() => 1)]), rows);
+    return [scatterElementsAdd(zerosLike(data), spread, rows, 0), null];
   },
 };
 
@@ -333,24 +338,3 @@ export function scatterElementsAdd(data: Tensor, indices: Tensor, updates: Tenso
   return currentGraph().apply(ScatterElements, [data, indices, updates], { axis: normalizeAxis(axis, data.rank, 'scatterElementsAdd'), reduction: 'add' })[0];
 }
 
-const ScatterND: OpDef<{ reduction: string }, [Tensor, Tensor, Tensor]> = {
-  name: 'ScatterND',
-  attrTypes: { reduction: 'string' },
-  infer: ([data]) => [{ shape: [...data.shape], dtype: data.dtype }],
-  vjp: ([g], { inputs: [, idx] }) => [g, null, gatherND(g, idx)],
-};
-
-/** data with `updates` added at `indices` (ONNX ScatterND, reduction add). */
-export function scatterAdd(data: Tensor, indices: Tensor, updates: Tensor): Tensor {
-  return currentGraph().apply(ScatterND, [data, indices, updates], { reduction: 'add' })[0];
-}
-
-// Only the gradient of ScatterND uses it.
-const GatherND: OpDef<{ _shape: readonly Dim[] }, [Tensor, Tensor]> = { name: 'GatherND', infer: givenShape, vjp: nonDifferentiable };
-
-function gatherND(data: Tensor, indices: Tensor): Tensor {
-  const k = indices.shape[indices.rank - 1];
-  if (typeof k !== 'number') throw new ShapeError('gatherND: the last axis of indices must be static');
-  const shape = [...indices.shape.slice(0, -1), ...data.shape.slice(k)];
-  return currentGraph().apply(GatherND, [data, indices], { _shape: shape })[0];
-}
