@@ -104,12 +104,16 @@ export class CompiledGraph {
     readonly session: ort.InferenceSession,
   ) {}
 
-  static async compile(opts: EmitOptions, session: SessionOptions = {}): Promise<CompiledGraph> {
-    const model = emitModel(opts);
+  static compile(opts: EmitOptions, session: SessionOptions = {}): Promise<CompiledGraph> {
+    return CompiledGraph.load(emitModel(opts), opts.name ?? 'forja', session);
+  }
+
+  /** A session for a model already emitted (and perhaps rewritten, see onnx/repeat.ts). */
+  static async load(model: EmittedModel, name: string, session: SessionOptions = {}): Promise<CompiledGraph> {
     try {
       return new CompiledGraph(model, await createSession(model.bytes, session));
     } catch (err) {
-      throw new Error(`onnxruntime rejected the graph '${opts.name ?? 'forja'}': ${(err as Error).message}`);
+      throw new Error(`onnxruntime rejected the graph '${name}': ${(err as Error).message}`);
     }
   }
 
