@@ -2,13 +2,15 @@
  * One training step = one ONNX graph = one session.run: forward, loss,
  * gradients, optimizer update and state (BatchNorm) updates. Parameters,
  * optimizer slots and state are fed as inputs and come back as outputs.
+ * With stepsPerRun above 1 the graph loops over several batches in one run,
+ * and the parameters come back once, after the last.
  *
  * Per run nothing is allocated: data goes into reusable input buffers, and
  * each updated variable owns a spare array the session writes its new value
  * into (a preallocated fetch). After a run with a finite loss the spare and
  * the live array swap; after a non-finite loss nothing is assigned, so the
- * weights stay at the last good step. Consequence: an array read from
- * `variable.value` is overwritten two steps later; copy it (getWeights) to keep it.
+ * weights stay where the run began. Consequence: an array read from
+ * `variable.value` is overwritten two runs later; copy it (getWeights) to keep it.
  */
 import { grad } from '../autodiff/grad.js';
 import type { DType } from '../core/dtype.js';
@@ -17,6 +19,8 @@ import { elementCount, formatShape, isStatic, type Dim } from '../core/shape.js'
 import type { Variable } from '../core/variable.js';
 import { reshape } from '../core/ops/index.js';
 import { allocate, CallContext, withCallContext, type HostData } from '../nn/index.js';
+import { emitModel, type EmittedModel } from '../onnx/emit.js';
+import { repeatModel, STEPS_INPUT } from '../onnx/repeat.js';
 import { CompiledGraph, viewTensor } from '../runtime/session.js';
 import type { Optimizer, ParamGradient, StepScalars } from '../optim/index.js';
 import type { OrtTensor } from '../runtime/session.js';
@@ -48,13 +52,18 @@ export interface StepGraphSpec {
   applyGradients?: (pairs: readonly ParamGradient[], scalars: StepScalars) => Map<Variable, Tensor>;
   /** Whether a committed run is an optimizer step (default true); false for a micro-batch that only accumulates. */
   countsAsStep?: boolean;
+  /** Most steps one run may take (default 1): above 1 the graph loops over stacked batches (onnx/repeat.ts). */
+  stepsPerRun?: number;
 }
 
 export interface StepOutcome {
+  /** The last step's loss. */
   loss: number;
-  /** False when the loss was not finite; nothing was assigned. */
+  /** Each step's loss, in order (a view overwritten by the next run). */
+  losses: Float32Array;
+  /** False when a loss was not finite; nothing was assigned. */
   committed: boolean;
-  /** Extra outputs: views overwritten by the next run (copy what you keep). */
+  /** Extra outputs, one per step stacked in order: views overwritten by the next run (copy what you keep). */
   outputs: Record<string, HostData>;
 }
 
@@ -68,52 +77,72 @@ interface Update {
   spare: Float32Array;
 }
 
+/** A per-step input or output: its buffer holds `stepsPerRun` steps' values back to back. */
+interface StepValue {
+  name: string;
+  data: HostData;
+  /** One step's shape. */
+  shape: number[];
+}
+
 export class StepRunner {
-  /** Input buffers, filled by the caller before each run (an alias shares its target's). */
+  /**
+   * Input buffers, filled by the caller before each run (an alias shares its target's); each holds
+   * stepsPerRun steps' values back to back, step i's at i × (one step's size).
+   */
   readonly buffers: Record<string, HostData> = {};
   /** Inputs that share another input's buffer. */
   readonly aliases = new Set<string>();
-  private readonly feeds: Record<string, OrtTensor> = {};
-  private readonly fetches: Record<string, OrtTensor> = {};
-  private readonly loss = new Float32Array(1);
+  private readonly values: StepValue[] = [];
+  private readonly aliasOf = new Map<string, string>();
+  private readonly outputValues: StepValue[] = [];
+  /** Feeds and fetches by the number of steps a run takes. */
+  private readonly bindings = new Map<number, { feeds: Record<string, OrtTensor>; fetches: Record<string, OrtTensor> }>();
+  private readonly losses: Float32Array;
   private readonly scalars: Float32Array[];
   private readonly extra: Record<string, HostData> = {};
 
   private constructor(
     private readonly runner: CompiledGraph,
-    private readonly optimizer: Optimizer,
+    readonly optimizer: Optimizer,
     inputs: readonly StepInputSpec[],
     private readonly updates: Update[],
     extraOutputs: { name: string; tensor: Tensor }[],
-    private readonly countsAsStep = true,
+    private readonly countsAsStep: boolean,
+    /** Most steps one run takes; above 1 the graph is a loop over steps (onnx/repeat.ts). */
+    readonly stepsPerRun: number,
   ) {
     for (const spec of inputs) {
       if (spec.alias !== undefined) {
         if (!this.buffers[spec.alias]) throw new Error(`train step: input '${spec.name}' aliases unknown input '${spec.alias}'`);
         this.buffers[spec.name] = this.buffers[spec.alias]!;
-        this.feeds[spec.name] = this.feeds[spec.alias]!;
+        this.aliasOf.set(spec.name, spec.alias);
         this.aliases.add(spec.name);
         continue;
       }
       const shape = staticShape(spec.shape, `train step: input '${spec.name}'`);
-      const data = allocate(spec.dtype, elementCount(shape));
+      const data = allocate(spec.dtype, stepsPerRun * elementCount(shape));
       this.buffers[spec.name] = data;
-      this.feeds[spec.name] = viewTensor(data, shape);
+      this.values.push({ name: spec.name, data, shape });
     }
     this.scalars = optimizer.scalarNames.map((name) => {
-      const value = new Float32Array(1);
-      this.feeds[scalarInput(name)] = viewTensor(value, []);
-      return value;
+      const data = new Float32Array(stepsPerRun);
+      this.values.push({ name: scalarInput(name), data, shape: [] });
+      return data;
     });
-    this.fetches[LOSS] = viewTensor(this.loss, []);
+    this.losses = new Float32Array(stepsPerRun);
+    this.outputValues.push({ name: LOSS, data: this.losses, shape: [] });
     for (const { name, tensor } of extraOutputs) {
       const shape = staticShape(tensor.shape, `train step: output '${name}'`);
-      this.extra[name] = allocate(tensor.dtype, elementCount(shape));
-      this.fetches[name] = viewTensor(this.extra[name], shape);
+      this.extra[name] = allocate(tensor.dtype, stepsPerRun * elementCount(shape));
+      this.outputValues.push({ name, data: this.extra[name], shape });
     }
   }
 
   static async compile(spec: StepGraphSpec): Promise<StepRunner> {
+    const stepsPerRun = spec.stepsPerRun ?? 1;
+    if (!Number.isInteger(stepsPerRun) || stepsPerRun < 1) throw new Error(`${spec.name}: stepsPerRun must be a positive integer, received ${stepsPerRun}`);
+    if (stepsPerRun > 1 && spec.countsAsStep === false) throw new Error(`${spec.name}: a run of several steps must count them as optimizer steps`);
     const traced = trace((g) => {
       const inputs = Object.fromEntries(spec.inputs.map((i) => [i.name, g.input(i.name, i.shape, i.dtype)]));
       const scalars = Object.fromEntries(spec.optimizer.scalarNames.map((name) => [name, g.input(scalarInput(name), [])]));
@@ -136,7 +165,7 @@ export class StepRunner {
     for (const name of Object.keys(traced.outputs)) {
       if (name === LOSS || name.startsWith('update_')) throw new Error(`${spec.name}: output name '${name}' is reserved`);
     }
-    const runner = await CompiledGraph.compile({
+    let model = emitModel({
       graph: traced.g,
       inputs: traced.inputs,
       outputs: {
@@ -146,29 +175,56 @@ export class StepRunner {
       },
       variables: 'inputs',
       name: spec.name,
-    }, { spinning: false }); // training steps are many small kernels: see SessionOptions
+    });
+    if (stepsPerRun > 1) model = repeatSteps(model, traced.updates, spec.name);
+    const runner = await CompiledGraph.load(model, spec.name, { spinning: false }); // training steps are many small kernels: see SessionOptions
     const updates = traced.updates.map(({ variable, output }) => ({ variable, output, spare: new Float32Array(variable.size) }));
     const extra = Object.entries(traced.outputs).map(([name, tensor]) => ({ name, tensor }));
-    return new StepRunner(runner, spec.optimizer, spec.inputs, updates, extra, spec.countsAsStep ?? true);
+    return new StepRunner(runner, spec.optimizer, spec.inputs, updates, extra, spec.countsAsStep ?? true, stepsPerRun);
   }
 
-  /** Run one step on the current buffer contents; commit it if the loss is finite. */
-  async run(): Promise<StepOutcome> {
+  /**
+   * Take `steps` steps (1 to stepsPerRun) on the current buffer contents in one session.run; commit
+   * them if every loss is finite. After a non-finite loss nothing is assigned: the weights stay where
+   * the run began.
+   */
+  async run(steps = 1): Promise<StepOutcome> {
+    if (!Number.isInteger(steps) || steps < 1 || steps > this.stepsPerRun) {
+      throw new Error(`train step: a run takes 1 to ${this.stepsPerRun} steps, received ${steps}`);
+    }
     const optimizer = this.optimizer;
-    optimizer.stepScalars().forEach((value, i) => (this.scalars[i]![0] = value));
-    for (const u of this.updates) this.fetches[u.output] = this.runner.view(u.spare, u.variable.shape);
-    await this.runner.run(this.feeds, this.fetches);
-    const loss = this.loss[0]!;
-    const committed = Number.isFinite(loss);
+    for (let s = 0; s < steps; s++) optimizer.stepScalars(optimizer.iterations + s).forEach((value, i) => (this.scalars[i]![s] = value));
+    const { feeds, fetches } = this.binding(steps);
+    for (const u of this.updates) fetches[u.output] = this.runner.view(u.spare, u.variable.shape);
+    await this.runner.run(feeds, fetches);
+    const losses = this.losses.subarray(0, steps);
+    const committed = losses.every(Number.isFinite);
     if (committed) {
       for (const u of this.updates) {
         const live = u.variable.value;
         u.variable.assign(u.spare, 'training step');
         u.spare = live;
       }
-      if (this.countsAsStep) optimizer.iterations++;
+      if (this.countsAsStep) optimizer.iterations += steps;
     }
-    return { loss, committed, outputs: this.extra };
+    return { loss: losses[steps - 1]!, losses, committed, outputs: this.extra };
+  }
+
+  /** ORT tensors viewing the first `steps` steps of each buffer, stacked on a leading axis when the graph loops. */
+  private binding(steps: number): { feeds: Record<string, OrtTensor>; fetches: Record<string, OrtTensor> } {
+    let found = this.bindings.get(steps);
+    if (found) return found;
+    const repeated = this.stepsPerRun > 1;
+    const view = ({ data, shape }: StepValue): OrtTensor =>
+      viewTensor(data.subarray(0, steps * elementCount(shape)), repeated ? [steps, ...shape] : shape);
+    const feeds: Record<string, OrtTensor> = Object.fromEntries(this.values.map((v) => [v.name, view(v)]));
+    for (const [alias, target] of this.aliasOf) feeds[alias] = feeds[target]!;
+    if (repeated) {
+      feeds[STEPS_INPUT] = viewTensor(new BigInt64Array([BigInt(steps)]), []);
+    }
+    found = { feeds, fetches: Object.fromEntries(this.outputValues.map((v) => [v.name, view(v)])) };
+    this.bindings.set(steps, found);
+    return found;
   }
 
   async release(): Promise<void> {
@@ -185,4 +241,15 @@ function staticShape(shape: readonly Dim[], where: string): number[] {
 export function asScalar(t: Tensor, where: string): Tensor {
   if (!t.shape.every((d) => d === 1)) throw new Error(`${where}: the loss must be a scalar, received shape ${formatShape(t.shape)}`);
   return t.rank === 0 ? t : reshape(t, []);
+}
+
+/** The step as a loop over steps: per-step inputs sliced by trip, each updated variable carried to the next trip. */
+function repeatSteps(model: EmittedModel, updates: readonly { variable: Variable; output: string }[], name: string): EmittedModel {
+  const carried = updates.map(({ variable, output }): [string, string] => {
+    const i = model.variableInputs.indexOf(variable);
+    if (i < 0) throw new Error(`${name}: variable '${variable.name}' is updated but never read, so steps cannot run in a loop`);
+    return [model.variableInputNames[i]!, output];
+  });
+  const stacked = model.outputNames.filter((output) => !updates.some((u) => u.output === output));
+  return repeatModel(model, { perStep: model.inputNames, carried, stacked });
 }
