@@ -48,6 +48,11 @@ export interface TrainingTask {
   startEpoch?(position: Position): void | Promise<void>;
   /** One optimisation step at `position` (the step about to be taken). */
   trainStep(position: Position): Promise<StepResult>;
+  /**
+   * Optional: 1 to `limit` steps from `position` in one go (fit's stepsPerExecution), each step's
+   * result in order. The batch callbacks then run once around the whole run, as in Keras.
+   */
+  trainSteps?(position: Position, limit: number): Promise<StepResult[]>;
   /** Held-out metrics after each epoch, named as they should appear in the logs (val_loss...). */
   validate?(epoch: number): Promise<Logs>;
   /** What a checkpoint holds; read when saving and restoring. */
@@ -121,19 +126,26 @@ export class Trainer {
       if (this.position.step === 0) await this.callbacks.epochBegin(epoch);
       await task.startEpoch?.({ ...this.position });
       while (this.position.step < steps && !stopped()) {
-        const at = { ...this.position };
-        await this.callbacks.batchBegin(at);
+        const first = { ...this.position };
+        await this.callbacks.batchBegin(first);
         const started = performance.now();
-        const { logs: stepLogs, weight } = await task.trainStep(at);
+        const results = task.trainSteps ? await task.trainSteps(first, steps - first.step) : [await task.trainStep(first)];
+        if (results.length < 1 || results.length > steps - first.step) {
+          throw new Error(`Trainer: trainSteps at step ${first.step} of ${steps} returned ${results.length} steps`);
+        }
         stepSeconds += (performance.now() - started) / 1000;
-        const bad = nonFinite(stepLogs);
-        if (bad) throw new TrainingDivergedError(at, bad, 'step');
-        for (const [k, v] of Object.entries(stepLogs)) this.sums[k] = (this.sums[k] ?? 0) + v * weight;
-        this.weight += weight;
-        weightHere += weight;
-        stepsHere++;
+        let at = first;
+        for (const [i, { logs: stepLogs, weight }] of results.entries()) {
+          at = { epoch, step: first.step + i, globalStep: first.globalStep + i };
+          const bad = nonFinite(stepLogs);
+          if (bad) throw new TrainingDivergedError(at, bad, 'step');
+          for (const [k, v] of Object.entries(stepLogs)) this.sums[k] = (this.sums[k] ?? 0) + v * weight;
+          this.weight += weight;
+          weightHere += weight;
+        }
+        stepsHere += results.length;
         this.position = { epoch, step: at.step + 1, globalStep: at.globalStep + 1 };
-        await this.callbacks.batchEnd(at, stepLogs);
+        await this.callbacks.batchEnd(at, results.at(-1)!.logs);
       }
       if (this.position.step < steps) break; // stopped inside the epoch: it resumes there
       logs = this.epochMeans;

@@ -78,6 +78,33 @@ describe('Trainer', () => {
     assert.equal(task.seen.length, 4);
   });
 
+  test('trainSteps: runs of several steps, each step counted and checked, callbacks once per run', async () => {
+    /** Runs of up to 2 steps, each the plain task's step in turn. */
+    const inRuns = (task: ReturnType<typeof countingTask>) =>
+      Object.assign(task, {
+        trainSteps: async (at: Position, limit: number) => {
+          const results = [];
+          for (let i = 0; i < Math.min(2, limit); i++) results.push(await task.trainStep({ ...at, step: at.step + i, globalStep: at.globalStep + i }));
+          return results;
+        },
+      });
+    const plain = await new Trainer(countingTask(2, 3)).run();
+    const ends: number[] = [];
+    const task = inRuns(countingTask(2, 3));
+    const outcome = await new Trainer(task, { callbacks: [{ onBatchEnd: (b) => void ends.push(b) }] }).run();
+    assert.deepEqual(task.seen, ['0:0', '0:1', '0:2', '1:0', '1:1']);
+    assert.deepEqual(ends, [1, 2, 1]);
+    assert.deepEqual(outcome.history.rows(), plain.history.rows());
+    assert.equal(outcome.stepsHere, 5);
+    await assert.rejects(new Trainer(inRuns(countingTask(3, 3, { nanAt: 5 }))).run(), (err: unknown) => {
+      assert.ok(err instanceof TrainingDivergedError);
+      assert.deepEqual(err.position, { epoch: 1, step: 1, globalStep: 4 });
+      return true;
+    });
+    const greedy = Object.assign(countingTask(1, 2), { trainSteps: async () => [{ logs: { loss: 0 }, weight: 1 }, { logs: { loss: 0 }, weight: 1 }, { logs: { loss: 0 }, weight: 1 }] });
+    await assert.rejects(new Trainer(greedy).run(), /trainSteps at step 0 of 1 returned 3 steps/);
+  });
+
   test('stopTraining from a callback ends the run at the end of the epoch', async () => {
     const task = countingTask(10, 2);
     const outcome = await new Trainer(task, { callbacks: [earlyStopping({ monitor: 'loss', patience: 0, mode: 'max' })] }).run();
