@@ -28,13 +28,19 @@ import { EvalRunner } from '../train/eval-runner.js';
 import type { History, Logs, Results } from '../train/history.js';
 import { resolveMetric, type Metric, type MetricName } from '../train/metrics.js';
 import { StepRunner, type StepInputSpec, type StepOutcome } from '../train/step-runner.js';
-import { Trainer, type Position, type TrainingTask } from '../train/trainer.js';
+import { Trainer, type Position, type StepResult, type TrainingTask } from '../train/trainer.js';
 
 export interface CompileArgs {
   optimizer: OptimizerName | Optimizer;
   /** A loss name ('binaryCrossentropy') or function (yTrue, yPred) => scalar. */
   loss: LossName | LossFn;
   metrics?: readonly MetricName[];
+  /**
+   * Batches fit() trains in one session.run (Keras' steps_per_execution; default 1). A small model's
+   * step is mostly the copy of its weights out of ONNX Runtime, which a run of several steps makes
+   * once. Batch callbacks then run once per run, and a stop takes effect between runs.
+   */
+  stepsPerExecution?: number;
 }
 
 /** One input or target array, or one per model input/output. */
@@ -76,6 +82,7 @@ export class ModelTrainer {
   active: Trainer | undefined;
   private readonly loss: LossFn;
   private readonly metricNames: readonly MetricName[];
+  private readonly stepsPerExecution: number;
   private trainable: Variable[] | null;
   /** Keyed by the input signature (names, shapes with the batch size, dtypes). */
   private readonly steps = new CompileCache<string, StepRunner>();
@@ -88,6 +95,7 @@ export class ModelTrainer {
     this.optimizer = getOptimizer(args.optimizer);
     this.loss = getLoss(args.loss);
     this.metricNames = args.metrics ?? [];
+    this.stepsPerExecution = checkInt(args.stepsPerExecution ?? 1, 'stepsPerExecution', `${model.where}.compile`, 1);
     this.metricNames.forEach((name) => resolveMetric(name, null, undefined));
     // An unbuilt model's weights do not exist yet: captured at the first step.
     this.trainable = model.built ? model.trainableWeights : null;
@@ -162,11 +170,11 @@ export class ModelTrainer {
     return [...inputs, ...targets];
   }
 
-  private stepRunner(data: Batches, batchSize: number): Promise<StepRunner> {
+  private stepRunner(data: Batches, batchSize: number, stepsPerRun = 1): Promise<StepRunner> {
     const specs = this.specs(data, batchSize);
-    return this.steps.get(JSON.stringify(specs), () =>
+    return this.steps.get(JSON.stringify({ specs, stepsPerRun }), () =>
       StepRunner.compile({
-        name: `${this.model.name}_train_${batchSize}`,
+        name: `${this.model.name}_train_${batchSize}${stepsPerRun > 1 ? `_x${stepsPerRun}` : ''}`,
         inputs: specs,
         forward: (tensors) => {
           const { loss, metrics } = this.lossAndMetrics(tensors);
@@ -174,6 +182,7 @@ export class ModelTrainer {
         },
         trainable: () => this.trainableVariables(),
         optimizer: this.optimizer,
+        stepsPerRun,
       }),
     );
   }
@@ -190,14 +199,14 @@ export class ModelTrainer {
 
   // --- steps ---------------------------------------------------------------------------
 
-  /** Copy rows `order[from..from+count)` into the runner's buffers and take one step. */
-  private async step(runner: StepRunner, data: Batches, order: Int32Array, from: number, count: number): Promise<Results> {
-    data.inputs.forEach((t, i) => gatherRowsInto(runner.buffers[`x${i}`]!, t, order, from, count));
+  /** Copy rows `order[from..from+rows×steps)` into the runner's buffers and take `steps` steps of `rows` rows. */
+  private async trainRows(runner: StepRunner, data: Batches, order: Int32Array, from: number, rows: number, steps = 1): Promise<Results[]> {
+    data.inputs.forEach((t, i) => gatherRowsInto(runner.buffers[`x${i}`]!, t, order, from, rows * steps));
     data.targets.forEach((t, i) => {
-      if (!runner.aliases.has(`y${i}`)) gatherRowsInto(runner.buffers[`y${i}`]!, t, order, from, count);
+      if (!runner.aliases.has(`y${i}`)) gatherRowsInto(runner.buffers[`y${i}`]!, t, order, from, rows * steps);
     });
     // A non-finite loss commits nothing; the Trainer's guard stops the run on it.
-    return results(await runner.run());
+    return stepResults(await runner.run(steps));
   }
 
   async trainOnBatch(x: Data, y: Data): Promise<Results> {
@@ -208,7 +217,7 @@ export class ModelTrainer {
     data.targets.forEach((t, i) => copyData(runner.buffers[`y${i}`]!, t.data));
     const outcome = await runner.run();
     if (!outcome.committed) throw new Error(`${this.model.where}.trainOnBatch: loss is ${outcome.loss}; the weights were not updated`);
-    return results(outcome);
+    return stepResults(outcome)[0]!;
   }
 
   async evaluate(x: Data, y: Data, args: EvaluateArgs = {}, method = 'evaluate'): Promise<Results> {
@@ -234,7 +243,10 @@ export class ModelTrainer {
     const batchSize = Math.min(checkInt(args.batchSize ?? 32, 'batchSize', where, 1), samples);
     const steps = Math.ceil(samples / batchSize);
     const lastSize = samples - (steps - 1) * batchSize;
-    const [full, last] = await Promise.all([this.stepRunner(train, batchSize), this.stepRunner(train, lastSize)]);
+    // Steps of full batches may run several at a time; a smaller last batch runs on its own.
+    const fullSteps = lastSize === batchSize ? steps : steps - 1;
+    const perRun = Math.min(this.stepsPerExecution, Math.max(fullSteps, 1));
+    const [full, last] = await Promise.all([this.stepRunner(train, batchSize, perRun), fullSteps < steps ? this.stepRunner(train, lastSize) : undefined]);
     let seed = args.seed ?? initializers.nextSeed();
     const shuffle = args.shuffle ?? true;
     // Keras' (and Forja 0.1's) order: one stream shuffling the previous epoch's order again. A run resumed
@@ -251,14 +263,19 @@ export class ModelTrainer {
       }
       for (; shuffledThrough < epoch; shuffledThrough++) rng.shuffle(order);
     };
+    /** Up to `limit` steps from `step`: full batches `perRun` at a time, the smaller last batch alone. */
+    const trainFrom = async (step: number, limit: number): Promise<StepResult[]> => {
+      const rows = step < fullSteps ? batchSize : lastSize;
+      const count = step < fullSteps ? Math.min(perRun, limit, fullSteps - step) : 1;
+      const logs = await this.trainRows(step < fullSteps ? full : last!, train, order, step * batchSize, rows, count);
+      return logs.map((l) => ({ logs: l, weight: rows }));
+    };
     const task: TrainingTask = {
       epochs,
       stepsInEpoch: () => steps,
       startEpoch: ({ epoch }) => shuffleThrough(epoch),
-      trainStep: async ({ step }: Position) => {
-        const count = step === steps - 1 ? lastSize : batchSize;
-        return { logs: await this.step(step === steps - 1 ? last : full, train, order, step * batchSize, count), weight: count };
-      },
+      trainStep: ({ step }: Position) => trainFrom(step, 1).then(([one]) => one!),
+      ...(perRun > 1 && { trainSteps: ({ step }: Position, limit: number) => trainFrom(step, limit) }),
       ...(validation ? { validate: async () => prefixed(await this.evaluateBatches(validation, batchSize), 'val_') } : {}),
       state: () => this.trainingState(),
       meta: () => ({ kind: 'fit', model: this.model.name, samples, batchSize, seed, shuffle }),
@@ -318,11 +335,13 @@ export class ModelTrainer {
   }
 }
 
-/** The loss and each metric of a committed step (metrics are scalars). */
-function results(outcome: StepOutcome): Results {
-  const logs: Results = { loss: outcome.loss };
-  for (const [name, value] of Object.entries(outcome.outputs)) logs[name] = Number(value[0]);
-  return logs;
+/** The loss and each metric of every step a run took (metrics are scalars). */
+function stepResults(outcome: StepOutcome): Results[] {
+  return [...outcome.losses].map((loss, step) => {
+    const logs: Results = { loss };
+    for (const [name, values] of Object.entries(outcome.outputs)) logs[name] = Number(values[step]);
+    return logs;
+  });
 }
 
 function prefixed(logs: Logs, prefix: string): Logs {

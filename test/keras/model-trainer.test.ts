@@ -63,6 +63,26 @@ describe('fit', () => {
     assert.deepEqual(h.params, { epochs: 1, steps: 3, batchSize: 4, samples: 10 });
   });
 
+  test('stepsPerExecution: the same history and weights, batch callbacks once per run, the partial batch on its own', async () => {
+    const run = async (stepsPerExecution: number) => {
+      setRandomSeed(5);
+      const { x, y } = blobs(44, 3); // 5 full batches of 8 and one of 4
+      const m = sequential([layers.dense({ units: 8, activation: 'relu', inputShape: [2] }), layers.dense({ units: 1, activation: 'sigmoid' })]);
+      m.compile({ optimizer: optimizers.adam({ learningRate: 0.05 }), loss: 'binaryCrossentropy', metrics: ['accuracy'], stepsPerExecution });
+      const ends: number[] = [];
+      const h = await m.fit(x, y, { epochs: 2, batchSize: 8, seed: 9, callbacks: [{ onBatchEnd: (batch) => void ends.push(batch) }] });
+      return { history: h.history, weights: m.getWeights().map((w) => w.toArray()), ends };
+    };
+    const one = await run(1);
+    const runs = await run(2);
+    assert.deepEqual(runs.history, one.history);
+    assert.deepEqual(runs.weights, one.weights);
+    assert.deepEqual(one.ends, [0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(runs.ends, [1, 3, 4, 5, 1, 3, 4, 5]);
+    const m = classifier();
+    assert.throws(() => m.compile({ optimizer: 'adam', loss: 'mse', stepsPerExecution: 0 }), /compile: stepsPerExecution must be an integer ≥ 1. Received: stepsPerExecution=0/);
+  });
+
   test('validationSplit holds out the last rows; val_ keys are evaluated on them', async () => {
     setRandomSeed(3);
     const { x, y } = blobs(50, 4);

@@ -18,16 +18,37 @@ function data(): { x: HostTensor; y: Float32Array } {
   return { x: new HostTensor(x, [40, 3]), y };
 }
 
-function net() {
+function net(stepsPerExecution = 1) {
   setRandomSeed(11);
   const m = sequential([layers.dense({ units: 4, activation: 'tanh', inputShape: [3] }), layers.dense({ units: 1 })]);
-  m.compile({ optimizer: optimizers.adam({ learningRate: 0.05 }), loss: 'mse' });
+  m.compile({ optimizer: optimizers.adam({ learningRate: 0.05 }), loss: 'mse', stepsPerExecution });
   return m;
 }
 
 const weightsOf = (m: ReturnType<typeof net>) => m.weights.map((w) => Array.from(w.value));
 
 describe('backupAndRestore with fit', () => {
+  test('with stepsPerExecution, a fit stopped between runs resumes and ends bit for bit as one step at a time would', async () => {
+    const { x, y } = data();
+    const straight = net();
+    const straightHistory = await straight.fit(x, y, { epochs: 3, batchSize: 8 });
+
+    const path = join(root, 'fit-runs.safetensors');
+    const stop = new AbortController();
+    const first = net(3);
+    const ends: number[] = [];
+    // 5 steps an epoch run as 3 + 2: the third run is epoch 1's steps 0-2, and the stop lands at its end.
+    const counter = { onBatchEnd: (batch: number) => void (ends.push(batch) === 3 && stop.abort()) };
+    await first.fit(x, y, { epochs: 3, batchSize: 8, signal: stop.signal, callbacks: [backupAndRestore({ path }), counter] });
+    assert.deepEqual(ends, [2, 4, 2]);
+
+    const second = net(3);
+    setRandomSeed(99);
+    const history = await second.fit(x, y, { epochs: 3, batchSize: 8, callbacks: [backupAndRestore({ path })] });
+    assert.deepEqual(weightsOf(second), weightsOf(straight));
+    assert.deepEqual(history.history.loss, straightHistory.history.loss);
+  });
+
   test('a fit stopped mid-epoch resumes from its backup and ends with the same weights as one uninterrupted fit', async () => {
     const { x, y } = data();
     const straight = net();
