@@ -12,6 +12,7 @@ export {
 export {
   type LossPlotOptions,
   type LossSeries,
+  LossPlotter,
   lossPlotPng,
   lossPlotSpec,
   lossPlotSvg,

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { lossPlotSpec, writeLossCsv, writeLossPlot, type LossSeries } from '../../src/viz/index.js';
+import { LossPlotter, lossPlotSpec, lossPlotSvg, writeLossCsv, writeLossPlot, type LossSeries } from '../../src/viz/index.js';
 
 let dir = '';
 before(async () => {
@@ -32,6 +32,27 @@ test('writeLossPlot writes an SVG with both curves, labels and title', async () 
   const lines = svg.match(/<path[^>]*aria-roledescription="line mark"[^>]*d="M[^"]*"/g) ?? [];
   assert.equal(lines.length, 2);
   assert.deepEqual(await readdir(dir), ['loss.svg']); // no temp file left
+});
+
+test('LossPlotter renders on its worker the SVG this thread would, several at once, and here once closed', async () => {
+  const options = { title: 'Autoencoder loss', xLabel: 'epoch' };
+  const expected = await lossPlotSvg(series, options);
+  const plotter = new LossPlotter();
+  try {
+    const [a, b] = await Promise.all([plotter.svg(series, options), plotter.svg(series.slice(0, 1), options)]);
+    assert.equal(a, expected);
+    assert.equal(b, await lossPlotSvg(series.slice(0, 1), options));
+    assert.equal(plotter.onWorker, true, 'rendered on the worker, not by falling back');
+    const sub = await mkdtemp(join(dir, 'plotter-'));
+    await plotter.write(join(sub, 'loss.svg'), series, options);
+    assert.equal(await readFile(join(sub, 'loss.svg'), 'utf8'), expected);
+    assert.deepEqual(await readdir(sub), ['loss.svg']);
+    await assert.rejects(plotter.write(join(sub, 'loss.gif'), series), /must end in .svg or .png/);
+  } finally {
+    await plotter.close();
+  }
+  assert.equal(plotter.onWorker, false);
+  assert.equal(await plotter.svg(series, options), expected);
 });
 
 test('writeLossPlot writes a PNG at pixelRatio scale', async () => {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { gatherRows, epochOrder, batchCount, mnistSplit, type ImageDataset } from '../../data/index.js';
 import { writeJsonAtomic } from '../../io/atomic.js';
 import { backupAndRestore, CHECKPOINT_FILE, csvLogger, modelCheckpoint, readCheckpointRun, ResumeMismatchError, Trainer, type Callback, type HistoryRow, type Logs, type TrainingTask, type TrainOutcome } from '../../train/index.js';
-import { writeImageGrid, writeLossPlot, type LossSeries } from '../../viz/index.js';
+import { LossPlotter, writeImageGrid, type LossSeries } from '../../viz/index.js';
 import { readRunFile, RUN_FILE, RUN_FORMAT, type RunFile, type RunResult, type RunSettings } from './run-file.js';
 import { legacyMnistCheckpoint, trainingState } from './state.js';
 import { MNIST_PIXELS, type MnistModel, type MnistModelSpec, type MnistTrainer } from './spec.js';
@@ -77,6 +77,15 @@ export async function isResumableRun(dir: string, model: string): Promise<boolea
 
 /** Train `spec` as `options` say; resolves with the summary once the artifacts are written. */
 export async function trainRun(spec: MnistModelSpec, options: RunOptions): Promise<RunResult> {
+  const plotter = new LossPlotter(); // loads the plotting libraries on another thread while this one loads data and trains
+  try {
+    return await trainAndWrite(spec, options, plotter);
+  } finally {
+    await plotter.close();
+  }
+}
+
+async function trainAndWrite(spec: MnistModelSpec, options: RunOptions, plotter: LossPlotter): Promise<RunResult> {
   const { outDir } = options;
   const checkpoint = join(outDir, CHECKPOINT_FILE);
   const settings = options.resume ? await resumeSettings(spec, options, checkpoint) : freshSettings(spec, options);
@@ -98,7 +107,7 @@ export async function trainRun(spec: MnistModelSpec, options: RunOptions): Promi
   const outcome = await trainer.run();
   const result = summarize(spec, settings, outcome, (performance.now() - started) / 1000, trainer.history.rows(), outDir);
   if (outcome.interrupted) return result;
-  await writeArtifacts(spec, model, settings, trainer.history.rows(), val, outDir);
+  await writeArtifacts(spec, model, settings, trainer.history.rows(), val, outDir, plotter);
   await writeRunFile(outDir, settings, trainer.history.rows(), result);
   return result;
 }
@@ -183,8 +192,8 @@ async function writeRunFile(dir: string, settings: RunSettings, history: History
 }
 
 /** The loss plot and the preview grids. */
-async function writeArtifacts(spec: MnistModelSpec, model: MnistModel, s: RunSettings, history: HistoryRow[], val: ImageDataset, outDir: string): Promise<void> {
-  await writeLossPlot(join(outDir, 'loss.svg'), lossSeries(history), { title: `forja train ${spec.name}`, xLabel: 'epoch' });
+async function writeArtifacts(spec: MnistModelSpec, model: MnistModel, s: RunSettings, history: HistoryRow[], val: ImageDataset, outDir: string, plotter: LossPlotter): Promise<void> {
+  await plotter.write(join(outDir, 'loss.svg'), lossSeries(history), { title: `forja train ${spec.name}`, xLabel: 'epoch' });
   await writePreviews(model, val, outDir, s.seed);
 }
 
