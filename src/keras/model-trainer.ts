@@ -245,7 +245,7 @@ export class ModelTrainer {
     const lastSize = samples - (steps - 1) * batchSize;
     // Steps of full batches may run several at a time; a smaller last batch runs on its own.
     const fullSteps = lastSize === batchSize ? steps : steps - 1;
-    const perRun = Math.min(this.stepsPerExecution, Math.max(fullSteps, 1));
+    const perRun = Math.min(this.stepsPerExecution, fullSteps); // fullSteps ≥ 1: a lone batch is a full one
     const [full, last] = await Promise.all([this.stepRunner(train, batchSize, perRun), fullSteps < steps ? this.stepRunner(train, lastSize) : undefined]);
     let seed = args.seed ?? initializers.nextSeed();
     const shuffle = args.shuffle ?? true;
