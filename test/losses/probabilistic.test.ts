@@ -32,6 +32,22 @@ describe('binaryCrossentropy', () => {
     close(g, logits.yPred.map((x, i) => (sigmoid(x) - logits.yTrue[i]!) / 4));
   });
 
+  // Wide rows take the logs of products of groups of factors (784 = 14 × 56); a prime width takes one log each.
+  for (const width of [784, 67]) {
+    test(`fromLogits over ${width} pixels: value within 1e-6 of float64, gradient exact`, async () => {
+      let seed = 7;
+      const random = (): number => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+      const c: Case = {
+        yTrue: Array.from({ length: 3 * width }, () => random()),
+        yPred: Array.from({ length: 3 * width }, (_, i) => (i % 97 === 0 ? 90 : 12) * (random() - 0.5)),
+        shape: [3, width],
+      };
+      const { value, grad: g } = await run(c, (t, p) => losses.binaryCrossentropy(t, p, { fromLogits: true }));
+      close(value, [mean(c.yPred.map((x, i) => logitRef(x, c.yTrue[i]!)))]);
+      close(g, c.yPred.map((x, i) => (sigmoid(x) - c.yTrue[i]!) / c.yPred.length), 1e-9);
+    });
+  }
+
   test('[batch] labels against [batch, 1] predictions', async () => {
     const c: Case = { yTrue: [1, 0], yPred: [0.8, 0.3], shape: [2, 1], trueShape: [2] };
     close((await run(c, losses.binaryCrossentropy)).value, [-(Math.log(0.8 + EPS) + Math.log(0.7 + EPS)) / 2]);
