@@ -2,7 +2,8 @@
 // glibc's hugetlb tunable (a no-op elsewhere; a user's own GLIBC_TUNABLES come after it, so they win): onnxruntime-node
 // copies every output into a fresh ArrayBuffer, and on 4 KiB pages each first touch is a page fault (~10 µs here);
 // Whisper's 18 MB of cross K/V took 4,500 of them per encode. README "Memory pages" has the measurements.
-// Runs the compiled dist/ (plain JavaScript, no TypeScript tooling at run time). In a clone, `npm ci` builds dist/
+// Runs the compiled CLI bundle, dist/cli/ (plain JavaScript, no TypeScript tooling at run time; scripts/bundle-cli.mjs
+// says why it is bundled). In a clone, `npm ci` builds dist/
 // (the "prepare" script) and `npm run build` rebuilds it; when src/ sits beside dist/, refuse to run stale output.
 import { readdirSync, statSync } from 'node:fs';
 
@@ -45,4 +46,4 @@ if (sources) {
     process.exit(1);
   }
 }
-await import('../dist/apps/cli/main.js');
+await import('../dist/cli/main.js');

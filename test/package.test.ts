@@ -69,7 +69,7 @@ before(async () => {
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test('the tarball holds the compiled dist/ and the bin, not the TypeScript sources', () => {
-  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/apps/cli/main.js', 'bin/forja.js', 'package.json', 'README.md']) {
+  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/cli/plot-worker.js', 'bin/forja.js', 'package.json', 'README.md']) {
     assert.ok(packedFiles.includes(f), `${f} is not in the tarball`);
   }
   const stray = packedFiles.filter((f) => !/^(dist|bin)\//.test(f) && !['package.json', 'README.md', 'LICENSE'].includes(f));
@@ -108,6 +108,22 @@ test('npx forja --help runs the installed command from dist/', async () => {
   const { stdout } = await run('npx', ['--no-install', 'forja', '--help'], { cwd: consumer, env: childEnv(), timeout: 60_000 });
   assert.match(stdout, /^Usage: forja /m);
   assert.match(stdout, /\bgenerate\b/);
+});
+
+test('the installed command (the CLI bundle) trains, writes its plots and knows its version', async () => {
+  const out = join(tmp, 'run');
+  const { stdout } = await run('npx', ['--no-install', 'forja', 'train', 'autoencoder', '--epochs', '1', '--limit', '600', '--out', out, '--json'], {
+    cwd: consumer,
+    env: { ...childEnv(), FORJA_NO_CACHE: '1' },
+    timeout: 120_000,
+  });
+  const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { epochs: number; valLoss: number };
+  assert.equal(result.epochs, 1);
+  assert.ok(Number.isFinite(result.valLoss), `valLoss ${result.valLoss}`);
+  assert.match(readFileSync(join(out, 'loss.svg'), 'utf8'), /^<svg/);
+  assert.ok(readFileSync(join(out, 'reconstructions.png')).subarray(1, 4).toString() === 'PNG');
+  const version = await run('npx', ['--no-install', 'forja', '--version'], { cwd: consumer, env: childEnv(), timeout: 60_000 });
+  assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version);
 });
 
 test("TypeScript resolves the package's types through its exports", async () => {

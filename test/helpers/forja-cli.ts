@@ -3,11 +3,14 @@ import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from './fixtures.js';
 
+/** Node's arguments that run `forja` from the TypeScript sources through tsx: the working tree, without a build. */
+export const FORJA_SOURCE: readonly string[] = ['--import', 'tsx', join(REPO_ROOT, 'src/apps/cli/main.ts')];
+
 /**
- * Node's arguments that run `forja` from the TypeScript sources through tsx, so CLI tests see the working tree
- * without a build (bin/forja.js runs the compiled dist/).
+ * Node's arguments that run `forja` in CLI tests: the sources, or with FORJA_TEST_CLI=bundle the built bundle that
+ * bin/forja.js runs (dist/cli/, after `npm run build`), to check the bundle against every CLI test.
  */
-export const FORJA_FROM_SOURCE: readonly string[] = ['--import', 'tsx', join(REPO_ROOT, 'src/apps/cli/main.ts')];
+export const FORJA_CLI: readonly string[] = process.env.FORJA_TEST_CLI === 'bundle' ? [join(REPO_ROOT, 'bin/forja.js')] : FORJA_SOURCE;
 
 /** The environment of a CLI test's child: the caches of src/io/cache.ts off (tests write only to temp dirs). */
 export const cliEnv = (env: Record<string, string> = {}): NodeJS.ProcessEnv => ({ FORJA_NO_CACHE: '1', ...process.env, ...env });
@@ -23,7 +26,7 @@ export function forja(args: readonly string[], env: Record<string, string> = {})
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [...FORJA_FROM_SOURCE, ...args],
+      [...FORJA_CLI, ...args],
       { cwd: REPO_ROOT, timeout: 300_000, env: cliEnv(env) },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
@@ -44,7 +47,7 @@ export function lastJsonLine(stdout: string): Record<string, unknown> {
  */
 export function forjaSignalled(args: readonly string[], signal: NodeJS.Signals, when: RegExp): Promise<CliRun & { signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...FORJA_FROM_SOURCE, ...args], { cwd: REPO_ROOT, env: cliEnv() });
+    const child = spawn(process.execPath, [...FORJA_CLI, ...args], { cwd: REPO_ROOT, env: cliEnv() });
     let stdout = '';
     let stderr = '';
     let sent = false;

@@ -3,16 +3,10 @@
  * The `forja` command. Each subcommand is one file in ./commands that exports
  * `register(program)`; adding a command is one file plus one line in `commands` below.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { setCacheEnabled } from '../../io/cache.js';
+import { packageVersion } from '../../io/package-root.js';
 import { CliError, EXIT } from './errors.js';
-
-/** Forja's package.json version; this file is src/apps/cli/main.ts (or dist/apps/cli/main.js), three levels down. */
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 const program = new Command('forja')
   .description('Generative deep learning in TypeScript, compiled to ONNX Runtime')

@@ -5,15 +5,15 @@
  */
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import type { RouteModule } from './app.js';
 import { keyMatches } from './auth.js';
 import { ApiError } from './errors.js';
+import { packageRoot } from '../../io/package-root.js';
 
-/** dist/studio/ of this package, from src/apps/server/ (tsx) and dist/apps/server/ (built) alike. */
-export const STUDIO_DIR = fileURLToPath(new URL('../../../dist/studio/', import.meta.url));
+/** dist/studio/ of this package. */
+export const STUDIO_DIR = join(packageRoot(), 'dist', 'studio') + '/';
 
 const TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePath, REPO_ROOT } from '../../helpers/fixtures.js';
-import { forja, FORJA_FROM_SOURCE } from '../../helpers/forja-cli.js';
+import { forja, FORJA_SOURCE } from '../../helpers/forja-cli.js';
 
 const scratch = await mkdtemp(join(tmpdir(), 'forja-main-'));
 after(() => rm(scratch, { recursive: true, force: true }));
@@ -56,7 +56,7 @@ describe('forja (exit codes and version)', () => {
 
 /** `forja ...args` from the sources with every module it imports logged (test/helpers/module-log.mjs). */
 function forjaModules(args: readonly string[], log: string): Promise<{ code: number; stdout: string; modules: string[] }> {
-  const [importFlag, tsx, main] = FORJA_FROM_SOURCE;
+  const [importFlag, tsx, main] = FORJA_SOURCE;
   const hook = join(REPO_ROOT, 'test/helpers/module-log.mjs');
   return new Promise((resolve) => {
     execFile(

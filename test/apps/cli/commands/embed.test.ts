@@ -10,7 +10,7 @@ import { CliError } from '../../../../src/apps/cli/errors.js';
 import { loadF32 } from '../../../../src/io/safetensors.js';
 import { assertClose } from '../../../helpers/causal-lm.js';
 import { fixturePath } from '../../../helpers/fixtures.js';
-import { cliEnv, FORJA_FROM_SOURCE } from '../../../helpers/forja-cli.js';
+import { cliEnv, FORJA_CLI } from '../../../helpers/forja-cli.js';
 import { fixtureCopy } from '../../../models/bert/fixture-copy.js';
 
 const MODEL = fixturePath('bert-tiny-embed');
@@ -109,7 +109,7 @@ describe('forja embed', () => {
   });
 
   test('in a child process, reading stdin through --file -', () => {
-    const res = spawnSync(process.execPath, [...FORJA_FROM_SOURCE, 'embed', '--model', MODEL, '--file', '-'], { input: 'short\n', encoding: 'utf8', timeout: 120_000, env: cliEnv() });
+    const res = spawnSync(process.execPath, [...FORJA_CLI, 'embed', '--model', MODEL, '--file', '-'], { input: 'short\n', encoding: 'utf8', timeout: 120_000, env: cliEnv() });
     assert.equal(res.status, 0, res.stderr);
     const [v] = lines(res.stdout) as number[][];
     assertClose(v!, expected.subarray(96, 128), TOL, 'child process');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
-import { cliEnv, forja, FORJA_FROM_SOURCE } from '../../../helpers/forja-cli.js';
+import { cliEnv, forja, FORJA_CLI } from '../../../helpers/forja-cli.js';
 import { REPO_ROOT } from '../../../helpers/fixtures.js';
 import { CHAT_MODEL, chatModelDir } from '../../server/helpers.js';
 
@@ -19,7 +19,7 @@ describe('forja serve', () => {
   after(() => rmSync(root, { recursive: true, force: true }));
 
   test('prints its URL, serves with the key, and on Ctrl-C lets the stream in flight finish, then exits 0', async () => {
-    const child = spawn(process.execPath, [...FORJA_FROM_SOURCE, 'serve', '--model', dir, '--port', '0', '--api-key', 'k1', '--admission-window-ms', '0'], { cwd: REPO_ROOT, env: cliEnv() });
+    const child = spawn(process.execPath, [...FORJA_CLI, 'serve', '--model', dir, '--port', '0', '--api-key', 'k1', '--admission-window-ms', '0'], { cwd: REPO_ROOT, env: cliEnv() });
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d));

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { Rng } from '../../../../src/core/rng.js';
 import { readLmRun } from '../../../../src/models/lm/checkpoint.js';
 import { REPO_ROOT } from '../../../helpers/fixtures.js';
-import { cliEnv, forja, FORJA_FROM_SOURCE, lastJsonLine, type CliRun } from '../../../helpers/forja-cli.js';
+import { cliEnv, forja, FORJA_CLI, lastJsonLine, type CliRun } from '../../../helpers/forja-cli.js';
 import { rewriteAsLegacyGptRun } from '../../../helpers/legacy-gpt-run.js';
 
 const scratch = await mkdtemp(join(tmpdir(), 'forja-train-gpt-'));
@@ -22,7 +22,7 @@ const gpt = (out: string, ...extra: string[]): string[] => ['train', 'gpt', '--d
 
 /** `forja ...args` as a child we can signal; `until(re)` resolves once its stderr matches. */
 function spawnForja(args: readonly string[]) {
-  const child = spawn(process.execPath, [...FORJA_FROM_SOURCE, ...args], { cwd: REPO_ROOT, env: cliEnv() });
+  const child = spawn(process.execPath, [...FORJA_CLI, ...args], { cwd: REPO_ROOT, env: cliEnv() });
   let stdout = '';
   let stderr = '';
   let waiting: { re: RegExp; resolve: () => void } | undefined;
