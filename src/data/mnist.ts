@@ -11,7 +11,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { cacheKey, readCacheEntry, writeCacheEntry } from '../io/cache.js';
+import { cacheEnabled, cacheKey, readCacheEntry, writeCacheEntry } from '../io/cache.js';
 import { type ImageDataset, splitValidation, subset } from './batches.js';
 
 export const MNIST_ROWS = 28;
@@ -76,14 +76,86 @@ function readDigit(dir: string, digit: number): Float32Array {
  */
 export function loadMnist(): ImageDataset {
   if (cache) return cache;
+  const coded = loadCoded();
+  cache = coded instanceof CodedDigits ? coded.dataset(Int32Array.from({ length: coded.count }, (_, i) => i)) : coded;
+  return cache;
+}
+
+/**
+ * Each pixel as a byte indexing a palette of the digits' distinct float32 intensities (the package's are
+ * 3-decimal values, 256 of them): a quarter of the bytes of float32 pixels to read from the cache and checksum,
+ * and rows decode straight into the arrays a split hands out (measured: a warm `forja train` spent 0.1–0.3 s
+ * reading 31 MB of float32 digits and copying the split out of them).
+ */
+class CodedDigits {
+  static readonly PALETTE = 256;
+  readonly count: number;
+
+  constructor(
+    readonly palette: Float32Array,
+    readonly codes: Uint8Array,
+    readonly labels: Uint8Array,
+  ) {
+    this.count = labels.length;
+  }
+
+  /** The palette coding of `ds`, or undefined when it has more distinct intensities than a byte can index. */
+  static encode(ds: ImageDataset): CodedDigits | undefined {
+    const distinct = [...new Set(ds.images)].sort((a, b) => a - b);
+    if (distinct.length > CodedDigits.PALETTE) return undefined;
+    const palette = new Float32Array(CodedDigits.PALETTE);
+    palette.set(distinct);
+    const code = new Map(distinct.map((v, i) => [v, i]));
+    return new CodedDigits(palette, Uint8Array.from(ds.images, (v) => code.get(v)!), ds.labels);
+  }
+
+  /** Rows `indices`, in that order, as a fresh dataset of float32 pixels. */
+  dataset(indices: ArrayLike<number>): ImageDataset {
+    const { palette, codes } = this;
+    const images = new Float32Array(indices.length * PIXELS);
+    const labels = new Uint8Array(indices.length);
+    for (let j = 0; j < indices.length; j++) {
+      const row = indices[j]!;
+      labels[j] = this.labels[row]!;
+      for (let k = 0, from = row * PIXELS, to = j * PIXELS; k < PIXELS; k++) images[to + k] = palette[codes[from + k]!]!;
+    }
+    return { images, labels, count: indices.length, rows: MNIST_ROWS, cols: MNIST_COLS };
+  }
+
+  /** The cache entry: palette, codes, labels. */
+  parts(): ArrayBufferView[] {
+    return [this.palette, this.codes, this.labels];
+  }
+
+  static fromEntry(payload: Uint8Array): CodedDigits | undefined {
+    const paletteBytes = CodedDigits.PALETTE * 4;
+    const count = (payload.byteLength - paletteBytes) / (PIXELS + 1);
+    if (!Number.isInteger(count) || count <= 0) return undefined;
+    // A view when the payload is 4-byte aligned (it is, after the entry's header), else a copy.
+    const palette = payload.byteOffset % 4 === 0
+      ? new Float32Array(payload.buffer, payload.byteOffset, CodedDigits.PALETTE)
+      : new Float32Array(payload.slice(0, paletteBytes).buffer);
+    const codes = payload.subarray(paletteBytes, paletteBytes + count * PIXELS);
+    return new CodedDigits(palette, codes, payload.subarray(paletteBytes + count * PIXELS));
+  }
+}
+
+let coded: CodedDigits | ImageDataset | undefined;
+
+/** The digits, palette-coded when they allow it (they do), through the cache. */
+function loadCoded(): CodedDigits | ImageDataset {
+  if (coded) return coded;
   const dir = digitsDir();
   const key = sourceKey(dir);
   const hit = key ? fromCache(key) : undefined;
-  cache = hit ?? decode(dir);
-  // Parsing the JSON takes seconds, reading the cached arrays milliseconds. Best effort: a cache that cannot be
+  if (hit) return (coded = hit);
+  const decoded = decode(dir);
+  if (!key || !cacheEnabled()) return (coded = decoded);
+  coded = CodedDigits.encode(decoded) ?? decoded;
+  // Parsing the JSON takes seconds, reading the cached codes milliseconds. Best effort: a cache that cannot be
   // written only costs the next process the parse.
-  if (key && !hit) void writeCacheEntry(CACHE_KIND, key, [cache.images, cache.labels]).catch(() => undefined);
-  return cache;
+  if (coded instanceof CodedDigits) void writeCacheEntry(CACHE_KIND, key, coded.parts()).catch(() => undefined);
+  return coded;
 }
 
 const CACHE_KIND = 'mnist';
@@ -92,22 +164,15 @@ const CACHE_KIND = 'mnist';
 function sourceKey(dir: string): string | undefined {
   try {
     const files = Array.from({ length: 10 }, (_, d) => statSync(join(dir, `${d}.json`)));
-    return cacheKey('mnist-f32-v1', ...files.map((f) => `${f.size}:${f.mtimeMs}`));
+    return cacheKey('mnist-palette-u8-v2', ...files.map((f) => `${f.size}:${f.mtimeMs}`));
   } catch {
     return undefined; // decode() names the file it cannot read
   }
 }
 
-function fromCache(key: string): ImageDataset | undefined {
+function fromCache(key: string): CodedDigits | undefined {
   const { payload } = readCacheEntry(CACHE_KIND, key);
-  const count = payload ? payload.byteLength / (PIXELS * 4 + 1) : 0;
-  if (!payload || !Number.isInteger(count) || count === 0) return undefined;
-  const bytes = count * PIXELS * 4;
-  // A view when the payload is 4-byte aligned (it is, after the entry's header), else a copy.
-  const images = payload.byteOffset % 4 === 0
-    ? new Float32Array(payload.buffer, payload.byteOffset, count * PIXELS)
-    : new Float32Array(payload.slice(0, bytes).buffer);
-  return { images, labels: payload.subarray(bytes), count, rows: MNIST_ROWS, cols: MNIST_COLS };
+  return payload ? CodedDigits.fromEntry(payload) : undefined;
 }
 
 function decode(dir: string): ImageDataset {
@@ -136,7 +201,8 @@ function decode(dir: string): ImageDataset {
  */
 export function mnistSplit(options: MnistSplitOptions): MnistSplit {
   const { seed, validation = 1000 } = options;
-  const all = loadMnist();
+  const all = loadCoded();
   const idx = splitValidation(all.count, validation, seed);
-  return { train: subset(all, idx.train), val: subset(all, idx.val) };
+  const rows = (indices: Int32Array): ImageDataset => (all instanceof CodedDigits ? all.dataset(indices) : subset(all, indices));
+  return { train: rows(idx.train), val: rows(idx.val) };
 }

@@ -1,13 +1,14 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { loadMnist, mnistSplit } from '../../src/data/index.js';
+import { loadMnist, mnistSplit, splitValidation } from '../../src/data/index.js';
 import { setCacheEnabled, writeCacheEntry } from '../../src/io/cache.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 
@@ -90,6 +91,18 @@ test('mnistSplit gives 9,000 / 1,000 covering every digit once', () => {
   assert.notEqual(train.images.buffer, loadMnist().images.buffer);
 });
 
+test("mnistSplit's rows are loadMnist's rows, bit for bit, in the split's order", () => {
+  const all = loadMnist();
+  const idx = splitValidation(all.count, 1000, 7);
+  const { train, val } = mnistSplit({ seed: 7 });
+  for (const [ds, rows] of [[train, idx.train], [val, idx.val]] as const) {
+    rows.forEach((row, j) => {
+      assert.equal(ds.labels[j], all.labels[row]);
+      assert.deepEqual(ds.images.subarray(j * 784, (j + 1) * 784), all.images.subarray(row * 784, (row + 1) * 784), `row ${j}`);
+    });
+  }
+});
+
 test('mnistSplit is deterministic per seed', () => {
   const a = mnistSplit({ seed: 3 });
   const b = mnistSplit({ seed: 3 });
@@ -137,17 +150,22 @@ describe('loadMnist and the cache (src/io/cache.ts)', () => {
     process.env.FORJA_CACHE = cacheDir;
     setCacheEnabled(true);
     try {
-      const one = new Float32Array(784).fill(0.5);
-      await writeCacheEntry('mnist', key, [one, Uint8Array.of(3)]);
+      // The entry's layout: a palette of 256 float32 intensities, a byte per pixel indexing it, a byte per label.
+      const palette = new Float32Array(256);
+      palette[1] = 0.5;
+      await writeCacheEntry('mnist', key, [palette, new Uint8Array(784).fill(1), Uint8Array.of(3)]);
     } finally {
       setCacheEnabled(false);
       delete process.env.FORJA_CACHE;
     }
-    assert.equal((await child()).count, 1);
+    const fake = await child();
+    assert.equal(fake.count, 1);
+    const pixels = new Float32Array(784).fill(0.5);
+    assert.equal(fake.digest, createHash('sha256').update(pixels).update(Uint8Array.of(3)).digest('hex'));
 
     writeFileSync(file, 'not an entry');
     assert.deepEqual(await child(), decoded, 'a corrupt entry is ignored');
-    assert.ok(readFileSync(file).length > 10000 * 784 * 4, 'and rewritten');
+    assert.equal(readFileSync(file).length, 40 + 256 * 4 + 10000 * 785, 'and rewritten');
   });
 
   test('FORJA_NO_CACHE=1: decoded from the JSON, nothing written', async () => {
