@@ -193,8 +193,11 @@ async function writeRunFile(dir: string, settings: RunSettings, history: History
 
 /** The loss plot and the preview grids. */
 async function writeArtifacts(spec: MnistModelSpec, model: MnistModel, s: RunSettings, history: HistoryRow[], val: ImageDataset, outDir: string, plotter: LossPlotter): Promise<void> {
-  await plotter.write(join(outDir, 'loss.svg'), lossSeries(history), { title: `forja train ${spec.name}`, xLabel: 'epoch' });
-  await writePreviews(model, val, outDir, s.seed);
+  // The previews run here while the plot renders on the plotter's thread.
+  await Promise.all([
+    plotter.write(join(outDir, 'loss.svg'), lossSeries(history), { title: `forja train ${spec.name}`, xLabel: 'epoch' }),
+    writePreviews(model, val, outDir, s.seed),
+  ]);
 }
 
 function lossSeries(history: readonly HistoryRow[]): LossSeries[] {
