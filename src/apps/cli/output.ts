@@ -91,7 +91,7 @@ export type OutDirState = 'new' | 'resume' | 'overwrite';
 export async function prepareOutDir(dir: string, opts: PrepareOutDirOptions): Promise<OutDirState> {
   const { flag, overwrite, resume = false, resumable } = opts;
   if (overwrite && resume) throw new CliError('--overwrite and --resume cannot be combined: --resume continues the run, --overwrite starts again');
-  const run = opts.kind ? `a ${opts.kind} run` : 'a run';
+  const run = opts.kind ? `${/^[aeiou]/i.test(opts.kind) ? 'an' : 'a'} ${opts.kind} run` : 'a run';
   const exists = await checkWritableDir(dir, flag);
   const empty = !exists || (await readdir(dir)).length === 0;
   const canResume = !empty && resumable !== undefined && (await resumable(dir));

@@ -83,7 +83,7 @@ describe('forja train: --out and interruptions', () => {
     assert.deepEqual(await readFile(join(out, 'model.safetensors')), before, 'the finished run is untouched');
     const same = await forja(['train', 'autoencoder', ...QUICK, '--out', out]);
     assert.equal(same.code, 2);
-    assert.match(same.stderr, /already holds a autoencoder run: pass --resume .* or --overwrite/);
+    assert.match(same.stderr, /already holds an autoencoder run: pass --resume .* or --overwrite/);
     assert.equal((await forja(['train', 'autoencoder', ...QUICK, '--out', out, '--overwrite'])).code, 0);
   });
 
