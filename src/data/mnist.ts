@@ -99,14 +99,40 @@ class CodedDigits {
     this.count = labels.length;
   }
 
-  /** The palette coding of `ds`, or undefined when it has more distinct intensities than a byte can index. */
+  /**
+   * The palette coding of `ds`, or undefined when it has more distinct intensities than a byte can index. One pass
+   * over the float32 bit patterns through a small open-addressing table (a Set and Uint8Array.from with a Map
+   * lookup took 2.5 s over the 7.8M pixels, this about 0.05 s), then the codes are renumbered in sorted order.
+   */
   static encode(ds: ImageDataset): CodedDigits | undefined {
-    const distinct = [...new Set(ds.images)].sort((a, b) => a - b);
-    if (distinct.length > CodedDigits.PALETTE) return undefined;
+    const { images } = ds;
+    const bits = new Uint32Array(images.buffer, images.byteOffset, images.length);
+    const SLOTS = 1024; // a power of two, 4× the palette, so probes stay short
+    const keys = new Uint32Array(SLOTS);
+    const slotCode = new Int16Array(SLOTS).fill(-1);
+    const firstSeen: number[] = [];
+    const codes = new Uint8Array(images.length);
+    for (let i = 0; i < bits.length; i++) {
+      const b = bits[i]!;
+      let h = Math.imul(b, 0x9e3779b1) >>> 22;
+      while (slotCode[h] !== -1 && keys[h] !== b) h = (h + 1) & (SLOTS - 1);
+      if (slotCode[h] === -1) {
+        if (firstSeen.length === CodedDigits.PALETTE) return undefined;
+        keys[h] = b;
+        slotCode[h] = firstSeen.length;
+        firstSeen.push(images[i]!);
+      }
+      codes[i] = slotCode[h]!;
+    }
+    const order = firstSeen.map((_, i) => i).sort((a, b) => firstSeen[a]! - firstSeen[b]!);
     const palette = new Float32Array(CodedDigits.PALETTE);
-    palette.set(distinct);
-    const code = new Map(distinct.map((v, i) => [v, i]));
-    return new CodedDigits(palette, Uint8Array.from(ds.images, (v) => code.get(v)!), ds.labels);
+    const renumber = new Uint8Array(CodedDigits.PALETTE);
+    order.forEach((code, sorted) => {
+      palette[sorted] = firstSeen[code]!;
+      renumber[code] = sorted;
+    });
+    for (let i = 0; i < codes.length; i++) codes[i] = renumber[codes[i]!]!;
+    return new CodedDigits(palette, codes, ds.labels);
   }
 
   /** Rows `indices`, in that order, as a fresh dataset of float32 pixels. */
