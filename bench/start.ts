@@ -59,12 +59,12 @@ const timesOf = (n: number, f: () => number): number[] => Array.from({ length: n
  * Seconds from spawning `forja train autoencoder` to its first session.run; the child is killed there unless
  * `complete` (a run that fills the cache must finish writing it).
  */
-function firstStep(cache: string, complete = false): Promise<number> {
+function firstStep(cache: string, complete = false, env: NodeJS.ProcessEnv = baseEnv): Promise<number> {
   const out = join(scratch, 'run');
   const args = ['--import', HOOK, FORJA, 'train', 'autoencoder', '--epochs', '1', '--out', out, '--overwrite'];
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(process.execPath, args, { env: { ...baseEnv, FORJA_CACHE: cache }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, args, { env: { ...env, FORJA_CACHE: cache }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let at: number | undefined;
     child.stderr.on('data', (d: Buffer) => {
@@ -91,18 +91,30 @@ const row = (...cells: string[]) => console.log(`| ${cells.join(' | ')} |`);
 const nodeFloor = median(timesOf(RUNS, () => wall(process.execPath, ['-e', '0'])));
 const help = median(timesOf(RUNS, () => wall(process.execPath, [FORJA, '--help'])));
 row('`forja --help`', fmt(help), `\`node -e 0\` on the same machine: ${fmt(nodeFloor)}`);
+// Node 20 reads and parses NODE_EXTRA_CA_CERTS' bundle before any script runs (~90 ms on this project's machine,
+// which sets it), so a shell that sets it pays that on every start; shown apart, without it, when it is set.
+const extraCerts = process.env.NODE_EXTRA_CA_CERTS;
+const noCertsEnv = Object.fromEntries(Object.entries(baseEnv).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
+if (extraCerts) {
+  const floor = median(timesOf(RUNS, () => wall(process.execPath, ['-e', '0'], noCertsEnv)));
+  const h = median(timesOf(RUNS, () => wall(process.execPath, [FORJA, '--help'], noCertsEnv)));
+  row('`forja --help`, NODE_EXTRA_CA_CERTS unset', fmt(h), `\`node -e 0\` without it: ${fmt(floor)} (set here to ${extraCerts})`);
+}
 
 const warmCache = mkdtempSync(join(scratch, 'warm-'));
 await firstStep(warmCache, true);
 // Interleaved, so a change in the machine's load hits both alike.
 const cold: number[] = [];
 const warm: number[] = [];
+const warmNoCerts: number[] = [];
 for (let i = 0; i < RUNS; i++) {
   cold.push(await firstStep(mkdtempSync(join(scratch, 'cold-'))));
   warm.push(await firstStep(warmCache));
+  if (extraCerts) warmNoCerts.push(await firstStep(warmCache, false, noCertsEnv));
 }
 row('`forja train autoencoder`: first training step, cold (empty cache)', fmt(median(cold)), `${(median(cold) / median(warm)).toFixed(1)}× the warm start`);
 row('`forja train autoencoder`: first training step, warm', fmt(median(warm)), 'decoded MNIST and optimized ONNX models from $FORJA_CACHE');
+if (extraCerts) row('`forja train autoencoder`: first training step, warm, NODE_EXTRA_CA_CERTS unset', fmt(median(warmNoCerts)), 'the same cache');
 
 const python = flags['no-torch'] ? null : findTorchPython();
 if (python) {
@@ -121,4 +133,4 @@ if (python) {
   row('PyTorch comparison', 'not measured', flags['no-torch'] ? '--no-torch' : 'no python3 with `import torch` (set FORJA_PYTHON)');
 }
 
-console.log(`\n${uptime()} at the end; cold first steps: ${cold.map(fmt).join(', ')}; warm: ${warm.map(fmt).join(', ')}`);
+console.log(`\n${uptime()} at the end; cold first steps: ${cold.map(fmt).join(', ')}; warm: ${warm.map(fmt).join(', ')}${extraCerts ? `; warm without NODE_EXTRA_CA_CERTS: ${warmNoCerts.map(fmt).join(', ')}` : ''}`);
