@@ -21,13 +21,15 @@ const program = new Command('forja')
  * `forja --help`, and its module. A module is imported only when its command runs or its help is asked for, so
  * `forja --help` loads no model code (onnxruntime-node, sharp, pdf.js, SQLite); the module's `register(program)`
  * defines the flags, the full description and the action. Files adding subcommands to one command (`train`) each
- * get a line with that command's name.
+ * get a line with that command's name; a file that adds a single subcommand names it too (`train gpt`), so
+ * `forja train autoencoder` does not load the GPT stack (its tokenizers, hub and transformer models: ~0.35 MB of
+ * the bundle), and the summary stands in for it in `forja train --help`'s listing of other runs.
  */
 const commands: Array<[usage: string, summary: string, load: () => Promise<{ register(program: Command): void }>]> = [
   ['export', 'Export a model for other runtimes (ONNX, transformers.js layout)', () => import('./commands/export.js')],
   ['generate <prompt>', 'Generate text with a causal language model', () => import('./commands/generate.js')],
   ['train', 'Train a model (MNIST models, gpt); `forja train <model> --help` lists its flags', () => import('./commands/train.js')],
-  ['train', '', () => import('./commands/train-gpt.js')],
+  ['train gpt', 'Train a GPT-2 or Llama-style model from scratch on a text file', () => import('./commands/train-gpt.js')],
   ['sample <dir>', 'Draw new digits from a trained VAE, GAN, DCGAN or diffusion model', () => import('./commands/sample.js')],
   ['generate-image <prompt>', 'Draw digits from a prompt ("7", "a seven") with a diffusion model', () => import('./commands/generate-image.js')],
   ['eval <dir>', "FID of a trained MNIST model's digits against held-out digits", () => import('./commands/eval.js')],
@@ -40,22 +42,36 @@ const commands: Array<[usage: string, summary: string, load: () => Promise<{ reg
   ['serve', 'Serve models over an OpenAI-compatible HTTP API with continuous batching', () => import('./commands/serve.js')],
 ];
 
-/** The command argv names: its first word, or the word after `help` (the program itself takes no option values). */
-function requestedCommand(args: readonly string[]): string | undefined {
+/**
+ * The command and subcommand argv names: its first two words, or the two after `help` (neither the program nor a
+ * command with subcommands takes option values).
+ */
+function requestedCommand(args: readonly string[]): [command?: string, subcommand?: string] {
   const words = args.filter((a) => !a.startsWith('-'));
-  return words[0] === 'help' ? words[1] : words[0];
+  const [command, subcommand] = words[0] === 'help' ? words.slice(1) : words;
+  return [command, subcommand];
 }
 
 // Decoded datasets and optimized ONNX models in $FORJA_CACHE (~/.cache/forja): a second run starts in a fraction
 // of the first's time. FORJA_NO_CACHE=1 turns it off.
 setCacheEnabled(true);
 
-const requested = requestedCommand(process.argv.slice(2));
+const [requested, requestedSub] = requestedCommand(process.argv.slice(2));
 for (const [usage, summary, load] of commands) {
-  const name = usage.split(' ')[0]!;
-  if (name === requested) (await load()).register(program);
-  // Stands in for the listing and for commander's suggestions on a misspelt command.
-  else if (!program.commands.some((c) => c.name() === name)) program.command(usage).description(summary);
+  const [name, second] = usage.split(' ') as [string, string?];
+  const subcommand = second && !/^[<[]/.test(second) ? second : undefined;
+  if (name !== requested) {
+    // Stands in for the listing and for commander's suggestions on a misspelt command.
+    if (!program.commands.some((c) => c.name() === name)) program.command(subcommand ? name : usage).description(summary);
+  } else if (subcommand && requestedSub !== undefined && requestedSub !== subcommand) {
+    // The same, one level down. Never run: argv named another subcommand.
+    const parent = program.commands.find((c) => c.name() === name) ?? program.command(name);
+    parent.command(subcommand).description(summary).action(() => {
+      throw new Error(`forja ${name} ${subcommand}: its module was not loaded (argv named ${requestedSub})`);
+    });
+  } else {
+    (await load()).register(program);
+  }
 }
 
 try {

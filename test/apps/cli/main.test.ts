@@ -95,6 +95,7 @@ describe('forja (lazy command modules)', () => {
     assert.match(train.stdout, /--epochs/);
     assert.ok(train.modules.some((m) => m.includes('node_modules/onnxruntime-node/')), 'train imports onnxruntime-node');
     assert.ok(!train.modules.some((m) => m.includes('/src/apps/cli/commands/transcribe.ts')), 'train loads only its own command');
+    assert.ok(!train.modules.some((m) => m.includes('/src/apps/cli/commands/train-gpt.ts') || m.includes('/src/text/')), 'and only its own subcommand');
   });
 
   test("each command listed by --help is registered by its line's module (`forja help <command>` shows its own usage)", async () => {
@@ -111,7 +112,14 @@ describe('forja (lazy command modules)', () => {
       });
     }
     // `train` comes from two files: both add their models.
-    const train = await forja(['train', '--help']);
+    // A subcommand another file adds is listed, and suggested for a misspelt one, without loading that file.
+    const [train, autoencoder, gpt, typo] = await Promise.all([
+      forja(['train', '--help']), forja(['train', 'autoencoder', '--help']), forja(['train', 'gpt', '--help']), forja(['train', 'gtp']),
+    ]);
     for (const model of ['autoencoder', 'gpt']) assert.match(train.stdout, new RegExp(`^  ${model}\\b`, 'm'));
+    assert.match(autoencoder.stdout, /^Usage: forja train autoencoder /);
+    assert.match(gpt.stdout, /^Usage: forja train gpt .*\n[^]*--data <file>/);
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /Did you mean gpt\?/);
   });
 });
