@@ -1,5 +1,6 @@
 /**
- * `npm run bench:start`: how fast `forja` starts, run as users run it (node bin/forja.js, the compiled dist/).
+ * `npm run bench:start`: how fast `forja` starts, run as users run it (bin/forja.js through its shebang, which sets
+ * glibc's hugetlb tunable; the compiled dist/).
  *
  *   forja --help                      median wall time of 5 runs (beside `node -e 0`, the floor)
  *   first training step               of `forja train autoencoder`: cold (empty $FORJA_CACHE) and warm (cached
@@ -61,10 +62,11 @@ const timesOf = (n: number, f: () => number): number[] => Array.from({ length: n
  */
 function firstStep(cache: string, complete = false, env: NodeJS.ProcessEnv = baseEnv): Promise<number> {
   const out = join(scratch, 'run');
-  const args = ['--import', HOOK, FORJA, 'train', 'autoencoder', '--epochs', '1', '--out', out, '--overwrite'];
+  const args = ['train', 'autoencoder', '--epochs', '1', '--out', out, '--overwrite'];
+  const nodeOptions = [env.NODE_OPTIONS, `--import=${HOOK}`].filter(Boolean).join(' ');
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(process.execPath, args, { env: { ...env, FORJA_CACHE: cache }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(FORJA, args, { env: { ...env, NODE_OPTIONS: nodeOptions, FORJA_CACHE: cache }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let at: number | undefined;
     child.stderr.on('data', (d: Buffer) => {
@@ -89,7 +91,7 @@ console.log('| what | time | note |\n|---|---|---|');
 const row = (...cells: string[]) => console.log(`| ${cells.join(' | ')} |`);
 
 const nodeFloor = median(timesOf(RUNS, () => wall(process.execPath, ['-e', '0'])));
-const help = median(timesOf(RUNS, () => wall(process.execPath, [FORJA, '--help'])));
+const help = median(timesOf(RUNS, () => wall(FORJA, ['--help'])));
 row('`forja --help`', fmt(help), `\`node -e 0\` on the same machine: ${fmt(nodeFloor)}`);
 // Node 20 reads and parses NODE_EXTRA_CA_CERTS' bundle before any script runs (~90 ms on this project's machine,
 // which sets it), so a shell that sets it pays that on every start; shown apart, without it, when it is set.
@@ -97,7 +99,7 @@ const extraCerts = process.env.NODE_EXTRA_CA_CERTS;
 const noCertsEnv = Object.fromEntries(Object.entries(baseEnv).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
 if (extraCerts) {
   const floor = median(timesOf(RUNS, () => wall(process.execPath, ['-e', '0'], noCertsEnv)));
-  const h = median(timesOf(RUNS, () => wall(process.execPath, [FORJA, '--help'], noCertsEnv)));
+  const h = median(timesOf(RUNS, () => wall(FORJA, ['--help'], noCertsEnv)));
   row('`forja --help`, NODE_EXTRA_CA_CERTS unset', fmt(h), `\`node -e 0\` without it: ${fmt(floor)} (set here to ${extraCerts})`);
 }
 
@@ -123,8 +125,8 @@ if (python) {
   const { train } = mnistSplit({ seed: 0, validation: VALIDATION_COUNT });
   const data = join(scratch, 'train.f32');
   writeFileSync(data, train.images);
-  const forjaArgs = [FORJA, 'train', 'autoencoder', '--out', join(scratch, 'whole'), '--overwrite'];
-  const forja = median(timesOf(TORCH_RUNS, () => wall(process.execPath, forjaArgs, { ...baseEnv, FORJA_CACHE: warmCache })));
+  const forjaArgs = ['train', 'autoencoder', '--out', join(scratch, 'whole'), '--overwrite'];
+  const forja = median(timesOf(TORCH_RUNS, () => wall(FORJA, forjaArgs, { ...baseEnv, FORJA_CACHE: warmCache })));
   const torchArgs = [join(HERE, 'torch_autoencoder.py'), '--data', data, '--epochs', String(epochs), '--batch-size', String(batchSize), '--lr', String(lr)];
   row(`\`forja train autoencoder\`, whole process (${epochs} epochs, batch ${batchSize}, warm cache, median of ${TORCH_RUNS})`, fmt(forja), 'training, validation, loss plot, PNG grid, checkpoints');
   const torch = median(timesOf(TORCH_RUNS, () => wall(python, torchArgs, pythonEnv())));
